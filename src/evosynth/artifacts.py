@@ -1,0 +1,150 @@
+"""Atomic, verifiable artifact files and the provenance written beside them.
+
+Every file a step writes appears complete or not at all: it is written to a
+temporary file in the same directory, flushed to disk and renamed over the
+target. Checkpoints are plain dicts of tensors and builtins so that they load
+with ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+from evosynth import __version__
+from evosynth.errors import ArtifactError
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` on success."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(tmp_path, 0o666 & ~_UMASK)
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{path}: missing (was the step that writes it run?)")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def save_checkpoint(path: str | os.PathLike[str], kind: str, payload: dict[str, Any]) -> None:
+    """Save ``payload`` (tensors and builtins only) tagged with its ``kind``."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save({"kind": kind, "evosynth_version": __version__, **payload}, tmp)
+
+
+def load_checkpoint(path: str | os.PathLike[str], kind: str) -> dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint`, refusing anything else."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{path}: missing (was the step that writes it run?)")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for damaged files
+        raise ArtifactError(f"{path}: unreadable checkpoint, truncated or corrupted ({exc})") from None
+    if not isinstance(data, dict) or data.get("kind") != kind:
+        found = data.get("kind") if isinstance(data, dict) else type(data).__name__
+        raise ArtifactError(f"{path}: expected a {kind!r} checkpoint, found {found!r}")
+    return data
+
+
+def sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def params_hash(params: Any) -> str:
+    """A short, stable hash of a params section."""
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _git_state() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def _package_versions() -> dict[str, str]:
+    versions = {}
+    for name in ("torch", "numpy", "dvc", "snakemake"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _torch_threads() -> int | None:
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch else None
+
+
+def provenance(step: str, params: Any, started: float, outputs: list[Path]) -> dict[str, Any]:
+    """Where a step's outputs came from: code, params, machine, time, checksums."""
+    return {
+        "step": step,
+        "evosynth_version": __version__,
+        "git": _git_state(),
+        "params": params,
+        "params_hash": params_hash(params),
+        "packages": _package_versions(),
+        "python": platform.python_version(),
+        "host": socket.gethostname(),
+        "cpu_threads": _torch_threads(),
+        "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "wall_seconds": round(time.time() - started, 3),
+        "outputs": {str(p): sha256(p) for p in outputs},
+    }

@@ -1,0 +1,137 @@
+"""The ``evosynth`` command: one subcommand per workflow step.
+
+DVC's ``cmd:`` and Snakemake's ``shell:`` call exactly these commands (see
+:mod:`evosynth.plan`). Every subcommand validates ``params.yaml`` before any
+compute and reports a problem as one line, exiting non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from evosynth import __version__
+from evosynth.errors import EvosynthError, ParamsError
+from evosynth.params import load_params
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evosynth",
+        description="Evolutionary synthesis of small, fast deep neural networks"
+        " (EvoNet and its successors). Each subcommand is one step of a generation;"
+        " `dvc repro` or `snakemake` chain them as described by params.yaml.",
+    )
+    parser.add_argument("--version", action="version", version=f"evosynth {__version__}")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("EVOSYNTH_THREADS", "0")) or None,
+        help="CPU threads for torch (default: $EVOSYNTH_THREADS, else torch's default)."
+        " Fix it for bit-identical results across machines.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="STEP")
+
+    def step(name: str, help: str, experiment: bool = True, generation: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
+        if experiment:
+            p.add_argument("--experiment", required=True, help="a key of `experiments` in params.yaml")
+        if generation:
+            p.add_argument("--generation", type=int, required=True, help="generation number (0: the ancestor)")
+        if name != "check":
+            p.add_argument("--out-dir", type=Path, required=True, help="folder for this step's artifacts")
+        return p
+
+    p = step("check", "Validate params.yaml (and that every dataset's files exist), then exit.", False, False)
+    p = step("prepare", "Read a dataset in its published format; write data/prepared/<name>.npz and a data card.", False, False)
+    p.add_argument("--dataset", required=True, help="a key of `datasets` in params.yaml")
+    p = step("train", "Masked training of the ancestor (no --init) or of an offspring (--init offspring.pt).")
+    p.add_argument("--data", type=Path, required=True, help="prepared .npz")
+    p.add_argument("--init", type=Path, help="offspring checkpoint written by `synthesize`")
+    p = step("encode", "Write the genome of a trained network: the synaptic probability model (EvoNet eq. 1).")
+    p.add_argument("--parent", type=Path, required=True, help="trained parent model.pt")
+    p = step("synthesize", "Sample an offspring's synapses from the genome and the environmental factor (EvoNet eq. 2-4).")
+    p.add_argument("--genome", type=Path, required=True, help="genome.pt written by `encode`")
+    p.add_argument("--parent", type=Path, required=True, help="the parent's model.pt (weights to inherit)")
+    p = step("evaluate", "Accuracy, living synapses, efficiencies, architecture and MACs of a generation.")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--ancestor", type=Path, required=True, help="generation 0 model.pt")
+    p.add_argument("--parent", type=Path, help="the parent's model.pt (omit for generation 0)")
+    p = step("report", "Generation table (CSV, Markdown) and plot of one experiment.", generation=False)
+    p.add_argument("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation")
+    return parser
+
+
+def _check_target(params: dict[str, Any], args: argparse.Namespace) -> None:
+    if getattr(args, "experiment", None) is not None and args.experiment not in params["experiments"]:
+        raise ParamsError(
+            f"--experiment: {args.experiment!r} is not in params.yaml; allowed: {', '.join(params['experiments'])}"
+        )
+    if getattr(args, "dataset", None) is not None and args.dataset not in params["datasets"]:
+        raise ParamsError(f"--dataset: {args.dataset!r} is not in params.yaml; allowed: {', '.join(params['datasets'])}")
+    generation = getattr(args, "generation", None)
+    if generation is not None:
+        last = params["experiments"][args.experiment]["generations"]
+        if not 0 <= generation <= last:
+            raise ParamsError(f"--generation: {generation} is outside 0..{last} of experiment {args.experiment!r}")
+
+
+def run(args: argparse.Namespace) -> None:
+    params = load_params(args.params, check_files=args.command in ("check", "prepare"))
+    _check_target(params, args)
+    if args.command == "check":
+        print(f"{args.params}: valid ({len(params['experiments'])} experiments, {len(params['datasets'])} datasets)")
+        return
+    import torch  # after validation: bad input fails fast
+
+    from evosynth import steps
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.command == "prepare":
+        card = steps.run_prepare(params, args.dataset, args.out_dir)
+        print(json.dumps({k: card[k] for k in ("image_shape", "num_classes")} | {"train": card["train"]["count"], "test": card["test"]["count"]}))
+    elif args.command == "train":
+        steps.run_train(params, args.experiment, args.generation, args.data, args.out_dir, args.init)
+    elif args.command == "encode":
+        steps.run_encode(params, args.experiment, args.generation, args.parent, args.out_dir)
+    elif args.command == "synthesize":
+        summary = steps.run_synthesize(params, args.experiment, args.generation, args.genome, args.parent, args.out_dir)
+        print(
+            f"{args.experiment} gen{args.generation}: kept {summary['synapses']:,} of {summary['parent_synapses']:,}"
+            f" synapses (ratio {summary['realised_ratio']:.3f}, expected {summary['expected_ratio']:.3f})"
+        )
+    elif args.command == "evaluate":
+        metrics = steps.run_evaluate(
+            params, args.experiment, args.generation, args.model, args.data, args.ancestor, args.out_dir, args.parent
+        )
+        print(
+            f"{args.experiment} gen{args.generation}: accuracy {metrics['accuracy']:.4f},"
+            f" {metrics['synapses']:,} synapses ({metrics['synaptic_efficiency']:.2f}×),"
+            f" architecture {metrics['architecture']}"
+        )
+    elif args.command == "report":
+        steps.run_report(params, args.experiment, args.metrics, args.out_dir)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        run(args)
+    except ParamsError as exc:
+        print(f"evosynth: error: {exc}", file=sys.stderr)
+        return 2
+    except EvosynthError as exc:
+        print(f"evosynth {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Load and validate ``params.yaml``: one schema for the CLI, DVC and Snakemake.
+
+Validation happens before any compute and reports the first problem as one
+line that names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from evosynth.errors import ParamsError
+
+SCHEMA: dict[str, Any] = json.loads(
+    resources.files("evosynth").joinpath("params.schema.json").read_text()
+)
+SCHEMA_PATH = Path(str(resources.files("evosynth").joinpath("params.schema.json")))
+
+
+def load_params(path: str | Path, check_files: bool = False) -> dict[str, Any]:
+    """Read, validate and complete (with the schema's defaults) a params file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ParamsError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return validate_params(raw, check_files=check_files, source=str(path))
+
+
+def validate_params(raw: Any, check_files: bool = False, source: str = "params") -> dict[str, Any]:
+    """Validate ``raw`` against the schema and the cross-references; return it with defaults."""
+    errors = sorted(
+        jsonschema.Draft202012Validator(SCHEMA).iter_errors(raw),
+        key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),
+    )
+    if errors:
+        raise ParamsError(f"{source}: {_describe(errors[0])}")
+    params = _with_defaults(SCHEMA, copy.deepcopy(raw))
+    for name, exp in params["experiments"].items():
+        if exp["dataset"] not in params["datasets"]:
+            raise ParamsError(
+                f"{source}: experiments.{name}.dataset: {exp['dataset']!r} is not a key of datasets;"
+                f" allowed: {', '.join(sorted(params['datasets']))}"
+            )
+    if check_files:
+        from evosynth.data import check_source  # data imports torch; keep params light
+
+        for name, spec in params["datasets"].items():
+            problem = check_source(spec)
+            if problem:
+                raise ParamsError(f"{source}: datasets.{name}.root: {problem}")
+    return params
+
+
+def _key(path: Any) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref", "")
+    return SCHEMA["$defs"][ref.rsplit("/", 1)[-1]] if ref else node
+
+
+def _allowed_range(schema: dict[str, Any]) -> str:
+    lo = (
+        f"{schema['exclusiveMinimum']} < value"
+        if "exclusiveMinimum" in schema
+        else f"{schema['minimum']} <= value" if "minimum" in schema else "value"
+    )
+    if "exclusiveMaximum" in schema:
+        return f"{lo} < {schema['exclusiveMaximum']}"
+    if "maximum" in schema:
+        return f"{lo} <= {schema['maximum']}"
+    return lo
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key, schema, value = _key(error.absolute_path), error.schema, error.instance
+    if error.validator == "additionalProperties":
+        known = sorted(schema.get("properties", {}))
+        unknown = sorted(set(value) - set(known))[0]
+        hint = difflib.get_close_matches(unknown, known, n=1)
+        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return f"{key}: unknown key {unknown!r}{did_you_mean}; allowed: {', '.join(known)}"
+    if error.validator == "required":
+        missing = [k for k in schema["required"] if k not in value][0]
+        return f"{key}: missing key {missing!r}"
+    if error.validator == "enum":
+        return f"{key}: {value!r} is not allowed; allowed: {', '.join(map(str, schema['enum']))}"
+    if error.validator == "type":
+        expected = schema["type"] if isinstance(schema["type"], str) else " or ".join(schema["type"])
+        return f"{key}: expected {expected}, got {type(value).__name__} {value!r}"
+    if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return f"{key}: {value!r} is out of range; allowed: {_allowed_range(schema)}"
+    if error.validator == "minProperties":
+        return f"{key}: must name at least one entry"
+    if error.validator == "pattern":
+        return f"{key}: {value!r} is not a valid name; allowed: letters, digits and _, starting with a letter"
+    return f"{key}: {error.message}"
+
+
+def _with_defaults(schema: dict[str, Any], value: Any) -> Any:
+    """Fill the schema's ``default`` values into ``value`` (recursively)."""
+    schema = _resolve(schema)
+    if not isinstance(value, dict):
+        return value
+    for name, sub in schema.get("properties", {}).items():
+        sub = _resolve(sub)
+        if name not in value and "default" in sub:
+            value[name] = copy.deepcopy(sub["default"])
+        if name in value:
+            value[name] = _with_defaults(sub, value[name])
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for name in set(value) - set(schema.get("properties", {})):
+            value[name] = _with_defaults(extra, value[name])
+    return value
