@@ -24,9 +24,10 @@ def calibrate_scale(probabilities: list[torch.Tensor], target: float, iterations
     flat = flat[flat > 0]
     if target <= 0 or flat.numel() == 0:
         return 0.0
+    ones = float(1.0 / flat.min()) * (1 + 2**-20)  # just above: every probability clips to 1
     if target >= flat.numel():
-        return float(1.0 / flat.min())
-    lo, hi = 0.0, float(1.0 / flat.min())
+        return ones
+    lo, hi = 0.0, ones
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
         if float(torch.clamp(mid * flat, max=1.0).sum()) < target:

@@ -1,0 +1,81 @@
+"""Shared fixtures: tiny params, a tiny project in a temporary git repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+#: A tiny experiment: digits, small subsets, 2 generations of 1 epoch.
+TINY_PARAMS = {
+    "datasets": {"digits": {"source": "digits", "image_size": 28}},
+    "experiments": {
+        "tiny": {
+            "dataset": "digits",
+            "architecture": "lenet5",
+            "method": "evonet",
+            "generations": 2,
+            "seed": 0,
+            "init": "inherit",
+            "environment": {"factor": 0.5, "mode": "budget"},
+            "train": {"ancestor_epochs": 1, "epochs": 1, "batch_size": 64, "lr": 0.01,
+                      "momentum": 0.9, "weight_decay": 0.0005},
+            "data": {"train_size": 400, "test_size": 200},
+        }
+    },
+}
+
+
+def engine_env() -> dict[str, str]:
+    """Environment for subprocesses: this interpreter's bin first, fixed threads."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["EVOSYNTH_THREADS"] = "1"
+    env["DVC_NO_ANALYTICS"] = "1"
+    env.setdefault("GIT_AUTHOR_NAME", "evosynth tests")
+    env.setdefault("GIT_AUTHOR_EMAIL", "tests@evosynth.invalid")
+    env.setdefault("GIT_COMMITTER_NAME", "evosynth tests")
+    env.setdefault("GIT_COMMITTER_EMAIL", "tests@evosynth.invalid")
+    return env
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, env=engine_env(), capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def write_params(path: Path, params: dict) -> None:
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def make_project(path: Path, params: dict = TINY_PARAMS, git: bool = True) -> Path:
+    """A copy of the project's workflow around ``params``, rendered and committed."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "workflow", path / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "src" / "evosynth", path / "src" / "evosynth", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".dvcignore", path / ".dvcignore")
+    write_params(path / "params.yaml", params)
+    run([sys.executable, "workflow/scripts/render_dvc.py"], cwd=path)
+    if git:
+        run(["git", "init", "-q"], cwd=path)
+        run([str(BIN / "dvc"), "init", "-q"], cwd=path)
+        run(["git", "add", "-A"], cwd=path)
+        run(["git", "commit", "-qm", "tiny project"], cwd=path)
+    return path
+
+
+@pytest.fixture
+def tiny_params() -> dict:
+    import copy
+
+    return copy.deepcopy(TINY_PARAMS)

@@ -1,0 +1,143 @@
+"""Bad input stops before any compute with one line naming the key, leaving artifacts untouched."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import TINY_PARAMS, engine_env
+
+# Runs the real CLI in a fresh interpreter and reports whether torch was imported,
+# i.e. whether anything was computed before the error.
+PROBE = """
+import json, sys
+from evosynth.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "torch": "torch" in sys.modules}))
+"""
+
+
+def _set(params: dict, dotted: str, value) -> dict:
+    params = copy.deepcopy(params)
+    node = params
+    *parents, last = dotted.split(".")
+    for part in parents:
+        node = node[part]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return params
+
+
+DELETE = object()
+EXP = "experiments.tiny"
+
+CASES = [
+    # (id, params change, expected key in the message, expected words)
+    ("unknown dataset", (f"{EXP}.dataset", "imagenet"), f"{EXP}.dataset", "allowed: digits"),
+    ("unknown architecture", (f"{EXP}.architecture", "vgg99"), f"{EXP}.architecture", "allowed: lenet5"),
+    ("unknown method", (f"{EXP}.method", "darwin"), f"{EXP}.method", "allowed: evonet"),
+    ("F zero", (f"{EXP}.environment.factor", 0), f"{EXP}.environment.factor", "0 < value <= 1"),
+    ("F negative", (f"{EXP}.environment.factor", -0.3), f"{EXP}.environment.factor", "0 < value <= 1"),
+    ("F above one", (f"{EXP}.environment.factor", 1.5), f"{EXP}.environment.factor", "0 < value <= 1"),
+    ("F not a number", (f"{EXP}.environment.factor", "high"), f"{EXP}.environment.factor", "expected number"),
+    ("zero generations", (f"{EXP}.generations", 0), f"{EXP}.generations", "1 <= value"),
+    ("generations not an integer", (f"{EXP}.generations", 2.5), f"{EXP}.generations", "expected integer"),
+    ("unknown mode", (f"{EXP}.environment.mode", "greedy"), f"{EXP}.environment.mode", "allowed: budget, literal"),
+    ("unknown init", (f"{EXP}.init", "random"), f"{EXP}.init", "allowed: inherit, scratch"),
+    ("typo in a key", (f"{EXP}.environment.facter", 0.5), f"{EXP}.environment", "did you mean 'factor'"),
+    ("missing key", (f"{EXP}.train", DELETE), EXP, "missing key 'train'"),
+    ("zero batch size", (f"{EXP}.train.batch_size", 0), f"{EXP}.train.batch_size", "1 <= value"),
+    ("negative lr", (f"{EXP}.train.lr", -1.0), f"{EXP}.train.lr", "0 < value"),
+    ("momentum one", (f"{EXP}.train.momentum", 1.0), f"{EXP}.train.momentum", "value < 1"),
+    ("unknown top-level key", ("experimentz", {}), "(top level)", "did you mean 'experiments'"),
+    ("unknown source", ("datasets.digits.source", "kaggle"), "datasets.digits.source", "allowed: fashion_mnist"),
+    ("no experiments", ("experiments", {}), "experiments", "at least one"),
+    ("bad experiment name", ("experiments.bad-name", TINY_PARAMS["experiments"]["tiny"]), "experiments", "not a valid name"),
+]
+
+
+def _run(tmp_path: Path, args: list[str]) -> tuple[dict, str]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=tmp_path, env=engine_env(), capture_output=True, text=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr.strip()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    out = tmp_path / "results" / "tiny" / "gen0"
+    out.mkdir(parents=True)
+    (out / "model.pt").write_bytes(b"an existing artifact")
+    return tmp_path
+
+
+TRAIN = ["train", "--experiment", "tiny", "--generation", "0", "--data", "data/prepared/digits.npz",
+         "--out-dir", "results/tiny/gen0"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_params_fail_before_compute_with_one_line(workspace: Path, case):
+    _, (key, value), expected_key, words = case
+    (workspace / "params.yaml").write_text(yaml.safe_dump(_set(TINY_PARAMS, key, value)))
+    outcome, stderr = _run(workspace, TRAIN)
+    assert outcome == {"code": 2, "torch": False}
+    assert "\n" not in stderr, stderr
+    assert f"{expected_key}:" in stderr and words in stderr, stderr
+    assert (workspace / "results/tiny/gen0/model.pt").read_bytes() == b"an existing artifact"
+
+
+def test_malformed_yaml(workspace: Path):
+    (workspace / "params.yaml").write_text("experiments:\n  tiny: [unclosed\n")
+    outcome, stderr = _run(workspace, TRAIN)
+    assert outcome == {"code": 2, "torch": False}
+    assert "params.yaml: not valid YAML at line" in stderr and "\n" not in stderr
+
+
+def test_missing_params_file(workspace: Path):
+    outcome, stderr = _run(workspace, TRAIN)
+    assert outcome["code"] == 2 and "params file not found" in stderr
+
+
+def test_missing_dataset_file_stops_prepare(workspace: Path):
+    params = _set(TINY_PARAMS, "datasets.mine", {"source": "npz", "root": "nowhere/mine.npz"})
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    outcome, stderr = _run(workspace, ["prepare", "--dataset", "mine", "--out-dir", "data/prepared"])
+    assert outcome == {"code": 2, "torch": False}
+    assert stderr.endswith("datasets.mine.root: nowhere/mine.npz: no such .npz file"), stderr
+    assert not (workspace / "data").exists()
+
+
+def test_missing_idx_files_say_where_to_put_them(workspace: Path):
+    params = _set(TINY_PARAMS, "datasets.fm", {"source": "fashion_mnist", "root": "raw/fm"})
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    outcome, stderr = _run(workspace, ["check"])
+    assert outcome["code"] == 2
+    assert "datasets.fm.root" in stderr and "train-images-idx3-ubyte[.gz]" in stderr
+    assert "raw/fm/FashionMNIST/raw/" in stderr and "dataset-fashion-mnist" in stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--experiment", "nope", "--generation", "0"], "--experiment: 'nope' is not in params.yaml; allowed: tiny"),
+    (["--experiment", "tiny", "--generation", "3"], "--generation: 3 is outside 0..2"),
+])
+def test_bad_targets(workspace: Path, args, words):
+    (workspace / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
+    outcome, stderr = _run(workspace, ["encode", *args, "--parent", "x.pt", "--out-dir", "out"])
+    assert outcome == {"code": 2, "torch": False}
+    assert words in stderr
+
+
+def test_missing_prepared_data_is_reported_not_traced(workspace: Path):
+    (workspace / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
+    outcome, stderr = _run(workspace, TRAIN)
+    assert outcome["code"] == 1
+    assert stderr == "evosynth train: error: data/prepared/digits.npz: prepared dataset missing (run the prepare step)"
+    assert (workspace / "results/tiny/gen0/model.pt").read_bytes() == b"an existing artifact"

@@ -1,0 +1,54 @@
+"""EvoNet eq. 1: P(s|w) = exp(|w|/Z − 1) with layer-wise Z over living synapses."""
+
+import math
+
+import torch
+
+from evosynth.encoding import encode, synapse_probability
+
+
+def test_probability_at_zero_and_at_z():
+    w = torch.tensor([0.0, 0.5, -2.0, 1.0])
+    p = synapse_probability(w, torch.ones(4, dtype=torch.bool))
+    assert math.isclose(p[0].item(), math.exp(-1), rel_tol=1e-6)  # |w| = 0, living: e^-1
+    assert math.isclose(p[2].item(), 1.0, rel_tol=1e-6)  # |w| = Z = 2 (a negative weight)
+    assert math.isclose(p[1].item(), math.exp(0.25 - 1), rel_tol=1e-6)
+
+
+def test_dead_synapses_have_zero_probability_and_do_not_set_z():
+    w = torch.tensor([10.0, 1.0, 0.5])
+    mask = torch.tensor([False, True, True])
+    p = synapse_probability(w, mask)
+    assert p[0] == 0
+    assert math.isclose(p[1].item(), 1.0, rel_tol=1e-6)  # Z = 1, the largest living |w|
+
+
+def test_monotone_in_magnitude_and_never_above_one():
+    torch.manual_seed(0)
+    w = torch.randn(1000) * 3 - 1  # mostly negative: a signed max would give P > 1
+    p = synapse_probability(w, torch.ones_like(w, dtype=torch.bool))
+    order = w.abs().argsort()
+    assert (p[order].diff() >= 0).all()
+    assert p.max() <= 1.0 and p.min() >= math.exp(-1) - 1e-7
+
+
+def test_known_wrong_readings_differ():
+    w = torch.tensor([0.0, -3.0, 1.0])
+    p = synapse_probability(w, torch.ones(3, dtype=torch.bool))
+    z = w.abs().max()
+    wrong_shift = torch.exp(w.abs() / z) - 1  # exp(|w|/Z) - 1: 0 at w = 0
+    wrong_signed = torch.exp(w.abs() / w.max() - 1)  # Z = max of signed weights: P > 1
+    assert not torch.allclose(p, wrong_shift)
+    assert wrong_signed.max() > 1 and p.max() <= 1
+
+
+def test_layer_with_no_living_synapse_is_all_zero():
+    p = synapse_probability(torch.randn(3, 4), torch.zeros(3, 4, dtype=torch.bool))
+    assert (p == 0).all()
+
+
+def test_encode_is_layer_wise():
+    weights = {"a": torch.tensor([1.0, 2.0]), "b": torch.tensor([100.0, 50.0])}
+    masks = {k: torch.ones(2, dtype=torch.bool) for k in weights}
+    genome = encode(weights, masks)
+    assert torch.allclose(genome["a"], genome["b"].flip(0))  # same relative strengths

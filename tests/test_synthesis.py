@@ -1,0 +1,90 @@
+"""EvoNet eq. 2–4: environmental factor (budget and literal) and Bernoulli synthesis."""
+
+import math
+
+import pytest
+import torch
+
+from evosynth.encoding import synapse_probability
+from evosynth.synthesis import calibrate_scale, environmental_factor, sample_mask, seed_for
+
+
+def _genome(seed: int = 0, dead_fraction: float = 0.3) -> dict[str, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    genome = {}
+    for name, shape in {"conv": (8, 4, 3, 3), "fc": (20, 50)}.items():
+        w = torch.randn(shape, generator=gen)
+        mask = torch.rand(shape, generator=gen) > dead_fraction
+        genome[name] = synapse_probability(w, mask)
+    return genome
+
+
+def _living(masks):
+    return sum(int(m.sum()) for m in masks.values())
+
+
+@pytest.mark.parametrize("factor", [0.95, 0.7, 0.4, 0.2, 0.05])
+def test_budget_mode_realised_ratio_equals_factor(factor):
+    genome = _genome()
+    parent = sum(int((p > 0).sum()) for p in genome.values())
+    keep, _ = environmental_factor(genome, factor, "budget")
+    assert math.isclose(sum(float(p.sum()) for p in keep.values()), factor * parent, rel_tol=1e-6)
+    ratios = [_living(sample_mask(keep, seed)) / parent for seed in range(200)]
+    assert abs(sum(ratios) / len(ratios) - factor) < 0.01 * factor
+
+
+def test_literal_mode_is_f_times_p():
+    genome = _genome()
+    keep, scale = environmental_factor(genome, 0.4, "literal")
+    assert scale == 0.4
+    for name in genome:
+        assert torch.allclose(keep[name], 0.4 * genome[name])
+
+
+def test_factor_one_in_budget_mode_keeps_every_living_synapse():
+    genome = _genome()
+    keep, _ = environmental_factor(genome, 1.0, "budget")
+    for name in genome:
+        assert torch.equal(keep[name] == 1.0, genome[name] > 0)
+
+
+def test_synthesis_never_revives_a_dead_synapse():
+    genome = _genome(dead_fraction=0.6)
+    keep, _ = environmental_factor(genome, 1.0, "budget")
+    for seed in range(20):
+        mask = sample_mask(keep, seed)
+        for name in genome:
+            assert not (mask[name] & (genome[name] == 0)).any()
+
+
+def test_same_seed_same_mask_other_seed_other_mask():
+    keep, _ = environmental_factor(_genome(), 0.5, "budget")
+    a, b, c = sample_mask(keep, 7), sample_mask(keep, 7), sample_mask(keep, 8)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_stronger_synapses_survive_more_often():
+    w = torch.linspace(0, 1, 1000)
+    p = {"layer": synapse_probability(w, torch.ones_like(w, dtype=torch.bool))}
+    keep, _ = environmental_factor(p, 0.5, "budget")
+    survived = torch.stack([sample_mask(keep, s)["layer"] for s in range(100)]).float().mean(0)
+    weak, strong = survived[:200].mean(), survived[-200:].mean()
+    assert strong > weak + 0.2
+
+
+def test_calibrate_scale_clips_probabilities_to_one():
+    p = [torch.tensor([1.0, 0.5, 0.4])]
+    s = calibrate_scale(p, 2.5)
+    assert math.isclose(float(torch.clamp(s * p[0], max=1).sum()), 2.5, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, 1.5])
+def test_factor_outside_unit_interval_is_refused(bad):
+    with pytest.raises(ValueError, match="environmental factor"):
+        environmental_factor(_genome(), bad)
+
+
+def test_seeds_differ_per_generation_and_purpose():
+    assert len({seed_for(0, g, s) for g in range(5) for s in ("train", "synthesize")}) == 10
+    assert seed_for(3, 1, "train") == seed_for(3, 1, "train")

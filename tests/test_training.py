@@ -1,0 +1,95 @@
+"""Masked training: momentum and weight decay never revive a dead synapse."""
+
+import pytest
+import torch
+
+from evosynth.data import Split
+from evosynth.errors import DivergenceError
+from evosynth.masks import full_masks, prunable_layers
+from evosynth.models import LeNet5
+from evosynth.training import MaskedOptimizer, TrainConfig, train
+
+
+def _data(n=128, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (n,), generator=g)
+    return Split(x, y, x[:32], y[:32])
+
+
+def _sparse_masks(model, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return {name: torch.rand(m.shape, generator=g) < 0.4 for name, m in full_masks(model).items()}
+
+
+def test_sgd_momentum_and_weight_decay_leave_dead_weights_exactly_zero():
+    torch.manual_seed(0)
+    model = LeNet5()
+    masks = _sparse_masks(model)
+    train(model, masks, _data(), TrainConfig(epochs=2, batch_size=16, lr=0.05, momentum=0.9, weight_decay=0.01), seed=1)
+    for name, layer in prunable_layers(model):
+        assert (layer.weight[~masks[name]] == 0).all(), name
+        assert (layer.weight[masks[name]] != 0).any(), name
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.1),
+    lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1),
+])
+def test_optimizer_state_of_dead_synapses_is_zeroed(make):
+    torch.manual_seed(0)
+    model = LeNet5()
+    masks = _sparse_masks(model)
+    inner = make(model.parameters())
+    opt = MaskedOptimizer(model, masks, inner)
+    data = _data(32)
+    for _ in range(3):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(data.x_train), data.y_train).backward()
+        opt.step()
+    for name, layer in prunable_layers(model):
+        assert (layer.weight[~masks[name]] == 0).all()
+        for value in inner.state[layer.weight].values():
+            if value.shape == layer.weight.shape:
+                assert (value[~masks[name]] == 0).all()
+
+
+def test_without_the_wrapper_momentum_revives_dead_weights():
+    """The pitfall the wrapper exists for (DESIGN.md §2): the test can fail."""
+    torch.manual_seed(0)
+    model = LeNet5()
+    masks = full_masks(model)
+    masks["fc1"][:, :] = False
+    with torch.no_grad():
+        model.fc1.weight.zero_()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    data = _data(32)
+    for _ in range(2):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(data.x_train), data.y_train).backward()
+        opt.step()
+        with torch.no_grad():
+            model.fc1.weight.mul_(masks["fc1"])  # masking the weight only ...
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(data.x_train), data.y_train).backward()
+    opt.step()  # ... and the momentum buffer moves the dead weights again
+    assert (model.fc1.weight != 0).any()
+
+
+def test_training_is_deterministic_for_a_seed():
+    results = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = LeNet5()
+        train(model, full_masks(model), _data(), TrainConfig(epochs=1, batch_size=32), seed=5)
+        results.append(model.fc2.weight.clone())
+    assert torch.equal(results[0], results[1])
+
+
+def test_divergence_names_epoch_and_step():
+    torch.manual_seed(0)
+    model = LeNet5()
+    data = _data()
+    bad = Split(data.x_train * float("nan"), data.y_train, data.x_test, data.y_test)
+    with pytest.raises(DivergenceError, match=r"epoch 1, step 1/"):
+        train(model, full_masks(model), bad, TrainConfig(epochs=1), seed=0, label="tiny gen3 retrain")

@@ -1,0 +1,150 @@
+"""The two engines: dvc.yaml is fresh, DVC and Snakemake agree, and both really run."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import BIN, ROOT, TINY_PARAMS, make_project, run, write_params
+
+SNAKEMAKE = str(BIN / "snakemake")
+DVC = str(BIN / "dvc")
+
+
+def _two_experiments() -> dict:
+    params = copy.deepcopy(TINY_PARAMS)
+    other = copy.deepcopy(params["experiments"]["tiny"])
+    other.update(generations=1, init="scratch", environment={"factor": 0.8, "mode": "literal"})
+    params["experiments"]["other"] = other
+    return params
+
+
+def dvc_dag(project: Path) -> set[tuple]:
+    """(step, cmd, deps, outs) of every stage, as DVC itself reads dvc.yaml."""
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo
+
+    with Repo(str(project)) as repo:
+        return {
+            (
+                stage.name.split("-")[0],
+                stage.cmd,
+                frozenset(d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)),
+                frozenset(o.def_path for o in stage.outs),
+            )
+            for stage in repo.index.stages
+        }
+
+
+def snakemake_dag(project: Path) -> set[tuple]:
+    """(rule, shell command, inputs, outputs) of every job of a forced dry run."""
+    out = run([SNAKEMAKE, "-n", "--forceall", "-c1"], cwd=project).stdout
+    jobs = set()
+    for block in re.split(r"\n(?=\[.*\]\nrule |rule )", out):
+        match = re.search(r"^rule (\w+):", block, re.M)
+        if not match or match.group(1) == "all":
+            continue
+        fields = dict(re.findall(r"^    (input|output): (.*)$", block, re.M))
+        shell = re.search(r"^Shell command: (.*?)(?: 2> \S+)?$", block, re.M).group(1)
+        split = lambda key: frozenset(fields.get(key, "").split(", ")) - {""}  # noqa: E731
+        jobs.add((match.group(1), shell, split("input"), split("output")))
+    return jobs
+
+
+def test_committed_dvc_yaml_is_fresh():
+    result = run([sys.executable, "workflow/scripts/render_dvc.py", "--check"], cwd=ROOT, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_dvc_and_snakemake_dags_agree(tmp_path):
+    project = make_project(tmp_path / "p", _two_experiments(), git=False)
+    run(["git", "init", "-q"], cwd=project)
+    run([DVC, "init", "-q"], cwd=project)
+    dvc, snake = dvc_dag(project), snakemake_dag(project)
+    assert len(dvc) == 1 + (1 + 1 + 2 * 4 + 1) + (1 + 1 + 4 + 1)  # prepare + two experiments
+    assert {j[0] for j in dvc} == {"prepare", "stress_train", "encode", "synthesize", "retrain", "evaluate", "report"}
+    assert dvc == snake
+
+
+def test_snakemake_lint_is_clean(tmp_path):
+    project = make_project(tmp_path / "p", git=False)
+    result = run([SNAKEMAKE, "--lint"], cwd=project, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakemake_refuses_bad_params_with_the_key(tmp_path):
+    project = make_project(tmp_path / "p", git=False)
+    params = copy.deepcopy(TINY_PARAMS)
+    params["experiments"]["tiny"]["environment"]["factor"] = 2
+    write_params(project / "params.yaml", params)
+    result = run([SNAKEMAKE, "-n", "-c1"], cwd=project, check=False)
+    assert result.returncode != 0
+    assert "experiments.tiny.environment.factor: 2 is out of range; allowed: 0 < value <= 1" in result.stdout + result.stderr
+
+
+def _masks(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, weights_only=True)["masks"]
+
+
+def _metrics(project: Path, gens: int = 2) -> list[dict]:
+    return [json.loads((project / f"results/tiny/gen{g}/metrics.json").read_text()) for g in range(gens + 1)]
+
+
+@pytest.fixture(scope="module")
+def dvc_project(tmp_path_factory) -> Path:
+    project = make_project(tmp_path_factory.mktemp("dvc") / "p")
+    run([DVC, "repro"], cwd=project)
+    return project
+
+
+@pytest.mark.slow
+def test_dvc_repro_runs_every_generation(dvc_project):
+    metrics = _metrics(dvc_project)
+    assert [m["generation"] for m in metrics] == [0, 1, 2]
+    assert metrics[0]["synaptic_efficiency"] == 1.0
+    assert metrics[2]["synaptic_efficiency"] > 3.0  # F = 0.5 twice: about 4x
+    for m in metrics[1:]:
+        assert abs(m["synapse_ratio_vs_parent"] - 0.5) < 0.01
+    for g in (1, 2):  # synthesis never revives what the parent lost
+        child, parent = _masks(dvc_project / f"results/tiny/gen{g}/model.pt"), _masks(dvc_project / f"results/tiny/gen{g-1}/model.pt")
+        assert all(not (child[k] & ~parent[k]).any() for k in child)
+    report = (dvc_project / "reports/tiny/generations.md").read_text()
+    assert "| 2 |" in report and (dvc_project / "reports/tiny/generations.png").stat().st_size > 1000
+    status = run([DVC, "status"], cwd=dvc_project).stdout
+    assert "up to date" in status
+
+
+@pytest.mark.slow
+def test_snakemake_produces_the_same_artifacts(dvc_project, tmp_path):
+    project = make_project(tmp_path / "snake", git=False)
+    run([SNAKEMAKE, "-c2"], cwd=project)
+    assert _metrics(project) == _metrics(dvc_project)
+    for g in range(3):
+        a, b = _masks(project / f"results/tiny/gen{g}/model.pt"), _masks(dvc_project / f"results/tiny/gen{g}/model.pt")
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    assert (project / "reports/tiny/generations.csv").read_text() == (dvc_project / "reports/tiny/generations.csv").read_text()
+
+
+@pytest.mark.slow
+def test_dvc_metrics_diff_across_commits_shows_a_factor_change(dvc_project):
+    run(["git", "add", "-A"], cwd=dvc_project)
+    run(["git", "commit", "-qm", "F = 0.5"], cwd=dvc_project)
+    params = yaml.safe_load((dvc_project / "params.yaml").read_text())
+    params["experiments"]["tiny"]["environment"]["factor"] = 0.3
+    write_params(dvc_project / "params.yaml", params)
+    repro = run([DVC, "repro"], cwd=dvc_project).stdout
+    assert "Stage 'stress_train-tiny-gen0' didn't change, skipping" in repro  # only what F touches reruns
+    diff = json.loads(run([DVC, "metrics", "diff", "HEAD", "--json"], cwd=dvc_project).stdout)
+    gen2 = diff["results/tiny/gen2/metrics.json"]
+    assert gen2["synapses"]["new"] < gen2["synapses"]["old"]
+    assert gen2["synaptic_efficiency"]["new"] > gen2["synaptic_efficiency"]["old"]
+    assert diff["results/tiny/gen1/metrics.json"]["factor"] == {"old": 0.5, "new": 0.3, "diff": pytest.approx(-0.2)}
+    plots = run([DVC, "plots", "diff", "HEAD", "--json"], cwd=dvc_project).stdout
+    assert "tiny: efficiency" in plots
