@@ -1,0 +1,135 @@
+"""Pruning baselines: global magnitude pruning (Han et al. 2015), L1-norm filter pruning (Li et al. 2017)."""
+
+import pytest
+import torch
+
+from evosynth.baselines import (
+    filter_l1_norms,
+    l1_filter_prune,
+    l1_keep_fraction,
+    living_filters,
+    magnitude_prune,
+)
+from evosynth.masks import architecture, full_masks, layer_units
+from evosynth.models import LeNet5
+
+
+def count(masks):
+    return sum(int(m.sum()) for m in masks.values())
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return LeNet5()
+
+
+@pytest.fixture
+def half_dead(model):
+    generator = torch.Generator().manual_seed(1)
+    return {name: torch.rand(m.shape, generator=generator) < 0.5 for name, m in full_masks(model).items()}
+
+
+def strengths(model, masks, kept):
+    """|w| of the kept synapses and of the living synapses that were removed."""
+    kept_w, removed_w = [], []
+    for name, layer in model.named_modules():
+        if name in masks:
+            w = layer.weight.detach().abs()
+            kept_w.append(w[kept[name]])
+            removed_w.append(w[masks[name] & ~kept[name]])
+    return torch.cat(kept_w), torch.cat(removed_w)
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.5, 0.9, 0.99, 1.0])
+def test_magnitude_prune_leaves_exactly_the_asked_count(model, sparsity):
+    masks = full_masks(model)
+    assert count(magnitude_prune(model, masks, sparsity)) == round((1 - sparsity) * 430_500)
+
+
+def test_magnitude_prune_removes_the_smallest_weights_globally(model):
+    masks = full_masks(model)
+    pruned = magnitude_prune(model, masks, keep=20_000)
+    kept, removed = strengths(model, masks, pruned)
+    assert len(kept) == 20_000 and kept.min() >= removed.max()
+    # global, not per layer: the layers lose different fractions
+    fractions = {name: pruned[name].float().mean().item() for name in pruned}
+    assert max(fractions.values()) - min(fractions.values()) > 0.05
+
+
+def test_magnitude_prune_never_revives(model, half_dead):
+    living = count(half_dead)
+    pruned = magnitude_prune(model, half_dead, 0.8)
+    assert count(pruned) == round(0.2 * 430_500)
+    assert all(not (pruned[n] & ~half_dead[n]).any() for n in pruned)
+    kept, removed = strengths(model, half_dead, pruned)
+    assert kept.min() >= removed.max()
+    with pytest.raises(ValueError, match="never revived"):
+        magnitude_prune(model, half_dead, keep=living + 1)
+
+
+def test_magnitude_prune_breaks_ties_to_the_exact_count(model):
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(0.5)
+    assert count(magnitude_prune(model, full_masks(model), keep=12_345)) == 12_345
+
+
+def test_magnitude_prune_wants_one_target(model):
+    with pytest.raises(ValueError, match="exactly one"):
+        magnitude_prune(model, full_masks(model))
+    with pytest.raises(ValueError, match="out of range"):
+        magnitude_prune(model, full_masks(model), 1.5)
+
+
+def test_l1_prune_removes_the_filters_with_smallest_norms(model):
+    masks = full_masks(model)
+    with torch.no_grad():  # conv1 filter o has L1 norm 25·scale[o], a known order
+        scale = torch.randperm(20, generator=torch.Generator().manual_seed(2)).float() + 1
+        model.conv1.weight.copy_(scale.view(20, 1, 1, 1).expand(20, 1, 5, 5))
+    pruned = l1_filter_prune(model, masks, {"conv1": 5, "fc1": 100})
+    survivors = pruned["conv1"].flatten(1).any(1)
+    assert torch.equal(survivors, scale > 15)  # the five largest norms, 16..20
+    norms = filter_l1_norms(model, masks)["fc1"]
+    alive = pruned["fc1"].any(1)
+    assert int(alive.sum()) == 100 and norms[alive].min() >= norms[~alive].max()
+    # Li et al.: the removed feature maps' kernels in the next layer go too
+    assert not pruned["conv2"][:, ~survivors].any() and pruned["conv2"][:, survivors].all()
+    assert not pruned["fc2"][:, ~alive].any()
+    assert architecture(layer_units(model, pruned)) == "5-50-800-100"
+
+
+def test_l1_prune_keeps_every_class_neuron(model):
+    pruned = l1_filter_prune(model, full_masks(model), 0.1)
+    assert pruned["fc2"].any(dim=1).all()
+    assert layer_units(model, pruned)[-1].outputs.all()
+    with pytest.raises(ValueError, match="classes"):
+        l1_filter_prune(model, full_masks(model), {"fc2": 5})
+
+
+def test_l1_prune_keeps_at_least_one_filter_per_layer(model):
+    pruned = l1_filter_prune(model, full_masks(model), 0.0)
+    assert architecture(layer_units(model, pruned)) == "1-1-16-1"
+    assert living_filters(model, pruned) == 2
+    with pytest.raises(ValueError, match="at least one"):
+        l1_filter_prune(model, full_masks(model), {"conv2": 0})
+
+
+def test_l1_prune_never_revives_and_ignores_dead_filters(model):
+    masks = full_masks(model)
+    masks["conv1"][:12] = False  # 8 conv1 filters left
+    pruned = l1_filter_prune(model, masks, 0.5)  # keep 10 of 20: nothing to remove in conv1
+    assert all(not (pruned[n] & ~masks[n]).any() for n in pruned)
+    assert int(layer_units(model, pruned)[0].outputs.sum()) == 8
+    assert architecture(layer_units(model, pruned)) == "8-25-400-250"
+
+
+def test_l1_keep_fraction_reaches_the_nearest_count(model):
+    masks = full_masks(model)
+    target = 100_000
+    reached = count(l1_filter_prune(model, masks, l1_keep_fraction(model, masks, target)))
+    grid = [count(l1_filter_prune(model, masks, f / 20)) for f in range(21)]
+    assert abs(reached - target) <= min(abs(c - target) for c in grid)
+    exact = count(l1_filter_prune(model, masks, 0.5))
+    assert count(l1_filter_prune(model, masks, l1_keep_fraction(model, masks, exact))) == exact
+    assert l1_keep_fraction(model, masks, 10**9) == 1.0
