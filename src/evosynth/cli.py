@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--experiment", required=True, help="a key of `experiments` in params.yaml")
         if generation:
             p.add_argument("--generation", type=int, required=True, help="generation number (0: the ancestor)")
+            p.add_argument("--member", type=int, help="population member (sexual synthesis)")
         if name != "check":
             p.add_argument("--out-dir", type=Path, required=True, help="folder for this step's artifacts")
         return p
@@ -53,16 +54,23 @@ def _parser() -> argparse.ArgumentParser:
     p = step("train", "Masked training of the ancestor (no --init) or of an offspring (--init offspring.pt).")
     p.add_argument("--data", type=Path, required=True, help="prepared .npz")
     p.add_argument("--init", type=Path, help="offspring checkpoint written by `synthesize`")
-    p = step("encode", "Write the genome of a trained network: the synaptic probability model (EvoNet eq. 1).")
-    p.add_argument("--parent", type=Path, required=True, help="trained parent model.pt")
-    p = step("synthesize", "Sample an offspring's synapses from the genome and the environmental factor (EvoNet eq. 2-4).")
+    p = step(
+        "encode",
+        "Write the genome of the previous generation for one offspring: P(s|w) (EvoNet eq. 1),"
+        " P(c)·P(s|c) (cluster-driven), or the mated genome of two parents (sexual synthesis).",
+    )
+    p.add_argument("--parent", type=Path, action="append", required=True,
+                   help="a trained model.pt of the previous generation (repeat for a population)")
+    p.add_argument("--parent-metrics", type=Path, action="append",
+                   help="metrics.json of each --parent, in the same order (sexual synthesis: fitness)")
+    p = step("synthesize", "Sample an offspring's synapses from the genome and the environmental factor models.")
     p.add_argument("--genome", type=Path, required=True, help="genome.pt written by `encode`")
-    p.add_argument("--parent", type=Path, required=True, help="the parent's model.pt (weights to inherit)")
     p = step("evaluate", "Accuracy, living synapses, efficiencies, architecture and MACs of a generation.")
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--ancestor", type=Path, required=True, help="generation 0 model.pt")
-    p.add_argument("--parent", type=Path, help="the parent's model.pt (omit for generation 0)")
+    p.add_argument("--genome", type=Path, help="the genome the network was synthesized from (omit for generation 0)")
+    step("compare", "Check each comparison of params.yaml (a paper's claim against its control).", False, False)
     p = step("report", "Generation table (CSV, Markdown) and plot of one experiment.", generation=False)
     p.add_argument("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation")
     return parser
@@ -80,6 +88,11 @@ def _check_target(params: dict[str, Any], args: argparse.Namespace) -> None:
         last = params["experiments"][args.experiment]["generations"]
         if not 0 <= generation <= last:
             raise ParamsError(f"--generation: {generation} is outside 0..{last} of experiment {args.experiment!r}")
+    member = getattr(args, "member", None)
+    if member is not None:
+        size = params["experiments"][args.experiment]["population"]["size"]
+        if not 0 <= member < size:
+            raise ParamsError(f"--member: {member} is outside 0..{size - 1} of experiment {args.experiment!r}")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -98,18 +111,22 @@ def run(args: argparse.Namespace) -> None:
         card = steps.run_prepare(params, args.dataset, args.out_dir)
         print(json.dumps({k: card[k] for k in ("image_shape", "num_classes")} | {"train": card["train"]["count"], "test": card["test"]["count"]}))
     elif args.command == "train":
-        steps.run_train(params, args.experiment, args.generation, args.data, args.out_dir, args.init)
+        steps.run_train(params, args.experiment, args.generation, args.data, args.out_dir, args.init, args.member)
     elif args.command == "encode":
-        steps.run_encode(params, args.experiment, args.generation, args.parent, args.out_dir)
+        chosen = steps.run_encode(
+            params, args.experiment, args.generation, args.parent, args.out_dir, args.parent_metrics, args.member
+        )
+        print(f"{args.experiment} gen{args.generation}: genome from {', '.join(chosen['parents'])}")
     elif args.command == "synthesize":
-        summary = steps.run_synthesize(params, args.experiment, args.generation, args.genome, args.parent, args.out_dir)
+        summary = steps.run_synthesize(params, args.experiment, args.generation, args.genome, args.out_dir, args.member)
         print(
             f"{args.experiment} gen{args.generation}: kept {summary['synapses']:,} of {summary['parent_synapses']:,}"
             f" synapses (ratio {summary['realised_ratio']:.3f}, expected {summary['expected_ratio']:.3f})"
         )
     elif args.command == "evaluate":
         metrics = steps.run_evaluate(
-            params, args.experiment, args.generation, args.model, args.data, args.ancestor, args.out_dir, args.parent
+            params, args.experiment, args.generation, args.model, args.data, args.ancestor, args.out_dir,
+            args.genome, args.member,
         )
         print(
             f"{args.experiment} gen{args.generation}: accuracy {metrics['accuracy']:.4f},"
@@ -118,6 +135,9 @@ def run(args: argparse.Namespace) -> None:
         )
     elif args.command == "report":
         steps.run_report(params, args.experiment, args.metrics, args.out_dir)
+    elif args.command == "compare":
+        for row in steps.run_compare(params, args.out_dir):
+            print(f"{row['comparison']}: the claim {row['outcome']}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,3 +26,59 @@ def synapse_probability(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tenso
 def encode(weights: dict[str, torch.Tensor], masks: Masks) -> dict[str, torch.Tensor]:
     """The genome of a network: P(s|w) for every synapse of every layer."""
     return {name: synapse_probability(weights[name], masks[name]) for name in masks}
+
+
+CLUSTER_KINDS = ("kernel", "filter")
+
+
+def clusters_of(tensor: torch.Tensor, kind: str) -> torch.Tensor:
+    """A layer's tensor viewed as (clusters, synapses per cluster).
+
+    Kernel clusters are W[o, i, :, :], filter clusters W[o, :, :, :]; a linear
+    layer's clusters are its rows W[o, :] whatever the kind.
+    """
+    if kind not in CLUSTER_KINDS:
+        raise ValueError(f"unknown cluster kind {kind!r}; allowed: {', '.join(CLUSTER_KINDS)}")
+    if tensor.dim() == 4 and kind == "kernel":
+        return tensor.flatten(2).flatten(0, 1)
+    return tensor.flatten(1)
+
+
+def cluster_strength(weight: torch.Tensor, mask: torch.Tensor, kind: str, truncation: float) -> torch.Tensor:
+    """Σ_{i∈c} ⌊|w_i|⌋ per cluster (cluster paper eq. 2; sexual paper eq. 6).
+
+    ⌊·⌋ truncates synapses weaker than ``truncation`` × the layer's largest
+    living |w| to 0, so weak synapses do not add up to a strong cluster. (Not
+    an integer truncation: every |w| < 1 would become 0.)
+    """
+    strength = weight.detach().abs().float() * mask
+    truncated = torch.where(strength >= truncation * strength.max(), strength, torch.zeros_like(strength))
+    return clusters_of(truncated, kind).sum(dim=1)
+
+
+def cluster_probability(strength: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+    """P(c) = exp(W_c / Z − 1), Z the layer's largest cluster strength (cluster paper eq. 2).
+
+    A cluster without living synapses has P = 0; living clusters lie in [e⁻¹, 1].
+    """
+    z = strength[alive].max() if alive.any() else torch.tensor(0.0)
+    if z == 0:
+        return alive.float() * math.exp(-1.0)
+    return torch.exp(strength / z - 1.0) * alive
+
+
+def encode_clusters(
+    weights: dict[str, torch.Tensor],
+    masks: Masks,
+    kind: str,
+    truncation: float,
+    strengths: dict[str, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
+    """P(c) for every cluster of every layer; ``strengths`` overrides Σ⌊|w|⌋ (mated genomes)."""
+    probabilities = {}
+    for name, mask in masks.items():
+        strength = (
+            strengths[name] if strengths is not None else cluster_strength(weights[name], mask, kind, truncation)
+        )
+        probabilities[name] = cluster_probability(strength, clusters_of(mask, kind).any(dim=1))
+    return probabilities

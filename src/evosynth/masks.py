@@ -120,12 +120,12 @@ def architecture(units: list[LayerUnits]) -> str:
     return "-".join(map(str, parts))
 
 
-def compacted_macs(model: nn.Module, units: list[LayerUnits], input_shape: tuple[int, ...]) -> int:
-    """Multiply-accumulates of the dense network left after removing dead units."""
-    spatial: dict[str, int] = {}
+def output_positions(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]:
+    """Output positions per layer (H·W of a conv's output map, 1 for a linear layer)."""
+    positions: dict[str, int] = {}
     hooks = [
         layer.register_forward_hook(
-            lambda mod, inp, out, name=name: spatial.__setitem__(name, out[0, 0].numel())
+            lambda mod, inp, out, name=name: positions.__setitem__(name, out[0, 0].numel())
         )
         for name, layer in prunable_layers(model)
     ]
@@ -135,8 +135,20 @@ def compacted_macs(model: nn.Module, units: list[LayerUnits], input_shape: tuple
     finally:
         for hook in hooks:
             hook.remove()
+    return positions
+
+
+def synapse_macs(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
+    """Multiply-accumulates each synapse performs per input (its layer's output positions)."""
+    positions = output_positions(model, input_shape)
+    return {name: torch.full(layer.weight.shape, float(positions[name])) for name, layer in prunable_layers(model)}
+
+
+def compacted_macs(model: nn.Module, units: list[LayerUnits], input_shape: tuple[int, ...]) -> int:
+    """Multiply-accumulates of the dense network left after removing dead units."""
+    positions = output_positions(model, input_shape)
     total = 0
     for (name, layer), unit in zip(prunable_layers(model), units):
         area = layer.kernel_size[0] * layer.kernel_size[1] if isinstance(layer, nn.Conv2d) else 1
-        total += int(unit.inputs.sum()) * int(unit.outputs.sum()) * area * spatial[name]
+        total += int(unit.inputs.sum()) * int(unit.outputs.sum()) * area * positions[name]
     return total

@@ -53,6 +53,24 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
                 f"{source}: experiments.{name}.dataset: {exp['dataset']!r} is not a key of datasets;"
                 f" allowed: {', '.join(sorted(params['datasets']))}"
             )
+        size = exp["population"]["size"]
+        if exp["method"] == "sexual" and size < 2:
+            raise ParamsError(
+                f"{source}: experiments.{name}.population.size: {size} is too small for sexual synthesis;"
+                " allowed: 2 <= value"
+            )
+        if exp["method"] != "sexual" and size != 1:
+            raise ParamsError(
+                f"{source}: experiments.{name}.population.size: {size} needs method sexual;"
+                f" allowed for method {exp['method']}: 1"
+            )
+    for name, spec in params["comparisons"].items():
+        for role in ("treatment", "control"):
+            if spec[role] not in params["experiments"]:
+                raise ParamsError(
+                    f"{source}: comparisons.{name}.{role}: {spec[role]!r} is not a key of experiments;"
+                    f" allowed: {', '.join(params['experiments'])}"
+                )
     if check_files:
         from evosynth.data import check_source  # data imports torch; keep params light
 

@@ -3,17 +3,23 @@
 Both engines read this plan: ``dvc.yaml`` is rendered from it and the
 Snakefile's input functions look steps up in it, so the two DAGs agree by
 construction (and a test checks that they do). Generation g names its
-parent g−1 explicitly, since DVC templating has no arithmetic.
+parents in g−1 explicitly, since DVC templating has no arithmetic.
 
-Per experiment ``e`` (DESIGN.md §2b)::
+Per experiment ``e`` and population member ``m`` (DESIGN.md §2b)::
 
     prepare                         data/prepared/<dataset>.npz
-    stress_train  gen0              results/e/gen0/model.pt      (the ancestor)
-    encode        gen g ≥ 1         results/e/gen<g>/genome.pt   (genome of g−1)
-    synthesize    gen g             results/e/gen<g>/offspring.pt
-    retrain       gen g             results/e/gen<g>/model.pt
-    evaluate      gen g ≥ 0         results/e/gen<g>/metrics.json
+    stress_train  gen0              results/e/gen0[/m<k>]/model.pt      (the ancestors)
+    encode        gen g ≥ 1         results/e/gen<g>[/m<k>]/genome.pt   (genome from g−1)
+    synthesize    gen g             results/e/gen<g>[/m<k>]/offspring.pt
+    retrain       gen g             results/e/gen<g>[/m<k>]/model.pt
+    evaluate      gen g ≥ 0         results/e/gen<g>[/m<k>]/metrics.json
     report                          reports/e/generations.{csv,md,png}
+    compare (all experiments)       reports/methods/comparisons.{md,csv,png}
+
+An experiment with one member per generation (every method but sexual
+synthesis) has no ``m<k>`` folder. A sexual offspring's encode step depends on
+every member of the previous generation, because its parents are chosen when
+it runs (at random or by fitness).
 """
 
 from __future__ import annotations
@@ -32,28 +38,30 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "retrain": ("model.pt", "train_log.json", "retrain.provenance.json"),
     "evaluate": ("metrics.json", "evaluate.provenance.json"),
     "report": ("generations.csv", "generations.md", "generations.png", "report.provenance.json"),
+    "compare": ("comparisons.md", "comparisons.csv", "comparisons.png", "compare.provenance.json"),
 }
 
 #: The keys of an experiment's params that each step reads (DVC reruns a step
 #: only when one of them changes; Snakemake gets the same values as params).
 STEP_PARAMS: dict[str, tuple[str, ...]] = {
     "stress_train": ("dataset", "architecture", "seed", "train", "data"),
-    "encode": ("method",),
-    "synthesize": ("method", "environment", "init", "seed"),
+    "encode": ("method", "encoding", "population", "mating", "seed"),
+    "synthesize": ("method", "encoding", "environment", "init", "seed"),
     "retrain": ("seed", "train", "data"),
-    "evaluate": ("seed", "data"),
-    "report": ("generations",),
+    "evaluate": ("seed", "data", "environment"),
+    "report": ("generations", "method", "dataset", "architecture", "environment", "init"),
 }
 
 #: The library modules each step runs (besides steps.py): a change to one reruns the steps using it.
 STEP_CODE: dict[str, tuple[str, ...]] = {
     "prepare": ("data.py",),
-    "stress_train": ("training.py", "models.py", "masks.py", "data.py"),
-    "encode": ("encoding.py",),
+    "stress_train": ("training.py", "stress.py", "models.py", "masks.py", "data.py"),
+    "encode": ("encoding.py", "mating.py"),
     "synthesize": ("synthesis.py", "masks.py"),
-    "retrain": ("training.py", "models.py", "masks.py", "data.py"),
+    "retrain": ("training.py", "stress.py", "models.py", "masks.py", "data.py"),
     "evaluate": ("metrics.py", "masks.py", "data.py"),
     "report": ("report.py",),
+    "compare": ("comparisons.py",),
 }
 CODE_DIR = "src/evosynth"
 
@@ -67,34 +75,26 @@ class Step:
     """One job of the workflow."""
 
     step: str
+    folder: str
     cmd: str
     deps: tuple[str, ...]
     outs: tuple[str, ...]
     params: tuple[str, ...]
     experiment: str | None = None
     generation: int | None = None
+    member: int | None = None
     dataset: str | None = None
     metrics: tuple[str, ...] = field(default=())
 
     @property
     def name(self) -> str:
-        """The stage name: ``<step>-<experiment>-gen<g>`` (letters, digits, _ and - only)."""
+        """The stage name, e.g. ``retrain-e-gen3`` or ``encode-e-gen2-m1`` (letters, digits, _ and -)."""
         parts = [self.step, self.dataset or self.experiment]
         if self.generation is not None:
             parts.append(f"gen{self.generation}")
+        if self.member is not None:
+            parts.append(f"m{self.member}")
         return "-".join(p for p in parts if p)
-
-
-def prepared_path(dataset: str) -> str:
-    return f"data/prepared/{dataset}.npz"
-
-
-def generation_dir(experiment: str, generation: int) -> str:
-    return f"results/{experiment}/gen{generation}"
-
-
-def report_dir(experiment: str) -> str:
-    return f"reports/{experiment}"
 
 
 def step_files(step: str, **names: str) -> list[str]:
@@ -102,98 +102,131 @@ def step_files(step: str, **names: str) -> list[str]:
     return [f.format(**names) for f in STEP_FILES[step]]
 
 
-def _outs(step: str, folder: str, **names: str) -> tuple[str, ...]:
-    return tuple(f"{folder}/{f}" for f in step_files(step, **names))
+def prepared_path(dataset: str) -> str:
+    return f"data/prepared/{dataset}.npz"
+
+
+def population_size(spec: dict[str, Any]) -> int:
+    return spec["population"]["size"] if spec["method"] == "sexual" else 1
+
+
+def member_dir(experiment: str, generation: int, member: int, size: int) -> str:
+    folder = f"results/{experiment}/gen{generation}"
+    return folder if size == 1 else f"{folder}/m{member}"
+
+
+def report_dir(experiment: str) -> str:
+    return f"reports/{experiment}"
+
+
+COMPARE_DIR = "reports/methods"
+
+
+def metrics_files(experiment: str, spec: dict[str, Any]) -> list[str]:
+    """Every generation's (and member's) metrics.json of an experiment."""
+    size = population_size(spec)
+    return [
+        f"{member_dir(experiment, gen, k, size)}/metrics.json"
+        for gen in range(spec["generations"] + 1)
+        for k in range(size)
+    ]
+
+
+def param_values(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The values of dotted ``keys`` in ``params`` (what a step reads)."""
+    values = {}
+    for key in keys:
+        node = params
+        for part in key.split("."):
+            node = node[part]
+        values[key] = node
+    return values
 
 
 def _cmd(subcommand: str, *args: str) -> str:
     return " ".join(["evosynth", subcommand, "--params", PARAMS_FILE, *args])
 
 
-def _exp_step(
-    step: str, subcommand: str, exp: str, gen: int | None, deps: list[str], args: list[str], folder: str
+def _step(
+    step: str, subcommand: str, folder: str, deps: list[str], args: list[str],
+    params: tuple[str, ...] | None = None, **where: Any,
 ) -> Step:
-    gen_args = ["--generation", str(gen)] if gen is not None else []
-    outs = _outs(step, folder)
+    exp, gen, member = where.get("experiment"), where.get("generation"), where.get("member")
+    target = ["--experiment", exp] if exp else []
+    target += ["--generation", str(gen)] if gen is not None else []
+    target += ["--member", str(member)] if member is not None else []
+    outs = tuple(f"{folder}/{f}" for f in step_files(step, dataset=where.get("dataset", "")))
     return Step(
         step=step,
-        cmd=_cmd(subcommand, "--experiment", exp, *gen_args, *args, "--out-dir", folder),
+        folder=folder,
+        cmd=_cmd(subcommand, *target, *args, "--out-dir", folder),
         deps=(*code_deps(step), *deps),
         outs=outs,
-        params=tuple(f"experiments.{exp}.{key}" for key in STEP_PARAMS[step]),
-        experiment=exp,
-        generation=gen,
+        params=params or (
+            tuple(f"experiments.{exp}.{key}" for key in STEP_PARAMS[step])
+            if exp
+            else (f"datasets.{where['dataset']}",)
+        ),
         metrics=tuple(o for o in outs if o.endswith("metrics.json")),
+        **where,
     )
+
+
+def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
+    data = prepared_path(spec["dataset"])
+    size = population_size(spec)
+    label = (lambda k: k) if size > 1 else (lambda k: None)
+    ancestor = f"{member_dir(exp, 0, 0, size)}/model.pt"
+    steps: list[Step] = []
+    for gen in range(spec["generations"] + 1):
+        previous = [member_dir(exp, gen - 1, k, size) for k in range(size)] if gen else []
+        for k in range(size):
+            folder = member_dir(exp, gen, k, size)
+            where = {"experiment": exp, "generation": gen, "member": label(k)}
+            model = f"{folder}/model.pt"
+            if gen == 0:
+                steps.append(_step("stress_train", "train", folder, [data], ["--data", data], **where))
+                lineage: list[str] = []
+            else:
+                genome, offspring = f"{folder}/genome.pt", f"{folder}/offspring.pt"
+                parents = [f"{p}/model.pt" for p in previous]
+                parent_args = [a for p in parents for a in ("--parent", p)]
+                fitness = [f"{p}/metrics.json" for p in previous] if size > 1 else []
+                fitness_args = [a for m in fitness for a in ("--parent-metrics", m)]
+                steps += [
+                    _step("encode", "encode", folder, parents + fitness, parent_args + fitness_args, **where),
+                    _step("synthesize", "synthesize", folder, [genome], ["--genome", genome], **where),
+                    _step("retrain", "train", folder, [offspring, data], ["--data", data, "--init", offspring], **where),
+                ]
+                lineage = ["--genome", genome]
+            evaluate_deps = [model, data] + ([ancestor] if model != ancestor else []) + lineage[1:]
+            steps.append(
+                _step(
+                    "evaluate",
+                    "evaluate",
+                    folder,
+                    evaluate_deps,
+                    ["--model", model, "--data", data, "--ancestor", ancestor, *lineage],
+                    **where,
+                )
+            )
+    metrics = metrics_files(exp, spec)
+    steps.append(
+        _step("report", "report", report_dir(exp), metrics, ["--metrics", *metrics], experiment=exp)
+    )
+    return steps
 
 
 def build_plan(params: dict[str, Any]) -> list[Step]:
     """Every step of every experiment in ``params`` (validated), in dependency order."""
     steps: list[Step] = []
-    used = sorted({exp["dataset"] for exp in params["experiments"].values()})
-    for dataset in used:
-        outs = _outs("prepare", "data/prepared", dataset=dataset)
-        steps.append(
-            Step(
-                step="prepare",
-                cmd=_cmd("prepare", "--dataset", dataset, "--out-dir", "data/prepared"),
-                deps=code_deps("prepare"),
-                outs=outs,
-                params=(f"datasets.{dataset}",),
-                dataset=dataset,
-            )
-        )
+    for dataset in sorted({exp["dataset"] for exp in params["experiments"].values()}):
+        steps.append(_step("prepare", "prepare", "data/prepared", [], ["--dataset", dataset], dataset=dataset))
     for exp, spec in params["experiments"].items():
-        data = prepared_path(spec["dataset"])
-        ancestor = f"{generation_dir(exp, 0)}/model.pt"
-        metrics = []
-        for gen in range(spec["generations"] + 1):
-            folder = generation_dir(exp, gen)
-            model = f"{folder}/model.pt"
-            if gen == 0:
-                steps.append(_exp_step("stress_train", "train", exp, 0, [data], ["--data", data], folder))
-                lineage = ["--ancestor", ancestor]
-                evaluate_deps = [model, data]
-            else:
-                parent = f"{generation_dir(exp, gen - 1)}/model.pt"
-                genome = f"{folder}/genome.pt"
-                offspring = f"{folder}/offspring.pt"
-                steps += [
-                    _exp_step("encode", "encode", exp, gen, [parent], ["--parent", parent], folder),
-                    _exp_step(
-                        "synthesize",
-                        "synthesize",
-                        exp,
-                        gen,
-                        [genome, parent],
-                        ["--genome", genome, "--parent", parent],
-                        folder,
-                    ),
-                    _exp_step(
-                        "retrain",
-                        "train",
-                        exp,
-                        gen,
-                        [offspring, data],
-                        ["--data", data, "--init", offspring],
-                        folder,
-                    ),
-                ]
-                lineage = ["--ancestor", ancestor, "--parent", parent]
-                evaluate_deps = [model, data, ancestor, parent]
-            steps.append(
-                _exp_step(
-                    "evaluate",
-                    "evaluate",
-                    exp,
-                    gen,
-                    evaluate_deps,
-                    ["--model", model, "--data", data, *lineage],
-                    folder,
-                )
-            )
-            metrics.append(f"{folder}/metrics.json")
-        steps.append(
-            _exp_step("report", "report", exp, None, metrics, ["--metrics", *metrics], report_dir(exp))
-        )
+        steps += _experiment_steps(exp, spec)
+    if params["comparisons"]:
+        involved = sorted({c[role] for c in params["comparisons"].values() for role in ("treatment", "control")})
+        deps = [m for exp in involved for m in metrics_files(exp, params["experiments"][exp])]
+        read = ("comparisons", *(f"experiments.{e}.generations" for e in involved))
+        steps.append(_step("compare", "compare", COMPARE_DIR, deps, [], params=read))
     return steps

@@ -11,9 +11,10 @@ from evosynth.artifacts import atomic_path, write_text
 
 COLUMNS = [
     ("generation", "generation", "{}"),
+    ("member", "member", "{}"),
     ("accuracy", "accuracy %", "{:.2%}"),
     ("synapses", "synapses", "{:,}"),
-    ("weights_percent", "|W≠0|/|W| %", "{:.2f}"),
+    ("weights_percent", "\\|W≠0\\|/\\|W\\| %", "{:.2f}"),
     ("synaptic_efficiency", "synaptic eff. (A-E)", "{:.2f}×"),
     ("cluster_efficiency", "cluster eff. (C-E)", "{:.2f}×"),
     ("architecture", "architecture", "{}"),
@@ -24,16 +25,24 @@ COLUMNS = [
 ]
 
 
+def columns_for(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """:data:`COLUMNS`, without ``member`` unless the experiment has a population."""
+    has_members = any(row.get("member") is not None for row in rows)
+    return [c for c in COLUMNS if c[0] != "member" or has_members]
+
+
 def table_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per generation, sorted, with the columns of :data:`COLUMNS`."""
-    return [{key: row.get(key) for key, _, _ in COLUMNS} for row in sorted(rows, key=lambda r: r["generation"])]
+    """One row per generation (and member), sorted, with the columns of :data:`COLUMNS`."""
+    ordered = sorted(rows, key=lambda r: (r["generation"], r.get("member") or 0))
+    return [{key: row.get(key) for key, _, _ in columns_for(rows)} for row in ordered]
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    header = "| " + " | ".join(title for _, title, _ in COLUMNS) + " |"
-    rule = "|" + "|".join("---:" if key != "architecture" else ":---" for key, _, _ in COLUMNS) + "|"
+    columns = columns_for(rows)
+    header = "| " + " | ".join(title for _, title, _ in columns) + " |"
+    rule = "|" + "|".join("---:" if key != "architecture" else ":---" for key, _, _ in columns) + "|"
     body = [
-        "| " + " | ".join("–" if row[key] is None else fmt.format(row[key]) for key, _, fmt in COLUMNS) + " |"
+        "| " + " | ".join("–" if row[key] is None else fmt.format(row[key]) for key, _, fmt in columns) + " |"
         for row in rows
     ]
     return "\n".join([header, rule, *body]) + "\n"
@@ -50,7 +59,7 @@ def generation_report(
     """Write the generation table as CSV and Markdown and plot it as PNG."""
     rows = table_rows(metrics)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=[key for key, _, _ in COLUMNS], lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     write_text(csv_path, buffer.getvalue())
@@ -70,18 +79,22 @@ def _plot(experiment: str, rows: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    gens = [r["generation"] for r in rows]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(gens, [100 * r["accuracy"] for r in rows], "o-")
+    members = sorted({r.get("member") or 0 for r in rows})
+    for member in members:
+        mine = [r for r in rows if (r.get("member") or 0) == member]
+        gens = [r["generation"] for r in mine]
+        tag = f" m{member}" if len(members) > 1 else ""
+        left.plot(gens, [100 * r["accuracy"] for r in mine], "o-", label=f"accuracy{tag}")
+        right.semilogy(gens, [r["synaptic_efficiency"] for r in mine], "o-", label=f"synaptic (A-E){tag}")
+        right.semilogy(gens, [r["cluster_efficiency"] for r in mine], "s-", label=f"cluster (C-E){tag}")
+        right.semilogy(gens, [r["mac_reduction"] for r in mine], "^-", label=f"MAC reduction{tag}")
     left.set(xlabel="generation", ylabel="test accuracy %", title=f"{experiment}: accuracy")
-    right.semilogy(gens, [r["synaptic_efficiency"] for r in rows], "o-", label="synaptic (A-E)")
-    right.semilogy(gens, [r["cluster_efficiency"] for r in rows], "s-", label="cluster (C-E)")
-    right.semilogy(gens, [r["mac_reduction"] for r in rows], "^-", label="MAC reduction")
     right.set(xlabel="generation", ylabel="× vs generation 0", title="efficiency")
-    right.legend()
+    right.legend(fontsize="small")
     for ax in (left, right):
         ax.grid(alpha=0.3)
-        ax.set_xticks(gens)
+        ax.set_xticks(sorted({r["generation"] for r in rows}))
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)

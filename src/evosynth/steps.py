@@ -13,23 +13,21 @@ from typing import Any
 import torch
 from torch import nn
 
+from evosynth import comparisons as comparisons_mod
 from evosynth import report as report_mod
-from evosynth.artifacts import (
-    load_checkpoint,
-    provenance,
-    read_json,
-    save_checkpoint,
-    write_json,
-)
+from evosynth.artifacts import load_checkpoint, provenance, read_json, save_checkpoint, write_json
 from evosynth.data import Split, load_prepared, prepare
-from evosynth.encoding import encode
+from evosynth.encoding import encode, encode_clusters
 from evosynth.errors import ArtifactError, DataError
-from evosynth.masks import Masks, apply_masks, check_masks, full_masks
+from evosynth.masks import Masks, apply_masks, check_masks, full_masks, prunable_layers, synapse_macs
+from evosynth.mating import MatingWeights, choose_parents, mate
 from evosynth.metrics import generation_metrics
 from evosynth.models import build_model
-from evosynth.plan import STEP_PARAMS, step_files
-from evosynth.synthesis import environmental_factor, sample_mask, seed_for
+from evosynth.plan import STEP_PARAMS, metrics_files, step_files
+from evosynth.synthesis import Environment, keep_minimum, seed_for, synthesize_clustered, synthesize_synapses
 from evosynth.training import TrainConfig, train
+
+NETWORK_KEYS = ("architecture", "input_shape", "num_classes", "experiment")
 
 
 def _step_params(exp: dict[str, Any], step: str) -> dict[str, Any]:
@@ -42,25 +40,37 @@ def _finish(step: str, params: Any, started: float, out_dir: Path, files: list[s
     write_json(out_dir / files[-1], provenance(step, params, started, outputs))
 
 
+def _stream(purpose: str, member: int | None) -> str:
+    return purpose if member is None else f"{purpose}/m{member}"
+
+
 def _load_data(exp: dict[str, Any], data_path: str | Path) -> Split:
     return load_prepared(data_path, exp["data"]["train_size"], exp["data"]["test_size"], exp["seed"])
 
 
-def load_network(path: str | Path, kind: str = "model") -> tuple[nn.Module, Masks, dict[str, Any]]:
-    """Rebuild a network and its masks from a ``model`` or ``offspring`` checkpoint."""
-    ckpt = load_checkpoint(path, kind)
-    model = build_model(ckpt["architecture"], tuple(ckpt["input_shape"]), ckpt["num_classes"])
+def network_from(payload: dict[str, Any], source: str | Path) -> tuple[nn.Module, Masks]:
+    """Rebuild a network and its masks from a checkpoint payload (model, offspring or genome)."""
+    model = build_model(payload["architecture"], tuple(payload["input_shape"]), payload["num_classes"])
     try:
-        model.load_state_dict(ckpt["state_dict"])
-        check_masks(model, ckpt["masks"])
+        model.load_state_dict(payload["state_dict"])
+        check_masks(model, payload["masks"])
     except (RuntimeError, ValueError) as exc:
-        raise ArtifactError(f"{path}: checkpoint does not fit {ckpt['architecture']}: {exc}") from None
-    return model, ckpt["masks"], ckpt
+        raise ArtifactError(f"{source}: checkpoint does not fit {payload['architecture']}: {exc}") from None
+    return model, payload["masks"]
+
+
+def load_network(path: str | Path, kind: str = "model") -> tuple[nn.Module, Masks, dict[str, Any]]:
+    ckpt = load_checkpoint(path, kind)
+    model, masks = network_from(ckpt, path)
+    return model, masks, ckpt
 
 
 def _network_payload(model: nn.Module, masks: Masks, like: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    keys = ("architecture", "input_shape", "num_classes", "experiment")
-    return {"state_dict": model.state_dict(), "masks": masks, **{k: like[k] for k in keys}, **extra}
+    return {"state_dict": model.state_dict(), "masks": masks, **{k: like[k] for k in NETWORK_KEYS}, **extra}
+
+
+def _weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: layer.weight for name, layer in prunable_layers(model)}
 
 
 def run_prepare(params: dict[str, Any], dataset: str, out_dir: Path) -> dict[str, Any]:
@@ -79,26 +89,23 @@ def run_train(
     data_path: Path,
     out_dir: Path,
     init: Path | None = None,
+    member: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Train the ancestor (``init`` None, generation 0) or an offspring."""
+    """Train an ancestor (``init`` None, generation 0) or an offspring, with stress when β < 1."""
     started = time.time()
     exp = params["experiments"][experiment]
     step = "stress_train" if init is None else "retrain"
     data = _load_data(exp, data_path)
     if init is None:
-        torch.manual_seed(seed_for(exp["seed"], 0, "init"))
+        torch.manual_seed(seed_for(exp["seed"], 0, _stream("init", member)))
         shape = tuple(data.x_train.shape[1:])
         try:
             model = build_model(exp["architecture"], shape, data.num_classes)
         except ValueError as exc:
             raise DataError(f"{data_path}: {exc} (set image_size of dataset {exp['dataset']!r})") from None
         masks = full_masks(model)
-        like = {
-            "architecture": exp["architecture"],
-            "input_shape": list(shape),
-            "num_classes": data.num_classes,
-            "experiment": experiment,
-        }
+        like = {"architecture": exp["architecture"], "input_shape": list(shape),
+                "num_classes": data.num_classes, "experiment": experiment}
         epochs = exp["train"]["ancestor_epochs"]
     else:
         model, masks, like = load_network(init, "offspring")
@@ -106,10 +113,8 @@ def run_train(
     config = TrainConfig(
         epochs=epochs, **{k: v for k, v in exp["train"].items() if k not in ("epochs", "ancestor_epochs")}
     )
-    history = train(
-        model, masks, data, config, seed_for(exp["seed"], generation, "train"),
-        label=f"{experiment} gen{generation} {step}",
-    )
+    label = f"{experiment} gen{generation}" + (f" m{member}" if member is not None else "") + f" {step}"
+    history = train(model, masks, data, config, seed_for(exp["seed"], generation, _stream("train", member)), label)
     files = step_files(step)
     save_checkpoint(out_dir / files[0], "model", _network_payload(model, masks, like, generation=generation))
     write_json(out_dir / files[1], {"epochs": history})
@@ -117,54 +122,97 @@ def run_train(
     return history
 
 
-def run_encode(params: dict[str, Any], experiment: str, generation: int, parent: Path, out_dir: Path) -> None:
+def run_encode(
+    params: dict[str, Any],
+    experiment: str,
+    generation: int,
+    parents: list[Path],
+    out_dir: Path,
+    parent_metrics: list[Path] | None = None,
+    member: int | None = None,
+) -> dict[str, Any]:
+    """Write the genome of generation ``generation − 1`` for one offspring.
+
+    EvoNet: P(s|w) of the parent (eq. 1). Cluster-driven: P(c) and P(s|c) of the
+    parent (cluster paper eq. 2–5). Sexual: two parents chosen from the pool
+    and mated (sexual paper eq. 4–5), then cluster-encoded. The genome also
+    holds the weights the offspring inherits (the parent's or the mated ones).
+    """
     started = time.time()
     exp = params["experiments"][experiment]
-    model, masks, _ = load_network(parent)
-    weights = {name: layer.weight for name, layer in model.named_modules() if name in masks}
-    genome = encode(weights, masks)
+    method, coding = exp["method"], exp["encoding"]
+    chosen: list[int] = [0]
+    if method == "sexual":
+        pop = exp["population"]
+        if len(parents) != pop["size"] or len(parent_metrics or []) != pop["size"]:
+            raise ArtifactError(f"sexual synthesis needs the model and metrics of all {pop['size']} parents")
+        accuracies = [float(read_json(p)["accuracy"]) for p in parent_metrics]
+        seed = seed_for(exp["seed"], generation, _stream("mate", member))
+        chosen = list(choose_parents(accuracies, pop["parents"], pop["temperature"], seed))
+    networks = [load_network(parents[i]) for i in chosen]
+    model, masks, like = networks[0]
+    strengths = None
+    if method == "sexual":
+        (_, masks_b, ckpt_b), m = networks[1], exp["mating"]
+        mated = mate(_weights(model), masks, _weights(networks[1][0]), masks_b,
+                     MatingWeights(**m), coding["clusters"], coding["truncation"])
+        state_b = ckpt_b["state_dict"]
+        model.load_state_dict(
+            {k: m["alpha_s"] * v + m["beta_s"] * state_b[k] for k, v in model.state_dict().items()}
+        )
+        with torch.no_grad():
+            for name, layer in prunable_layers(model):
+                layer.weight.copy_(mated.weights[name])
+        masks, strengths = mated.masks, mated.cluster_strengths
+    genome: dict[str, Any] = {"method": method, "parents": [str(parents[i]) for i in chosen],
+                              "synapses": encode(_weights(model), masks)}
+    if method in ("cluster", "sexual"):
+        genome["clusters"] = encode_clusters(
+            _weights(model), masks, coding["clusters"], coding["truncation"], strengths
+        )
+        genome["cluster_kind"] = coding["clusters"]
     files = step_files("encode")
-    save_checkpoint(out_dir / files[0], "genome", {"method": exp["method"], "probabilities": genome})
+    save_checkpoint(out_dir / files[0], "genome", {**genome, **_network_payload(model, masks, like)})
     _finish("encode", _step_params(exp, "encode"), started, out_dir, files)
+    return {"parents": genome["parents"]}
 
 
 def run_synthesize(
-    params: dict[str, Any], experiment: str, generation: int, genome: Path, parent: Path, out_dir: Path
+    params: dict[str, Any], experiment: str, generation: int, genome_path: Path, out_dir: Path,
+    member: int | None = None,
 ) -> dict[str, Any]:
+    """Sample the offspring's synapses from the genome under the environmental factor models."""
     started = time.time()
     exp = params["experiments"][experiment]
-    model, parent_masks, like = load_network(parent)
-    probabilities = load_checkpoint(genome, "genome")["probabilities"]
-    if set(probabilities) != set(parent_masks):
-        raise ArtifactError(f"{genome}: genome layers {sorted(probabilities)} do not match {parent}")
-    env = exp["environment"]
-    keep, scale = environmental_factor(probabilities, env["factor"], env["mode"])
-    masks = {name: m & parent_masks[name] for name, m in sample_mask(keep, seed_for(exp["seed"], generation, "synthesize")).items()}
+    genome = load_checkpoint(genome_path, "genome")
+    model, parent_masks = network_from(genome, genome_path)
+    env = Environment(**exp["environment"])
+    seed = seed_for(exp["seed"], generation, _stream("synthesize", member))
+    costs = synapse_macs(model, tuple(genome["input_shape"]))
+    output_layer = prunable_layers(model)[-1][0]
+    if "clusters" in genome:
+        masks, summary = synthesize_clustered(
+            genome["synapses"], genome["clusters"], genome["cluster_kind"], env, seed, {output_layer}, costs
+        )
+    else:
+        masks, summary = synthesize_synapses(genome["synapses"], env, seed, costs)
+    masks = keep_minimum({n: m & parent_masks[n] for n, m in masks.items()}, genome["synapses"], output_layer)
     if exp["init"] == "scratch":
-        torch.manual_seed(seed_for(exp["seed"], generation, "init"))
-        model = build_model(like["architecture"], tuple(like["input_shape"]), like["num_classes"])
+        torch.manual_seed(seed_for(exp["seed"], generation, _stream("init", member)))
+        model = build_model(genome["architecture"], tuple(genome["input_shape"]), genome["num_classes"])
     apply_masks(model, masks)
     parent_count = sum(int(m.sum()) for m in parent_masks.values())
-    summary = {
-        "factor": env["factor"],
-        "mode": env["mode"],
-        "scale": scale,
-        "parent_synapses": parent_count,
-        "expected_synapses": float(sum(p.double().sum() for p in keep.values())),
-        "synapses": sum(int(m.sum()) for m in masks.values()),
-        "per_layer": {
-            name: {
-                "parent": int(parent_masks[name].sum()),
-                "expected": float(keep[name].double().sum()),
-                "kept": int(masks[name].sum()),
-            }
-            for name in masks
-        },
-    }
+    summary.update(
+        environment=exp["environment"],
+        parents=genome["parents"],
+        parent_synapses=parent_count,
+        synapses=sum(int(m.sum()) for m in masks.values()),
+        per_layer={n: {"parent": int(parent_masks[n].sum()), "kept": int(masks[n].sum())} for n in masks},
+    )
     summary["expected_ratio"] = summary["expected_synapses"] / parent_count if parent_count else 0.0
     summary["realised_ratio"] = summary["synapses"] / parent_count if parent_count else 0.0
     files = step_files("synthesize")
-    save_checkpoint(out_dir / files[0], "offspring", _network_payload(model, masks, like, generation=generation))
+    save_checkpoint(out_dir / files[0], "offspring", _network_payload(model, masks, genome, generation=generation))
     write_json(out_dir / files[1], summary)
     _finish("synthesize", _step_params(exp, "synthesize"), started, out_dir, files)
     return summary
@@ -178,18 +226,20 @@ def run_evaluate(
     data_path: Path,
     ancestor: Path,
     out_dir: Path,
-    parent: Path | None = None,
+    genome: Path | None = None,
+    member: int | None = None,
 ) -> dict[str, Any]:
     started = time.time()
     exp = params["experiments"][experiment]
     model, masks, _ = load_network(model_path)
     ancestor_masks = load_network(ancestor)[1]
-    parent_masks = load_network(parent)[1] if parent is not None else None
+    parent_masks = load_checkpoint(genome, "genome")["masks"] if genome is not None else None
     metrics = {
         "generation": generation,
+        **({"member": member} if member is not None else {}),
         **generation_metrics(model, masks, _load_data(exp, data_path), ancestor_masks, parent_masks),
     }
-    if parent is not None:
+    if genome is not None:
         metrics["factor"] = exp["environment"]["factor"]
     files = step_files("evaluate")
     write_json(out_dir / files[0], metrics)
@@ -204,3 +254,20 @@ def run_report(params: dict[str, Any], experiment: str, metrics: list[Path], out
     files = step_files("report")
     report_mod.generation_report(experiment, exp, rows, *(out_dir / f for f in files[:-1]))
     _finish("report", _step_params(exp, "report"), started, out_dir, files)
+
+
+def run_compare(params: dict[str, Any], out_dir: Path) -> list[dict[str, Any]]:
+    """The measured results note: every comparison of params.yaml, claim by claim."""
+    started = time.time()
+    comparisons = params["comparisons"]
+    involved = {c[role] for c in comparisons.values() for role in ("treatment", "control")}
+    metrics = {
+        exp: [read_json(path) for path in metrics_files(exp, params["experiments"][exp])] for exp in involved
+    }
+    files = step_files("compare")
+    results = comparisons_mod.comparison_report(
+        comparisons, metrics, *(out_dir / f for f in files[:-1]),
+        title="Measured results: each paper's claim against its control",
+    )
+    _finish("compare", {"comparisons": comparisons}, started, out_dir, files)
+    return results

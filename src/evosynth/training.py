@@ -20,6 +20,7 @@ from tqdm import tqdm
 from evosynth.data import Split
 from evosynth.errors import DivergenceError
 from evosynth.masks import Masks, apply_masks, prunable_layers, unit_mask
+from evosynth.stress import stress
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class TrainConfig:
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    stress: float = 1.0  # StressedNets' β: weaken selected synapses after every epoch (1: no stress)
 
 
 class MaskedOptimizer:
@@ -67,7 +69,10 @@ def train(
     seed: int,
     label: str = "train",
 ) -> list[dict[str, Any]]:
-    """Train ``model`` under ``masks`` on the preloaded training split; return the epoch log."""
+    """Train ``model`` under ``masks`` on the preloaded training split; return the epoch log.
+
+    With ``config.stress`` < 1 every epoch ends with the stress of StressedNets eq. 6.
+    """
     apply_masks(model, masks)
     optimizer = MaskedOptimizer(
         model,
@@ -112,16 +117,19 @@ def train(
             total_loss += loss.item() * len(y)
             correct += int((logits.argmax(1) == y).sum())
         bar.close()
+        stressed = stress(model, masks, config.stress, generator) if config.stress < 1 else {}
         record = {
             "epoch": epoch,
             "loss": total_loss / n,
             "train_accuracy": correct / n,
+            "stressed_synapses": sum(stressed.values()),
             "seconds": round(time.perf_counter() - started, 3),
         }
         history.append(record)
         print(
             f"{label} epoch {epoch}/{config.epochs}: loss {record['loss']:.4f},"
-            f" train accuracy {record['train_accuracy']:.4f}, {record['seconds']:.1f} s",
+            f" train accuracy {record['train_accuracy']:.4f}, stressed {record['stressed_synapses']:,},"
+            f" {record['seconds']:.1f} s",
             file=sys.stderr,
         )
     return history

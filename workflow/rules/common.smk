@@ -1,12 +1,13 @@
 # Input functions and the plan lookup shared by every rule. The plan is built
 # by evosynth from params.yaml, exactly as for dvc.yaml.
 import json
+from pathlib import Path
 
 from snakemake.utils import validate
 
 from evosynth.errors import ParamsError
 from evosynth.params import SCHEMA_PATH, validate_params
-from evosynth.plan import build_plan
+from evosynth.plan import build_plan, param_values
 
 try:
     PARAMS = validate_params(config, check_files=True, source="params.yaml")
@@ -16,12 +17,16 @@ validate(config, str(SCHEMA_PATH))
 
 PLAN = {step.name: step for step in build_plan(PARAMS)}
 
+# {run} is one member's folder under results/: <experiment>/gen<g>[/m<k>]
+EXPERIMENT = r"[A-Za-z][A-Za-z0-9_]*"
+ANCESTOR = r"[A-Za-z][A-Za-z0-9_]*[/]gen0([/]m[0-9]+)?"
+OFFSPRING = r"[A-Za-z][A-Za-z0-9_]*[/]gen[1-9][0-9]*([/]m[0-9]+)?"
+
 
 wildcard_constraints:
-    exp="[A-Za-z][A-Za-z0-9_]*",
-    dataset="[A-Za-z][A-Za-z0-9_]*",
-    g="[0-9]+",
-    child="[1-9][0-9]*",
+    exp=EXPERIMENT,
+    dataset=EXPERIMENT,
+    run=r"[A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
 
 
 def all_outputs():
@@ -29,11 +34,12 @@ def all_outputs():
 
 
 def _step(rule_step, wildcards):
-    gen = 0 if rule_step == "stress_train" else wildcards.get("g", wildcards.get("child"))
-    parts = [rule_step, wildcards.get("dataset") or wildcards.get("exp")]
-    if gen is not None:
-        parts.append(f"gen{int(gen)}")
-    return PLAN["-".join(parts)]
+    """The plan's step for a job: its name is the step, then the run folder's parts."""
+    if "run" in wildcards.keys():
+        where = Path(wildcards.run).parts
+    else:
+        where = [w for w in (wildcards.get("dataset"), wildcards.get("exp")) if w]
+    return PLAN["-".join([rule_step, *where])]
 
 
 def step_inputs(rule_step):
@@ -48,14 +54,4 @@ def step_cmd(rule_step):
 
 def step_values(rule_step):
     """Params function: the params.yaml values the step reads (rerun trigger)."""
-
-    def values(wildcards):
-        read = {}
-        for key in _step(rule_step, wildcards).params:
-            node = PARAMS
-            for part in key.split("."):
-                node = node[part]
-            read[key] = node
-        return json.dumps(read, sort_keys=True)
-
-    return values
+    return lambda wildcards: json.dumps(param_values(PARAMS, _step(rule_step, wildcards).params), sort_keys=True)

@@ -23,15 +23,17 @@ rule prepare:
 rule stress_train:
     input:
         step_inputs("stress_train"),
+    wildcard_constraints:
+        run=ANCESTOR,
     output:
-        "results/{exp}/gen0/model.pt",
-        "results/{exp}/gen0/train_log.json",
-        "results/{exp}/gen0/stress_train.provenance.json",
+        "results/{run}/model.pt",
+        "results/{run}/train_log.json",
+        "results/{run}/stress_train.provenance.json",
     params:
         cmd=step_cmd("stress_train"),
         values=step_values("stress_train"),
     log:
-        "logs/{exp}/gen0/stress_train.log",
+        "logs/{run}/stress_train.log",
     conda:
         "../envs/evosynth.yaml"
     shell:
@@ -41,14 +43,16 @@ rule stress_train:
 rule encode:
     input:
         step_inputs("encode"),
+    wildcard_constraints:
+        run=OFFSPRING,
     output:
-        "results/{exp}/gen{child}/genome.pt",
-        "results/{exp}/gen{child}/encode.provenance.json",
+        "results/{run}/genome.pt",
+        "results/{run}/encode.provenance.json",
     params:
         cmd=step_cmd("encode"),
         values=step_values("encode"),
     log:
-        "logs/{exp}/gen{child}/encode.log",
+        "logs/{run}/encode.log",
     conda:
         "../envs/evosynth.yaml"
     shell:
@@ -58,15 +62,17 @@ rule encode:
 rule synthesize:
     input:
         step_inputs("synthesize"),
+    wildcard_constraints:
+        run=OFFSPRING,
     output:
-        "results/{exp}/gen{child}/offspring.pt",
-        "results/{exp}/gen{child}/synthesis.json",
-        "results/{exp}/gen{child}/synthesize.provenance.json",
+        "results/{run}/offspring.pt",
+        "results/{run}/synthesis.json",
+        "results/{run}/synthesize.provenance.json",
     params:
         cmd=step_cmd("synthesize"),
         values=step_values("synthesize"),
     log:
-        "logs/{exp}/gen{child}/synthesize.log",
+        "logs/{run}/synthesize.log",
     conda:
         "../envs/evosynth.yaml"
     shell:
@@ -76,15 +82,17 @@ rule synthesize:
 rule retrain:
     input:
         step_inputs("retrain"),
+    wildcard_constraints:
+        run=OFFSPRING,
     output:
-        "results/{exp}/gen{child}/model.pt",
-        "results/{exp}/gen{child}/train_log.json",
-        "results/{exp}/gen{child}/retrain.provenance.json",
+        "results/{run}/model.pt",
+        "results/{run}/train_log.json",
+        "results/{run}/retrain.provenance.json",
     params:
         cmd=step_cmd("retrain"),
         values=step_values("retrain"),
     log:
-        "logs/{exp}/gen{child}/retrain.log",
+        "logs/{run}/retrain.log",
     conda:
         "../envs/evosynth.yaml"
     shell:
@@ -95,13 +103,13 @@ rule evaluate:
     input:
         step_inputs("evaluate"),
     output:
-        "results/{exp}/gen{g}/metrics.json",
-        "results/{exp}/gen{g}/evaluate.provenance.json",
+        "results/{run}/metrics.json",
+        "results/{run}/evaluate.provenance.json",
     params:
         cmd=step_cmd("evaluate"),
         values=step_values("evaluate"),
     log:
-        "logs/{exp}/gen{g}/evaluate.log",
+        "logs/{run}/evaluate.log",
     conda:
         "../envs/evosynth.yaml"
     shell:
@@ -121,6 +129,25 @@ rule report:
         values=step_values("report"),
     log:
         "logs/{exp}/report.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
+
+
+rule compare:
+    input:
+        step_inputs("compare"),
+    output:
+        "reports/methods/comparisons.md",
+        "reports/methods/comparisons.csv",
+        "reports/methods/comparisons.png",
+        "reports/methods/compare.provenance.json",
+    params:
+        cmd=step_cmd("compare"),
+        values=step_values("compare"),
+    log:
+        "logs/compare.log",
     conda:
         "../envs/evosynth.yaml"
     shell:

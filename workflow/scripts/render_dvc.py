@@ -23,15 +23,29 @@ from evosynth.plan import build_plan
 HEADER = "# Generated from params.yaml by workflow/scripts/render_dvc.py: do not edit by hand.\n"
 
 
-def render(params: dict[str, Any]) -> str:
-    """dvc.yaml text for every step of ``params``' experiments."""
+def _present(raw: dict[str, Any], key: str) -> bool:
+    node: Any = raw
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def render(params: dict[str, Any], raw: dict[str, Any]) -> str:
+    """dvc.yaml text for every step of ``params``' experiments.
+
+    A stage lists the params keys it reads that ``raw`` (the file as written)
+    contains: DVC refuses keys missing from params.yaml, and a key left to its
+    default can only change by being written, which makes dvc.yaml stale.
+    """
     stages: dict[str, Any] = {}
     plots: list[dict[str, Any]] = []
     for step in build_plan(params):
         stage: dict[str, Any] = {"cmd": step.cmd}
         if step.deps:
             stage["deps"] = list(step.deps)
-        stage["params"] = list(step.params)
+        stage["params"] = [key for key in step.params if _present(raw, key)]
         # metrics and reports are small and live in git, so `dvc metrics diff` /
         # `dvc plots diff` compare them across commits; models go to DVC's cache.
         in_git = step.step in ("evaluate", "report")
@@ -63,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that --out is up to date")
     args = parser.parse_args(argv)
     try:
-        text = render(load_params(args.params))
+        text = render(load_params(args.params), yaml.safe_load(args.params.read_text()))
     except ParamsError as exc:
         print(f"render_dvc: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,128 @@
+"""Each paper's claim checked against its control, generation by generation.
+
+A comparison names a treatment and a control experiment, the metric the claim
+is about and an accuracy tolerance. The claim *holds* at the last common
+generation when the treatment's metric is higher and its accuracy is no more
+than the tolerance below the control's; otherwise the note says which
+condition failed. Populations (sexual synthesis) count as their mean member.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from evosynth.artifacts import atomic_path, write_text
+
+METRICS = ("synaptic_efficiency", "cluster_efficiency", "mac_reduction", "accuracy")
+
+
+def per_generation(rows: list[dict[str, Any]]) -> dict[int, dict[str, float]]:
+    """Mean of each metric over a generation's members."""
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["generation"], []).append(row)
+    return {
+        gen: {m: sum(float(r[m]) for r in members) / len(members) for m in METRICS}
+        for gen, members in sorted(grouped.items())
+    }
+
+
+def verdict(spec: dict[str, Any], treatment: dict[int, dict[str, float]], control: dict[int, dict[str, float]]) -> dict[str, Any]:
+    """Whether the claim held at the last generation both experiments reached."""
+    gen = max(set(treatment) & set(control))
+    t, c = treatment[gen], control[gen]
+    metric, tolerance = spec["metric"], spec["tolerance"]
+    better = t[metric] > c[metric]
+    accurate = t["accuracy"] >= c["accuracy"] - tolerance
+    if better and accurate:
+        outcome = "holds"
+    elif not better:
+        outcome = f"does not hold: {metric} is not higher"
+    else:
+        outcome = f"does not hold: accuracy is more than {tolerance:.1%} below the control's"
+    return {
+        "generation": gen,
+        "treatment_metric": t[metric],
+        "control_metric": c[metric],
+        "treatment_accuracy": t["accuracy"],
+        "control_accuracy": c["accuracy"],
+        "outcome": outcome,
+        "holds": better and accurate,
+    }
+
+
+def comparison_report(
+    comparisons: dict[str, dict[str, Any]],
+    metrics: dict[str, list[dict[str, Any]]],
+    md_path: Path,
+    csv_path: Path,
+    png_path: Path,
+    title: str,
+) -> list[dict[str, Any]]:
+    """Write the measured results note (Markdown), its table (CSV) and plot (PNG)."""
+    series = {name: per_generation(rows) for name, rows in metrics.items()}
+    results = []
+    lines = [f"# {title}", ""]
+    for name, spec in comparisons.items():
+        t, c = series[spec["treatment"]], series[spec["control"]]
+        v = verdict(spec, t, c)
+        results.append({"comparison": name, "metric": spec["metric"], **v})
+        lines += [
+            f"## {name}: {spec['claim']}",
+            "",
+            f"Treatment `{spec['treatment']}` against control `{spec['control']}`; the claim is about"
+            f" **{spec['metric']}** at accuracy within {spec['tolerance']:.1%}.",
+            "",
+            "| generation | accuracy (T) | accuracy (C) | synaptic eff. (T) | synaptic eff. (C)"
+            " | cluster eff. (T) | cluster eff. (C) | MAC reduction (T) | MAC reduction (C) |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for gen in sorted(set(t) & set(c)):
+            cells = [f"{100 * t[gen]['accuracy']:.2f} %", f"{100 * c[gen]['accuracy']:.2f} %"]
+            for m in METRICS[:3]:
+                cells += [f"{t[gen][m]:.2f}×", f"{c[gen][m]:.2f}×"]
+            lines.append(f"| {gen} | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            f"**Measured at generation {v['generation']}: the claim {v['outcome']}** "
+            f"({spec['metric']} {v['treatment_metric']:.3g} vs {v['control_metric']:.3g};"
+            f" accuracy {100 * v['treatment_accuracy']:.2f} % vs {100 * v['control_accuracy']:.2f} %).",
+            "",
+        ]
+    write_text(md_path, "\n".join(lines))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(results[0]) if results else ["comparison"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(results)
+    write_text(csv_path, buffer.getvalue())
+    _plot(comparisons, series, png_path)
+    return results
+
+
+def _plot(comparisons: dict[str, dict[str, Any]], series: dict[str, dict[int, dict[str, float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = max(len(comparisons), 1)
+    fig, axes = plt.subplots(n, 2, figsize=(10, 3.2 * n), squeeze=False)
+    for (name, spec), (left, right) in zip(comparisons.items(), axes):
+        for role, style in (("treatment", "-"), ("control", "--")):
+            data = series[spec[role]]
+            gens = sorted(data)
+            label = f"{spec[role]} ({role})"
+            left.plot(gens, [100 * data[g]["accuracy"] for g in gens], "o" + style, label=label)
+            right.semilogy(gens, [data[g][spec["metric"]] for g in gens], "o" + style, label=label)
+        left.set(title=f"{name}: accuracy", xlabel="generation", ylabel="test accuracy %")
+        right.set(title=f"{name}: {spec['metric']}", xlabel="generation", ylabel="× vs generation 0")
+        for ax in (left, right):
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize="small")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)

@@ -1,0 +1,106 @@
+"""Cluster-driven genetic encoding (cluster paper eq. 1–5) and its synthesis."""
+
+import math
+
+import pytest
+import torch
+
+from evosynth.encoding import cluster_probability, cluster_strength, clusters_of, encode, encode_clusters
+from evosynth.synthesis import Environment, synthesize_clustered
+
+
+def test_clusters_of_kernels_filters_and_rows():
+    conv = torch.arange(2 * 3 * 2 * 2).view(2, 3, 2, 2)
+    assert clusters_of(conv, "kernel").shape == (6, 4)
+    assert clusters_of(conv, "filter").shape == (2, 12)
+    assert clusters_of(torch.zeros(5, 7), "kernel").shape == (5, 7)
+
+
+def test_strong_cluster_outlives_weak_cluster_of_equal_size():
+    w = torch.cat([torch.full((1, 10), 0.9), torch.full((1, 10), 0.2)])
+    mask = torch.ones_like(w, dtype=torch.bool)
+    p = cluster_probability(cluster_strength(w, mask, "filter", 0.0), mask.any(1))
+    assert math.isclose(p[0].item(), 1.0) and p[1] < p[0]
+    env = Environment(factor=0.5, cluster_factor=0.5)
+    genome_s, genome_c = {"fc": encode({"fc": w}, {"fc": mask})["fc"]}, {"fc": p}
+    strong = weak = 0
+    for seed in range(300):
+        masks, _ = synthesize_clustered(genome_s, genome_c, "filter", env, seed)
+        strong += bool(masks["fc"][0].any())
+        weak += bool(masks["fc"][1].any())
+    assert strong > weak + 30
+
+
+def test_truncation_removes_weak_synapses_from_the_sum():
+    w = torch.tensor([[1.0, 0.05, 0.05, 0.05]])
+    mask = torch.ones_like(w, dtype=torch.bool)
+    assert math.isclose(cluster_strength(w, mask, "filter", 0.1).item(), 1.0)
+    assert math.isclose(cluster_strength(w, mask, "filter", 0.0).item(), 1.15, rel_tol=1e-6)
+
+
+def test_truncation_is_not_integer_truncation():
+    w = torch.tensor([[0.4, 0.3], [0.2, 0.1]])  # all |w| < 1: int() would make every sum 0
+    mask = torch.ones_like(w, dtype=torch.bool)
+    s = cluster_strength(w, mask, "filter", 0.1)
+    assert (s > 0).all()
+    p = cluster_probability(s, mask.any(1))
+    assert p[0] == 1.0 and p[1] < 1.0
+
+
+def test_dead_cluster_has_zero_probability():
+    w = torch.randn(3, 4)
+    mask = torch.ones(3, 4, dtype=torch.bool)
+    mask[1] = False
+    p = encode_clusters({"fc": w}, {"fc": mask}, "filter", 0.1)["fc"]
+    assert p[1] == 0 and (p[[0, 2]] >= math.exp(-1) - 1e-7).all() and p.max() <= 1
+
+
+def _genomes(seed=0, kind="kernel"):
+    g = torch.Generator().manual_seed(seed)
+    weights = {"conv": torch.randn(16, 8, 3, 3, generator=g), "fc": torch.randn(10, 64, generator=g)}
+    masks = {n: torch.rand(w.shape, generator=g) > 0.2 for n, w in weights.items()}
+    return encode(weights, masks), encode_clusters(weights, masks, kind, 0.1), masks
+
+
+@pytest.mark.parametrize("kind", ["kernel", "filter"])
+def test_budget_mode_hits_cluster_and_overall_synapse_factors(kind):
+    synapses, clusters, masks = _genomes(kind=kind)
+    env = Environment(factor=0.6, cluster_factor=0.8)
+    parent = sum(int(m.sum()) for m in masks.values())
+    parent_clusters = int((clusters["conv"] > 0).sum())
+    kept, kept_clusters = [], []
+    for seed in range(200):
+        out, summary = synthesize_clustered(synapses, clusters, kind, env, seed, protected={"fc"})
+        kept.append(sum(int(m.sum()) for m in out.values()))
+        kept_clusters.append(int(clusters_of(out["conv"], kind).any(1).sum()))
+        assert all(not (out[n] & ~masks[n]).any() for n in out)  # nothing revived
+    assert abs(sum(kept) / len(kept) / parent - 0.6) < 0.01
+    # conv clusters: survivors of the cluster draw may still lose every synapse, hence <=
+    assert sum(kept_clusters) / len(kept_clusters) / parent_clusters <= 0.8 + 0.01
+
+
+def test_synapse_factor_calibrated_inside_surviving_clusters():
+    synapses, clusters, _ = _genomes()
+    env = Environment(factor=0.6, cluster_factor=0.7, synapse_factor=0.5)
+    realised = []
+    for seed in range(100):
+        out, summary = synthesize_clustered(synapses, clusters, "kernel", env, seed)
+        assert summary["synapse_factor"] == 0.5
+        assert math.isclose(summary["expected_synapses"], 0.5 * summary["held_synapses"], rel_tol=1e-6)
+        realised.append(sum(int(m.sum()) for m in out.values()) / summary["held_synapses"])
+    assert abs(sum(realised) / len(realised) - 0.5) < 0.01
+
+
+def test_protected_output_layer_keeps_every_class_cluster():
+    synapses, clusters, _ = _genomes(kind="filter")
+    env = Environment(factor=0.2, cluster_factor=0.2)
+    for seed in range(20):
+        out, _ = synthesize_clustered(synapses, clusters, "filter", env, seed, protected={"fc"})
+        assert int(out["fc"].any(1).sum()) >= 9  # each class row survives the cluster draw
+
+
+def test_literal_mode_is_fc_times_pc_then_fs_times_ps():
+    synapses, clusters, _ = _genomes()
+    env = Environment(factor=0.5, cluster_factor=1.0, synapse_factor=0.5, mode="literal")
+    out, summary = synthesize_clustered(synapses, clusters, "kernel", env, 0)
+    assert summary["cluster_scale"] == 1.0 and summary["synapse_scale"] == 0.5

@@ -1,0 +1,80 @@
+"""StressedNets eq. 6–8: weak synapses are weakened by β more often than strong ones."""
+
+import math
+
+import pytest
+import torch
+
+from evosynth.encoding import synapse_probability
+from evosynth.masks import full_masks
+from evosynth.models import LeNet5
+from evosynth.stress import stress
+
+
+def _model(seed=0):
+    torch.manual_seed(seed)
+    return LeNet5()
+
+
+def test_fraction_weakened_matches_one_minus_mean_q():
+    model = _model()
+    masks = full_masks(model)
+    expected = sum(float((1 - synapse_probability(model.get_submodule(n).weight, m)).sum()) for n, m in masks.items())
+    counts = [sum(stress(_model(), masks, 0.5, torch.Generator().manual_seed(s)).values()) for s in range(5)]
+    assert abs(sum(counts) / len(counts) - expected) < 0.01 * expected
+
+
+def test_weakened_synapses_are_scaled_by_beta_and_others_untouched():
+    model = _model()
+    before = model.fc1.weight.detach().clone()
+    stress(model, full_masks(model), 0.5, torch.Generator().manual_seed(0))
+    after = model.fc1.weight.detach()
+    changed = after != before
+    assert torch.allclose(after[changed], 0.5 * before[changed])
+    assert 0 < changed.float().mean() < 1
+
+
+def test_strong_synapses_are_weakened_less_often():
+    w = torch.linspace(-1, 1, 2001)
+    layer = torch.nn.Linear(2001, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(w)
+    model = torch.nn.Sequential(layer)
+    masks = {"0": torch.ones(1, 2001, dtype=torch.bool)}
+    hits = torch.zeros(2001)
+    for s in range(200):
+        with torch.no_grad():
+            layer.weight.copy_(w)
+        stress(model, masks, 0.5, torch.Generator().manual_seed(s))
+        hits += (layer.weight[0] != w).float()
+    strong, weak = hits[w.abs() > 0.8].mean() / 200, hits[w.abs() < 0.2].mean() / 200
+    assert weak > strong + 0.3
+    assert math.isclose(float(weak), 1 - math.exp(-0.9), abs_tol=0.05)  # mean q over |w| < 0.2 ≈ e^-0.9
+
+
+def test_the_reversed_reading_fails():
+    """The known wrong reading zeroes strong synapses and weakens weak ones: not ours."""
+    model = _model()
+    strong = model.fc1.weight.abs() > 0.9 * model.fc1.weight.abs().max()
+    before = model.fc1.weight.detach().clone()
+    stress(model, full_masks(model), 0.5, torch.Generator().manual_seed(0))
+    assert (model.fc1.weight[strong] != 0).all()
+    assert (model.fc1.weight[strong] == before[strong]).float().mean() > 0.9
+
+
+def test_beta_one_changes_nothing_and_dead_synapses_stay_dead():
+    model = _model()
+    masks = full_masks(model)
+    masks["fc1"][:, :100] = False
+    with torch.no_grad():
+        model.fc1.weight[:, :100] = 0
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    counts = stress(model, masks, 1.0, torch.Generator().manual_seed(0))
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert counts["fc1"] <= int(masks["fc1"].sum())
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.5])
+def test_beta_outside_range_is_refused(beta):
+    with pytest.raises(ValueError, match="beta"):
+        stress(_model(), full_masks(_model()), beta, torch.Generator())
