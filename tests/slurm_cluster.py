@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 PACKAGES = ("slurm-wlm", "munge")
 MUNGE_KEY = Path("/etc/munge/munge.key")
@@ -43,20 +44,31 @@ class SlurmUnavailable(RuntimeError):
     """SLURM cannot be installed or started on this machine; the message says why."""
 
 
+class SlurmJob(NamedTuple):
+    """One job as ``squeue`` lists it; Snakemake's SLURM plugin puts rule and wildcards in the comment."""
+
+    id: str
+    state: str
+    cpus: int
+    memory: str
+    comment: str
+
+
 @dataclass(frozen=True)
 class SlurmCluster:
-    """A running cluster: its temporary root and its ``slurm.conf``."""
+    """A running cluster: its temporary root, its ``slurm.conf`` and its one node's size."""
 
     root: Path
     conf: Path
     cpus: int
     mem_mb: int
 
-    def jobs(self) -> list[tuple[str, str, str]]:
-        """(job id, state, comment) of every job the controller still lists."""
-        out = subprocess.run(["squeue", "-h", "--states=all", "-o", "%i|%T|%k"], capture_output=True,
+    def jobs(self) -> list[SlurmJob]:
+        """Every job the controller still lists (finished ones for MinJobAge seconds)."""
+        out = subprocess.run(["squeue", "-h", "--states=all", "-o", "%i|%T|%C|%m|%k"], capture_output=True,
                              text=True, check=True, timeout=30).stdout
-        return [tuple(line.split("|", 2)) for line in out.splitlines() if line.count("|") >= 2]
+        jobs = [line.split("|", 4) for line in out.splitlines() if line.count("|") >= 4]
+        return [SlurmJob(job, state, int(cpus), memory, comment) for job, state, cpus, memory, comment in jobs]
 
 
 def _which(name: str) -> str | None:
@@ -213,11 +225,11 @@ def _node_idle() -> bool:
 def _cancel_all_jobs(cluster: SlurmCluster) -> None:
     """Cancel whatever still runs, so that no job step outlives its slurmd."""
     try:
-        ids = [job for job, state, _ in cluster.jobs() if state in ("PENDING", "RUNNING", "CONFIGURING", "SUSPENDED")]
+        ids = [job.id for job in cluster.jobs() if job.state in ("PENDING", "RUNNING", "CONFIGURING", "SUSPENDED")]
         if ids:
             subprocess.run(["scancel", *ids], capture_output=True, timeout=30)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(s in ("RUNNING", "COMPLETING") for _, s, _ in cluster.jobs()):
+        while time.monotonic() < deadline and any(job.state in ("RUNNING", "COMPLETING") for job in cluster.jobs()):
             time.sleep(1)
     except (subprocess.SubprocessError, OSError):
         pass  # the controller is gone already: its daemons are stopped next

@@ -60,6 +60,7 @@ def test_fitness_choice_favours_accurate_parents():
     assert all(set(p) == {0, 2} for p in picks)
 
 
-def test_a_pool_of_one_is_refused():
-    with pytest.raises(ValueError, match="at least 2"):
-        choose_parents([0.9], "random", 0.01, 0)
+def test_the_lone_ancestor_mates_with_itself_and_an_empty_pool_is_refused():
+    assert choose_parents([0.9], "random", 0.01, 0) == (0, 0)
+    with pytest.raises(ValueError, match="empty"):
+        choose_parents([], "fitness", 0.01, 0)

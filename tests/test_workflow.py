@@ -23,7 +23,7 @@ def _three_experiments() -> dict:
     other = copy.deepcopy(params["experiments"]["tiny"])
     other.update(generations=1, init="scratch", environment={"factor": 0.8, "mode": "literal"})
     sexual = copy.deepcopy(params["experiments"]["tiny"])
-    sexual.update(generations=1, method="sexual", population={"size": 2})
+    sexual.update(generations=2, method="sexual", population={"size": 2})
     params["experiments"].update(other=other, sexual=sexual)
     return params
 
@@ -70,11 +70,11 @@ def test_dvc_and_snakemake_dags_agree(tmp_path):
     run(["git", "init", "-q"], cwd=project)
     run([DVC, "init", "-q"], cwd=project)
     dvc, snake = dvc_dag(project), snakemake_dag(project)
-    # prepare + tiny (2 generations) + other (1) + sexual (1 generation of 2 members)
-    assert len(dvc) == 1 + (1 + 1 + 2 * 4 + 1) + (1 + 1 + 4 + 1) + (2 * 2 + 2 * 4 + 1)
-    sexual_encode = [j for j in dvc if j[0] == "encode" and "results/sexual/gen1/m1/genome.pt" in j[3]]
+    # prepare + tiny (2 generations) + other (1) + sexual (1 ancestor, 2 generations of 2 members)
+    assert len(dvc) == 1 + (1 + 1 + 2 * 4 + 1) + (1 + 1 + 4 + 1) + (1 + 1 + 2 * 2 * 4 + 1)
+    sexual_encode = [j for j in dvc if j[0] == "encode" and "results/sexual/gen2/m1/genome.pt" in j[3]]
     assert len(sexual_encode) == 1 and {
-        "results/sexual/gen0/m0/model.pt", "results/sexual/gen0/m1/model.pt", "results/sexual/gen0/m1/metrics.json"
+        "results/sexual/gen1/m0/model.pt", "results/sexual/gen1/m1/model.pt", "results/sexual/gen1/m1/metrics.json"
     } <= sexual_encode[0][2]
     assert {j[0] for j in dvc} == {"prepare", "stress_train", "encode", "synthesize", "retrain", "evaluate", "report"}
     assert dvc == snake

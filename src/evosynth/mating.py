@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from evosynth.encoding import cluster_strength
+from evosynth.encoding import cluster_strength, clusters_of
 from evosynth.masks import Masks
 
 
@@ -28,11 +28,18 @@ class MatingWeights:
 
 @dataclass(frozen=True)
 class Mated:
-    """The mated network: signed weights and masks to inherit, cluster strengths to encode."""
+    """The mated network: signed weights and masks to inherit, cluster strengths to encode.
+
+    ``parent_synapses`` and ``parent_clusters`` are the parents' living counts,
+    averaged with the mating weights: the size of "the parent" that the
+    environmental factors refer to (the union of both parents is larger).
+    """
 
     weights: dict[str, torch.Tensor]
     masks: Masks
     cluster_strengths: dict[str, torch.Tensor]
+    parent_synapses: float
+    parent_clusters: float
 
 
 def mate(
@@ -54,7 +61,16 @@ def mate(
         strengths[name] = mating.alpha_c * cluster_strength(
             wa, masks_a[name], kind, truncation
         ) + mating.beta_c * cluster_strength(wb, masks_b[name], kind, truncation)
-    return Mated(weights, masks, strengths)
+    def mean(count_a: int, count_b: int, alpha: float, beta: float) -> float:
+        return (alpha * count_a + beta * count_b) / (alpha + beta) if alpha + beta else 0.0
+
+    def clusters(masks_: Masks) -> int:
+        return sum(int(clusters_of(m, kind).any(dim=1).sum()) for m in masks_.values())
+
+    synapses = mean(sum(int(m.sum()) for m in masks_a.values()), sum(int(m.sum()) for m in masks_b.values()),
+                    mating.alpha_s, mating.beta_s)
+    return Mated(weights, masks, strengths, synapses,
+                 mean(clusters(masks_a), clusters(masks_b), mating.alpha_c, mating.beta_c))
 
 
 def choose_parents(accuracies: list[float], how: str, temperature: float, seed: int) -> tuple[int, int]:
@@ -63,9 +79,12 @@ def choose_parents(accuracies: list[float], how: str, temperature: float, seed: 
     ``random``: a uniformly random pair (the paper). ``fitness``: mate
     selection from the pool (the paper's future work): each parent is drawn
     with probability ∝ exp((accuracy − best) / temperature), without replacement.
+    A pool of one (the ancestor, for generation 1) mates with itself.
     """
-    if len(accuracies) < 2:
-        raise ValueError(f"sexual synthesis needs at least 2 parents, the pool has {len(accuracies)}")
+    if not accuracies:
+        raise ValueError("the pool of parents is empty")
+    if len(accuracies) == 1:
+        return 0, 0
     generator = torch.Generator().manual_seed(seed)
     if how == "random":
         weights = torch.ones(len(accuracies), dtype=torch.float64)

@@ -24,7 +24,7 @@ from evosynth.masks import (
 from evosynth.training import accuracy
 
 
-def _ratio(numerator: int, denominator: int) -> float:
+def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else float("inf")
 
 
@@ -33,9 +33,13 @@ def generation_metrics(
     masks: Masks,
     data: Split,
     ancestor_masks: Masks,
-    parent_masks: Masks | None,
+    parent: Masks | float | None,
 ) -> dict[str, Any]:
-    """Accuracy, living synapses and kernels, efficiencies, architecture and MACs."""
+    """Accuracy, living synapses and kernels, efficiencies, architecture and MACs.
+
+    ``parent`` is the parent's masks, or its living synapse count (the mean of
+    two mated parents), or None for generation 0.
+    """
     acc = accuracy(model, data.x_test, data.y_test)
     per_layer = living_synapses(masks)
     synapses = sum(per_layer.values())
@@ -58,6 +62,7 @@ def generation_metrics(
         "macs": macs,
         "mac_reduction": _ratio(compacted_macs(model, layer_units(model, ancestor_masks), input_shape), macs),
     }
-    if parent_masks is not None:
-        metrics["synapse_ratio_vs_parent"] = _ratio(synapses, sum(living_synapses(parent_masks).values()))
+    if parent is not None:
+        parent_synapses = parent if isinstance(parent, float) else sum(living_synapses(parent).values())
+        metrics["synapse_ratio_vs_parent"] = _ratio(synapses, parent_synapses)
     return metrics

@@ -16,10 +16,11 @@ Per experiment ``e`` and population member ``m`` (DESIGN.md §2b)::
     report                          reports/e/generations.{csv,md,png}
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
 
-An experiment with one member per generation (every method but sexual
-synthesis) has no ``m<k>`` folder. A sexual offspring's encode step depends on
-every member of the previous generation, because its parents are chosen when
-it runs (at random or by fitness).
+A generation with one member (every generation of every method but sexual
+synthesis, and generation 0 of that: the population descends from one
+ancestor, so mated weights stay aligned) has no ``m<k>`` folder. A sexual
+offspring's encode step depends on every member of the previous generation,
+because its parents are chosen when it runs (at random or by fitness).
 """
 
 from __future__ import annotations
@@ -106,8 +107,9 @@ def prepared_path(dataset: str) -> str:
     return f"data/prepared/{dataset}.npz"
 
 
-def population_size(spec: dict[str, Any]) -> int:
-    return spec["population"]["size"] if spec["method"] == "sexual" else 1
+def population_size(spec: dict[str, Any], generation: int) -> int:
+    """Members of a generation: a population descends from one ancestor (generation 0)."""
+    return spec["population"]["size"] if spec["method"] == "sexual" and generation > 0 else 1
 
 
 def member_dir(experiment: str, generation: int, member: int, size: int) -> str:
@@ -124,11 +126,10 @@ COMPARE_DIR = "reports/methods"
 
 def metrics_files(experiment: str, spec: dict[str, Any]) -> list[str]:
     """Every generation's (and member's) metrics.json of an experiment."""
-    size = population_size(spec)
     return [
-        f"{member_dir(experiment, gen, k, size)}/metrics.json"
+        f"{member_dir(experiment, gen, k, population_size(spec, gen))}/metrics.json"
         for gen in range(spec["generations"] + 1)
-        for k in range(size)
+        for k in range(population_size(spec, gen))
     ]
 
 
@@ -174,15 +175,16 @@ def _step(
 
 def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
     data = prepared_path(spec["dataset"])
-    size = population_size(spec)
-    label = (lambda k: k) if size > 1 else (lambda k: None)
-    ancestor = f"{member_dir(exp, 0, 0, size)}/model.pt"
+    ancestor = f"{member_dir(exp, 0, 0, 1)}/model.pt"
+    sexual = spec["method"] == "sexual"
     steps: list[Step] = []
     for gen in range(spec["generations"] + 1):
-        previous = [member_dir(exp, gen - 1, k, size) for k in range(size)] if gen else []
+        size = population_size(spec, gen)
+        before = population_size(spec, gen - 1) if gen else 0
+        previous = [member_dir(exp, gen - 1, k, before) for k in range(before)]
         for k in range(size):
             folder = member_dir(exp, gen, k, size)
-            where = {"experiment": exp, "generation": gen, "member": label(k)}
+            where = {"experiment": exp, "generation": gen, "member": k if size > 1 else None}
             model = f"{folder}/model.pt"
             if gen == 0:
                 steps.append(_step("stress_train", "train", folder, [data], ["--data", data], **where))
@@ -191,7 +193,7 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
                 genome, offspring = f"{folder}/genome.pt", f"{folder}/offspring.pt"
                 parents = [f"{p}/model.pt" for p in previous]
                 parent_args = [a for p in parents for a in ("--parent", p)]
-                fitness = [f"{p}/metrics.json" for p in previous] if size > 1 else []
+                fitness = [f"{p}/metrics.json" for p in previous] if sexual else []
                 fitness_args = [a for m in fitness for a in ("--parent-metrics", m)]
                 steps += [
                     _step("encode", "encode", folder, parents + fitness, parent_args + fitness_args, **where),

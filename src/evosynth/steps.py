@@ -7,6 +7,7 @@ writes its outputs atomically with a ``<step>.provenance.json`` beside them.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +145,8 @@ def run_encode(
     chosen: list[int] = [0]
     if method == "sexual":
         pop = exp["population"]
-        if len(parents) != pop["size"] or len(parent_metrics or []) != pop["size"]:
-            raise ArtifactError(f"sexual synthesis needs the model and metrics of all {pop['size']} parents")
+        if not parents or len(parent_metrics or []) != len(parents):
+            raise ArtifactError("sexual synthesis needs the metrics.json of every --parent (--parent-metrics)")
         accuracies = [float(read_json(p)["accuracy"]) for p in parent_metrics]
         seed = seed_for(exp["seed"], generation, _stream("mate", member))
         chosen = list(choose_parents(accuracies, pop["parents"], pop["temperature"], seed))
@@ -164,8 +165,11 @@ def run_encode(
             for name, layer in prunable_layers(model):
                 layer.weight.copy_(mated.weights[name])
         masks, strengths = mated.masks, mated.cluster_strengths
+        sizes = {"parent_synapses": mated.parent_synapses, "parent_clusters": mated.parent_clusters}
     genome: dict[str, Any] = {"method": method, "parents": [str(parents[i]) for i in chosen],
                               "synapses": encode(_weights(model), masks)}
+    if method == "sexual":
+        genome.update(sizes)
     if method in ("cluster", "sexual"):
         genome["clusters"] = encode_clusters(
             _weights(model), masks, coding["clusters"], coding["truncation"], strengths
@@ -186,7 +190,7 @@ def run_synthesize(
     exp = params["experiments"][experiment]
     genome = load_checkpoint(genome_path, "genome")
     model, parent_masks = network_from(genome, genome_path)
-    env = Environment(**exp["environment"])
+    env = _parent_sized(Environment(**exp["environment"]), genome)
     seed = seed_for(exp["seed"], generation, _stream("synthesize", member))
     costs = synapse_macs(model, tuple(genome["input_shape"]))
     output_layer = prunable_layers(model)[-1][0]
@@ -201,7 +205,7 @@ def run_synthesize(
         torch.manual_seed(seed_for(exp["seed"], generation, _stream("init", member)))
         model = build_model(genome["architecture"], tuple(genome["input_shape"]), genome["num_classes"])
     apply_masks(model, masks)
-    parent_count = sum(int(m.sum()) for m in parent_masks.values())
+    parent_count = genome.get("parent_synapses", sum(int(m.sum()) for m in parent_masks.values()))
     summary.update(
         environment=exp["environment"],
         parents=genome["parents"],
@@ -216,6 +220,19 @@ def run_synthesize(
     write_json(out_dir / files[1], summary)
     _finish("synthesize", _step_params(exp, "synthesize"), started, out_dir, files)
     return summary
+
+
+def _parent_sized(env: Environment, genome: dict[str, Any]) -> Environment:
+    """Budget factors relative to the parents' size, not to the union of two mated parents."""
+    if env.mode != "budget" or "parent_synapses" not in genome:
+        return env
+    living = sum(int((p > 0).sum()) for p in genome["synapses"].values())
+    clusters = sum(int((p > 0).sum()) for p in genome["clusters"].values())
+    return replace(
+        env,
+        factor=env.factor * min(1.0, genome["parent_synapses"] / living),
+        cluster_factor=env.cluster_factor * min(1.0, genome["parent_clusters"] / clusters),
+    )
 
 
 def run_evaluate(
@@ -233,11 +250,12 @@ def run_evaluate(
     exp = params["experiments"][experiment]
     model, masks, _ = load_network(model_path)
     ancestor_masks = load_network(ancestor)[1]
-    parent_masks = load_checkpoint(genome, "genome")["masks"] if genome is not None else None
+    parent = load_checkpoint(genome, "genome") if genome is not None else None
     metrics = {
         "generation": generation,
         **({"member": member} if member is not None else {}),
-        **generation_metrics(model, masks, _load_data(exp, data_path), ancestor_masks, parent_masks),
+        **generation_metrics(model, masks, _load_data(exp, data_path), ancestor_masks,
+                             parent and parent.get("parent_synapses", parent["masks"])),
     }
     if genome is not None:
         metrics["factor"] = exp["environment"]["factor"]
