@@ -2,25 +2,30 @@
 
 import torch
 
-from evosynth.masks import (
-    apply_masks,
-    architecture,
-    compacted_macs,
-    full_masks,
-    layer_units,
-    living_kernels,
-)
+from evosynth.compaction import compact
+from evosynth.masks import apply_masks, full_masks, layer_units, living_kernels
+from evosynth.metrics import architecture_of, dense_macs
 from evosynth.models import LeNet5, build_model
+
+
+def architecture(model, masks):
+    """The architecture string two ways: chain liveness of the masks, and the compacted network."""
+    conv1, conv2, fc1, _ = layer_units(model, masks)
+    alive = [conv1.outputs, conv2.outputs, fc1.inputs, fc1.outputs]
+    from_masks = "-".join(str(int(units.sum())) for units in alive)
+    compacted = architecture_of(compact(model, masks, (1, 28, 28)).model)
+    assert from_masks == compacted
+    return compacted
 
 
 def test_lenet5_is_20_50_800_500():
     model = LeNet5()
     masks = full_masks(model)
-    assert architecture(layer_units(model, masks)) == "20-50-800-500"
+    assert architecture(model, masks) == "20-50-800-500"
     assert sum(m.numel() for m in masks.values()) == 430_500
     assert living_kernels(masks) == 20 * 1 + 50 * 20
     # conv1 20·1·25·24² + conv2 50·20·25·8² + fc1 800·500 + fc2 500·10
-    assert compacted_macs(model, layer_units(model, masks), (1, 28, 28)) == 2_293_000
+    assert dense_macs(model, (1, 28, 28)) == 2_293_000
 
 
 def test_dead_filter_removes_its_features_downstream():
@@ -30,7 +35,7 @@ def test_dead_filter_removes_its_features_downstream():
     masks["conv1"][:5] = False  # five conv1 filters die
     masks["fc1"][:100] = False  # a hundred fc1 neurons die
     units = layer_units(model, masks)
-    assert architecture(units) == "15-49-784-400"
+    assert architecture(model, masks) == "15-49-784-400"
     assert int(units[1].inputs.sum()) == 15  # conv2 reads only the living conv1 channels
 
 
@@ -39,7 +44,7 @@ def test_unit_without_outgoing_synapse_is_dead():
     masks = full_masks(model)
     masks["fc2"][:, 7] = False  # fc1 neuron 7 feeds nothing
     masks["fc1"][:, :16] = False  # conv2 filter 0 feeds nothing
-    assert architecture(layer_units(model, masks)) == "20-49-784-499"
+    assert architecture(model, masks) == "20-49-784-499"
 
 
 def test_output_classes_never_counted_dead():

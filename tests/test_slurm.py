@@ -117,7 +117,8 @@ def test_slurm_run_gives_the_artifacts_of_a_local_run(cluster, local_project, tm
         assert all(torch.equal(masks[k], local_masks[k]) for k in masks)
 
 
-def _wait_for_training(cluster: SlurmCluster, log: Path, snakemake: subprocess.Popen, epochs: int) -> SlurmJob:
+def _wait_for_training(cluster: SlurmCluster, log: Path, snakemake: subprocess.Popen, out: Path,
+                       epochs: int) -> SlurmJob:
     """The running retrain job, once its log shows the first of its epochs done."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and snakemake.poll() is None:
@@ -125,7 +126,8 @@ def _wait_for_training(cluster: SlurmCluster, log: Path, snakemake: subprocess.P
         if running and log.is_file() and f"epoch 1/{epochs}:" in log.read_text():
             return running[0]
         time.sleep(0.2)
-    raise AssertionError(f"retrain never started training under SLURM (snakemake exit: {snakemake.poll()})")
+    raise AssertionError(f"retrain never seen training under SLURM (snakemake exit: {snakemake.poll()}):\n"
+                         f"{out.read_text()[-3000:]}\n{cluster.jobs()}")
 
 
 @pytest.mark.slow
@@ -138,7 +140,7 @@ def test_cancelled_training_fails_the_run_and_a_rerun_keeps_completed_steps(clus
         first = subprocess.Popen([SNAKEMAKE, "--profile", PROFILE, *FAST_CHECKS], cwd=project, env=engine_env(),
                                  stdout=sink, stderr=subprocess.STDOUT)
     try:
-        job = _wait_for_training(cluster, log, first, epochs)
+        job = _wait_for_training(cluster, log, first, out, epochs)
         subprocess.run(["scancel", job.id], check=True, timeout=30)
         first.wait(timeout=300)
     finally:

@@ -105,21 +105,6 @@ def layer_units(model: nn.Module, masks: Masks) -> list[LayerUnits]:
     return result
 
 
-def architecture(units: list[LayerUnits]) -> str:
-    """The papers' architecture string, e.g. ``20-50-800-500`` for LeNet5.
-
-    Living filters of each conv layer, the living input features of the first
-    linear layer after a conv, and the living neurons of each hidden linear layer.
-    """
-    parts = []
-    for k, unit in enumerate(units):
-        if unit.kind == "linear" and k > 0 and units[k - 1].kind == "conv":
-            parts.append(int(unit.inputs.sum()))
-        if k + 1 < len(units):
-            parts.append(int(unit.outputs.sum()))
-    return "-".join(map(str, parts))
-
-
 def output_positions(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]:
     """Output positions per layer (H·W of a conv's output map, 1 for a linear layer)."""
     positions: dict[str, int] = {}
@@ -142,13 +127,3 @@ def synapse_macs(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, to
     """Multiply-accumulates each synapse performs per input (its layer's output positions)."""
     positions = output_positions(model, input_shape)
     return {name: torch.full(layer.weight.shape, float(positions[name])) for name, layer in prunable_layers(model)}
-
-
-def compacted_macs(model: nn.Module, units: list[LayerUnits], input_shape: tuple[int, ...]) -> int:
-    """Multiply-accumulates of the dense network left after removing dead units."""
-    positions = output_positions(model, input_shape)
-    total = 0
-    for (name, layer), unit in zip(prunable_layers(model), units):
-        area = layer.kernel_size[0] * layer.kernel_size[1] if isinstance(layer, nn.Conv2d) else 1
-        total += int(unit.inputs.sum()) * int(unit.outputs.sum()) * area * positions[name]
-    return total

@@ -56,11 +56,11 @@ STEP_PARAMS: dict[str, tuple[str, ...]] = {
 #: The library modules each step runs (besides steps.py): a change to one reruns the steps using it.
 STEP_CODE: dict[str, tuple[str, ...]] = {
     "prepare": ("data.py",),
-    "stress_train": ("training.py", "stress.py", "models.py", "masks.py", "data.py"),
+    "stress_train": ("training.py", "stress.py", "compaction.py", "models.py", "masks.py", "data.py"),
     "encode": ("encoding.py", "mating.py"),
-    "synthesize": ("synthesis.py", "masks.py"),
-    "retrain": ("training.py", "stress.py", "models.py", "masks.py", "data.py"),
-    "evaluate": ("metrics.py", "masks.py", "data.py"),
+    "synthesize": ("synthesis.py", "compaction.py", "masks.py"),
+    "retrain": ("training.py", "stress.py", "compaction.py", "models.py", "masks.py", "data.py"),
+    "evaluate": ("metrics.py", "compaction.py", "masks.py", "data.py"),
     "report": ("report.py",),
     "compare": ("comparisons.py",),
 }

@@ -17,6 +17,7 @@ from torch import nn
 from evosynth import comparisons as comparisons_mod
 from evosynth import report as report_mod
 from evosynth.artifacts import load_checkpoint, provenance, read_json, save_checkpoint, write_json
+from evosynth.compaction import compact
 from evosynth.data import Split, load_prepared, prepare
 from evosynth.encoding import encode, encode_clusters
 from evosynth.errors import ArtifactError, DataError
@@ -115,7 +116,12 @@ def run_train(
         epochs=epochs, **{k: v for k, v in exp["train"].items() if k not in ("epochs", "ancestor_epochs")}
     )
     label = f"{experiment} gen{generation}" + (f" m{member}" if member is not None else "") + f" {step}"
-    history = train(model, masks, data, config, seed_for(exp["seed"], generation, _stream("train", member)), label)
+    apply_masks(model, masks)
+    small = compact(model, masks, tuple(like["input_shape"]))  # train the physically smaller network
+    seed = seed_for(exp["seed"], generation, _stream("train", member))
+    history = train(small.model, small.masks, data, config, seed, label)
+    small.expand_into(model)
+    apply_masks(model, masks)
     files = step_files(step)
     save_checkpoint(out_dir / files[0], "model", _network_payload(model, masks, like, generation=generation))
     write_json(out_dir / files[1], {"epochs": history})
@@ -201,6 +207,9 @@ def run_synthesize(
     else:
         masks, summary = synthesize_synapses(genome["synapses"], env, seed, costs)
     masks = keep_minimum({n: m & parent_masks[n] for n, m in masks.items()}, genome["synapses"], output_layer)
+    compacted = compact(model, masks, tuple(genome["input_shape"]))
+    masks = compacted.ancestor_masks(masks)  # synapses of removed filters and neurons are dead too
+    summary["kept_strongest"] = compacted.kept_strongest
     if exp["init"] == "scratch":
         torch.manual_seed(seed_for(exp["seed"], generation, _stream("init", member)))
         model = build_model(genome["architecture"], tuple(genome["input_shape"]), genome["num_classes"])

@@ -1,0 +1,95 @@
+"""Physical compaction equals the masked network, and maps back to ancestor coordinates."""
+
+import pytest
+import torch
+from torch import nn
+
+from evosynth.compaction import compact
+from evosynth.masks import apply_masks, full_masks
+from evosynth.metrics import architecture_of
+from evosynth.models import LeNet5
+
+
+def _lenet_with_dead_units(seed=0):
+    torch.manual_seed(seed)
+    model = LeNet5()
+    g = torch.Generator().manual_seed(seed)
+    masks = {n: torch.rand(m.shape, generator=g) < 0.5 for n, m in full_masks(model).items()}
+    masks["conv1"][[1, 4, 7]] = False  # filters with no incoming synapse
+    masks["conv2"][[0, 10, 20, 30]] = False
+    masks["fc1"][:, 16 * 5 : 16 * 6] = False  # conv2 filter 5 is read by nobody
+    masks["fc1"][100:300] = False  # dead neurons
+    masks["fc2"][:] = True
+    masks["fc2"][:, 400:450] = False  # fc1 neurons 400..449 are read by nobody
+    masks["fc2"][3] = False  # a class loses every synapse: the neuron must stay
+    apply_masks(model, masks)
+    return model, masks
+
+
+def test_lenet5_compacted_forward_equals_masked_forward():
+    model, masks = _lenet_with_dead_units()
+    small = compact(model, masks, (1, 28, 28))
+    x = torch.randn(64, 1, 28, 28)
+    model.eval(), small.model.eval()
+    assert (model(x) - small.model(x)).abs().max() <= 1e-5
+    assert small.model.conv1.out_channels == 17 and small.model.conv2.out_channels == 45
+    assert small.model.fc1.in_features == 45 * 16 and small.model.fc1.out_features == 500 - 200 - 50
+    assert small.model.fc2.out_features == 10  # the classes are never removed
+    assert architecture_of(small.model) == "17-45-720-250"
+
+
+def test_expand_scatters_trained_weights_back_to_ancestor_coordinates():
+    model, masks = _lenet_with_dead_units(1)
+    small = compact(model, masks, (1, 28, 28))
+    with torch.no_grad():
+        for p in small.model.parameters():
+            p.add_(0.01)
+    full = LeNet5()
+    small.expand_into(full)
+    apply_masks(full, masks)
+    x = torch.randn(8, 1, 28, 28)
+    apply_masks(small.model, small.masks)
+    assert (full(x) - small.model(x)).abs().max() <= 1e-5
+    # masks in compacted coordinates are the ancestor masks gathered through the index
+    assert int(sum(m.sum() for m in small.masks.values())) <= int(sum(m.sum() for m in masks.values()))
+
+
+def test_a_layer_never_vanishes():
+    model, masks = _lenet_with_dead_units()
+    masks["conv2"][:] = False  # every conv2 filter dead
+    apply_masks(model, masks)
+    small = compact(model, masks, (1, 28, 28))
+    # conv2 keeps its strongest filter; conv1, now read by nobody, keeps its strongest too
+    assert small.model.conv2.out_channels == 1 and small.model.conv1.out_channels == 1
+    assert small.kept_strongest == ["conv2", "conv1"]
+
+
+class TinyResidual(nn.Module):
+    """stem → (conv_a → relu → conv_b) + skip → head: conv_b and stem channels are coupled."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 8, 3, padding=1)
+        self.conv_a = nn.Conv2d(8, 6, 3, padding=1)
+        self.conv_b = nn.Conv2d(6, 8, 3, padding=1)
+        self.head = nn.Linear(8 * 8 * 8, 5)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        x = x + self.conv_b(torch.relu(self.conv_a(x)))
+        return self.head(torch.relu(x).flatten(1))
+
+
+def test_residual_channels_are_decided_as_one_group():
+    torch.manual_seed(0)
+    model = TinyResidual()
+    masks = full_masks(model)
+    masks["conv_a"][[2, 3]] = False  # private channels: removed
+    masks["stem"][[1, 4]] = False  # stem channel 1 dead, but conv_b still writes channel 1: kept
+    masks["conv_b"][[4, 5]] = False  # channel 4 dead in both producers: removed
+    apply_masks(model, masks)
+    small = compact(model, masks, (1, 8, 8))
+    assert small.model.conv_a.out_channels == 4
+    assert small.model.stem.out_channels == small.model.conv_b.out_channels == 7
+    x = torch.randn(16, 1, 8, 8)
+    assert (model(x) - small.model(x)).abs().max() <= 1e-5
