@@ -57,10 +57,24 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def write_csv(path: str | os.PathLike[str], rows: list[dict[str, Any]]) -> None:
+    """Rows of dicts as CSV, the first row's keys as header."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buffer.getvalue())
+
+
 def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON artifact, verified against the checksum its step recorded."""
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"{path}: missing (was the step that writes it run?)")
+    verify(path)
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -82,6 +96,7 @@ def load_checkpoint(path: str | os.PathLike[str], kind: str) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"{path}: missing (was the step that writes it run?)")
+    verify(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for damaged files
@@ -98,6 +113,29 @@ def sha256(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def verify(path: Path) -> None:
+    """Compare ``path`` with the sha256 recorded by the step that wrote it, if one did.
+
+    Every step records the checksums of its outputs in ``<step>.provenance.json``
+    beside them; a truncated, corrupted or swapped file is reported with the
+    expected and the found checksum, before anything is computed from it.
+    """
+    for record in sorted(path.parent.glob("*.provenance.json")):
+        try:
+            outputs = json.loads(record.read_text()).get("outputs", {})
+        except (json.JSONDecodeError, AttributeError):
+            raise ArtifactError(f"{record}: provenance record unreadable (corrupted?)") from None
+        for recorded, expected in outputs.items():
+            if Path(recorded).name == path.name:
+                found = sha256(path)
+                if found != expected:
+                    raise ArtifactError(
+                        f"{path}: sha256 mismatch (truncated, corrupted or swapped): expected {expected[:16]}…"
+                        f" as recorded in {record.name}, found {found[:16]}…"
+                    )
+                return
 
 
 def params_hash(params: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from evosynth import __version__
 from evosynth.errors import EvosynthError, ParamsError
-from evosynth.params import load_params
+from evosynth.params import load_params, training_spec
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
         if experiment:
-            p.add_argument("--experiment", required=True, help="a key of `experiments` in params.yaml")
+            p.add_argument("--experiment", required=True, help="a key of `experiments` (or `baselines`) in params.yaml")
         if generation:
             p.add_argument("--generation", type=int, required=True, help="generation number (0: the ancestor)")
             p.add_argument("--member", type=int, help="population member (sexual synthesis)")
@@ -70,32 +70,75 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--ancestor", type=Path, required=True, help="generation 0 model.pt")
     p.add_argument("--genome", type=Path, help="the genome the network was synthesized from (omit for generation 0)")
+    p.add_argument("--parent", type=Path, help="a pruning baseline's parent model.pt (instead of --genome)")
     step("compare", "Check each comparison of params.yaml (a paper's claim against its control).", False, False)
+    p = step("prune", "A pruning baseline's offspring: the parent pruned to the followed run's synapse count.")
+    p.add_argument("--parent", type=Path, required=True, help="the baseline's previous model.pt")
+    p.add_argument("--target-metrics", type=Path, required=True, help="the followed experiment's metrics.json")
+    p = step("export", "Export a generation's compacted network as ONNX (model.onnx) and TorchScript (model.ts).")
+    p.add_argument("--model", type=Path, required=True, help="the generation's model.pt")
+    p = sub.add_parser(
+        "runtime",
+        help="Time networks batch 1 (ONNX Runtime and PyTorch, 1 thread and all cores).",
+        description="Pipeline mode (--experiment, --generation-dir, --out-dir): the Table-3 report of every"
+        " generation. Device mode (--model file.onnx): time one exported network on this machine with"
+        " onnxruntime and numpy only, e.g. on a Jetson: `evosynth runtime --model gen8.onnx`.",
+    )
+    p.add_argument("--model", type=Path, help="device mode: an exported .onnx file")
+    p.add_argument("--repeats", type=int, default=30, help="device mode: timed runs (default 30)")
+    p.add_argument("--warmup", type=int, default=10, help="device mode: untimed runs first (default 10)")
+    p.add_argument("--json", type=Path, help="device mode: also write the measurements to this file")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
+    p.add_argument("--experiment", help="pipeline mode: a key of `experiments`")
+    p.add_argument("--generation-dir", type=Path, action="append", help="pipeline mode: each generation's folder")
+    p.add_argument("--out-dir", type=Path, help="pipeline mode: folder for the report")
     p = step("report", "Generation table (CSV, Markdown) and plot of one experiment.", generation=False)
     p.add_argument("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation")
     return parser
 
 
 def _check_target(params: dict[str, Any], args: argparse.Namespace) -> None:
-    if getattr(args, "experiment", None) is not None and args.experiment not in params["experiments"]:
-        raise ParamsError(
-            f"--experiment: {args.experiment!r} is not in params.yaml; allowed: {', '.join(params['experiments'])}"
-        )
+    chains = [*params["experiments"], *params["baselines"]]
+    if getattr(args, "experiment", None) is not None and args.experiment not in chains:
+        raise ParamsError(f"--experiment: {args.experiment!r} is not in params.yaml; allowed: {', '.join(chains)}")
     if getattr(args, "dataset", None) is not None and args.dataset not in params["datasets"]:
         raise ParamsError(f"--dataset: {args.dataset!r} is not in params.yaml; allowed: {', '.join(params['datasets'])}")
     generation = getattr(args, "generation", None)
     if generation is not None:
-        last = params["experiments"][args.experiment]["generations"]
+        last = training_spec(params, args.experiment)["generations"]
         if not 0 <= generation <= last:
             raise ParamsError(f"--generation: {generation} is outside 0..{last} of experiment {args.experiment!r}")
     member = getattr(args, "member", None)
     if member is not None:
-        size = params["experiments"][args.experiment]["population"]["size"]
+        size = training_spec(params, args.experiment)["population"]["size"]
         if not 0 <= member < size:
             raise ParamsError(f"--member: {member} is outside 0..{size - 1} of experiment {args.experiment!r}")
 
 
+def _device_runtime(args: argparse.Namespace) -> None:
+    """Time one exported ONNX network here (needs onnxruntime and numpy only)."""
+    from evosynth import runtime
+
+    if not args.model.is_file():
+        raise ParamsError(f"--model: {args.model}: no such file")
+    machine = runtime.host()
+    results = {
+        f"{threads or 'all'} thread(s)": runtime.measure_onnx(
+            args.model, 1, threads or os.cpu_count() or 1, args.repeats, args.warmup
+        )
+        for threads in (1, 0)
+    }
+    print(f"{args.model} on {machine['cpu']} ({machine['cores']} cores), ONNX Runtime, batch 1:")
+    for label, r in results.items():
+        print(f"  {label}: {r['median_ms']:.3f} ms median (p10 {r['p10_ms']:.3f}, p90 {r['p90_ms']:.3f}), {r['fps']:,.0f} FPS")
+    if args.json:
+        args.json.write_text(json.dumps({"model": str(args.model), "host": machine, "onnxruntime": results}, indent=2))
+
+
 def run(args: argparse.Namespace) -> None:
+    if args.command == "runtime" and args.model is not None:
+        _device_runtime(args)
+        return
     params = load_params(args.params, check_files=args.command in ("check", "prepare"))
     _check_target(params, args)
     if args.command == "check":
@@ -126,7 +169,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "evaluate":
         metrics = steps.run_evaluate(
             params, args.experiment, args.generation, args.model, args.data, args.ancestor, args.out_dir,
-            args.genome, args.member,
+            args.genome, args.member, args.parent,
         )
         print(
             f"{args.experiment} gen{args.generation}: accuracy {metrics['accuracy']:.4f},"
@@ -135,6 +178,16 @@ def run(args: argparse.Namespace) -> None:
         )
     elif args.command == "report":
         steps.run_report(params, args.experiment, args.metrics, args.out_dir)
+    elif args.command == "prune":
+        summary = steps.run_prune(params, args.experiment, args.generation, args.parent, args.target_metrics, args.out_dir)
+        print(f"{args.experiment} gen{args.generation}: {summary['synapses']:,} synapses"
+              f" (target {summary['target_synapses']:,}), {summary['filters']} filters")
+    elif args.command == "export":
+        steps.run_export(params, args.experiment, args.generation, args.model, args.out_dir)
+    elif args.command == "runtime":
+        if not (args.experiment and args.generation_dir and args.out_dir):
+            raise ParamsError("runtime: give --model (device mode) or --experiment, --generation-dir and --out-dir")
+        steps.run_runtime(params, args.experiment, args.generation_dir, args.out_dir)
     elif args.command == "compare":
         for row in steps.run_compare(params, args.out_dir):
             print(f"{row['comparison']}: the claim {row['outcome']}")

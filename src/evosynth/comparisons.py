@@ -9,12 +9,10 @@ condition failed. Populations (sexual synthesis) count as their mean member.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
-from evosynth.artifacts import atomic_path, write_text
+from evosynth.artifacts import atomic_path, write_csv, write_text
 
 METRICS = ("synaptic_efficiency", "cluster_efficiency", "mac_reduction", "accuracy")
 
@@ -93,11 +91,7 @@ def comparison_report(
             "",
         ]
     write_text(md_path, "\n".join(lines))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(results[0]) if results else ["comparison"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(results)
-    write_text(csv_path, buffer.getvalue())
+    write_csv(csv_path, results)
     _plot(comparisons, series, png_path)
     return results
 

@@ -71,6 +71,24 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
                     f"{source}: comparisons.{name}.{role}: {spec[role]!r} is not a key of experiments;"
                     f" allowed: {', '.join(params['experiments'])}"
                 )
+    for name, spec in params["baselines"].items():
+        if name in params["experiments"]:
+            raise ParamsError(f"{source}: baselines.{name}: the name is taken by an experiment; allowed: a new name")
+        followed = params["experiments"].get(spec["follow"])
+        if followed is None or followed["method"] == "sexual":
+            allowed = [e for e, x in params["experiments"].items() if x["method"] != "sexual"]
+            raise ParamsError(
+                f"{source}: baselines.{name}.follow: {spec['follow']!r} is not an experiment with one network"
+                f" per generation; allowed: {', '.join(allowed)}"
+            )
+    for name in params["runtime"]["experiments"]:
+        if name not in params["experiments"]:
+            raise ParamsError(
+                f"{source}: runtime.experiments: {name!r} is not a key of experiments;"
+                f" allowed: {', '.join(params['experiments'])}"
+            )
+        if params["experiments"][name]["method"] == "sexual":
+            raise ParamsError(f"{source}: runtime.experiments: {name!r} has a population; allowed: one network per generation")
     if check_files:
         from evosynth.data import check_source  # data imports torch; keep params light
 
@@ -79,6 +97,13 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
             if problem:
                 raise ParamsError(f"{source}: datasets.{name}.root: {problem}")
     return params
+
+
+def training_spec(params: dict[str, Any], name: str) -> dict[str, Any]:
+    """The experiment whose data, training and seed a chain uses: itself, or the one a baseline follows."""
+    if name in params["baselines"]:
+        return params["experiments"][params["baselines"][name]["follow"]]
+    return params["experiments"][name]
 
 
 def _key(path: Any) -> str:

@@ -14,7 +14,16 @@ Per experiment ``e`` and population member ``m`` (DESIGN.md §2b)::
     retrain       gen g             results/e/gen<g>[/m<k>]/model.pt
     evaluate      gen g ≥ 0         results/e/gen<g>[/m<k>]/metrics.json
     report                          reports/e/generations.{csv,md,png}
+    export        gen g (runtime)   results/e/gen<g>/model.{onnx,ts}
+    runtime                         reports/e/runtime.{md,csv,png,json}
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
+
+A pruning baseline ``b`` following experiment ``e`` starts from e's ancestor
+and, for every generation g, prunes its previous network to e's synapse count
+at g, then retrains with e's data, epochs and seed::
+
+    prune         gen g ≥ 1         results/b/gen<g>/offspring.pt
+    retrain, evaluate, report       as for an experiment
 
 A generation with one member (every generation of every method but sexual
 synthesis, and generation 0 of that: the population descends from one
@@ -40,6 +49,9 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "evaluate": ("metrics.json", "evaluate.provenance.json"),
     "report": ("generations.csv", "generations.md", "generations.png", "report.provenance.json"),
     "compare": ("comparisons.md", "comparisons.csv", "comparisons.png", "compare.provenance.json"),
+    "export": ("model.onnx", "model.ts", "export.provenance.json"),
+    "prune": ("offspring.pt", "prune.json", "prune.provenance.json"),
+    "runtime": ("runtime.md", "runtime.csv", "runtime.png", "runtime.json", "runtime.provenance.json"),
 }
 
 #: The keys of an experiment's params that each step reads (DVC reruns a step
@@ -51,6 +63,8 @@ STEP_PARAMS: dict[str, tuple[str, ...]] = {
     "retrain": ("seed", "train", "data"),
     "evaluate": ("seed", "data", "environment"),
     "report": ("generations", "method", "dataset", "architecture", "environment", "init"),
+    "export": ("architecture",),
+    "runtime": ("generations",),
 }
 
 #: The library modules each step runs (besides steps.py): a change to one reruns the steps using it.
@@ -63,6 +77,9 @@ STEP_CODE: dict[str, tuple[str, ...]] = {
     "evaluate": ("metrics.py", "compaction.py", "masks.py", "data.py"),
     "report": ("report.py",),
     "compare": ("comparisons.py",),
+    "export": ("export.py", "compaction.py"),
+    "prune": ("baselines.py", "compaction.py", "masks.py"),
+    "runtime": ("runtime.py", "compaction.py"),
 }
 CODE_DIR = "src/evosynth"
 
@@ -219,6 +236,48 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
     return steps
 
 
+def _runtime_steps(exp: str, spec: dict[str, Any], runtime: dict[str, Any]) -> list[Step]:
+    """Export every generation's compacted network and time them all (one member per generation)."""
+    steps, args, deps = [], [], []
+    for gen in range(spec["generations"] + 1):
+        folder = member_dir(exp, gen, 0, 1)
+        model = f"{folder}/model.pt"
+        steps.append(_step("export", "export", folder, [model], ["--model", model], experiment=exp, generation=gen))
+        deps += [model, f"{folder}/model.onnx", f"{folder}/metrics.json"]
+        args += ["--generation-dir", folder]
+    read = (f"experiments.{exp}.generations", "runtime")
+    steps.append(_step("runtime", "runtime", report_dir(exp), deps, args, params=read, experiment=exp))
+    return steps
+
+
+def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> list[Step]:
+    followed = spec["follow"]
+    exp = params["experiments"][followed]
+    data = prepared_path(exp["dataset"])
+    ancestor = f"{member_dir(followed, 0, 0, 1)}/model.pt"
+    reads = {s: tuple(f"experiments.{followed}.{k}" for k in STEP_PARAMS[s]) for s in ("retrain", "evaluate")}
+    steps, metrics = [], [f"{member_dir(followed, 0, 0, 1)}/metrics.json"]
+    for gen in range(1, exp["generations"] + 1):
+        folder = member_dir(name, gen, 0, 1)
+        parent = ancestor if gen == 1 else f"{member_dir(name, gen - 1, 0, 1)}/model.pt"
+        target = f"{member_dir(followed, gen, 0, 1)}/metrics.json"
+        offspring, model = f"{folder}/offspring.pt", f"{folder}/model.pt"
+        where = {"experiment": name, "generation": gen}
+        steps += [
+            _step("prune", "prune", folder, [parent, target], ["--parent", parent, "--target-metrics", target],
+                  params=(f"baselines.{name}",), **where),
+            _step("retrain", "train", folder, [offspring, data], ["--data", data, "--init", offspring],
+                  params=reads["retrain"], **where),
+            _step("evaluate", "evaluate", folder, [model, data, ancestor, parent],
+                  ["--model", model, "--data", data, "--ancestor", ancestor, "--parent", parent],
+                  params=reads["evaluate"], **where),
+        ]
+        metrics.append(f"{folder}/metrics.json")
+    steps.append(_step("report", "report", report_dir(name), metrics, ["--metrics", *metrics],
+                       params=(f"baselines.{name}", f"experiments.{followed}.generations"), experiment=name))
+    return steps
+
+
 def build_plan(params: dict[str, Any]) -> list[Step]:
     """Every step of every experiment in ``params`` (validated), in dependency order."""
     steps: list[Step] = []
@@ -226,6 +285,10 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         steps.append(_step("prepare", "prepare", "data/prepared", [], ["--dataset", dataset], dataset=dataset))
     for exp, spec in params["experiments"].items():
         steps += _experiment_steps(exp, spec)
+        if exp in params["runtime"]["experiments"]:
+            steps += _runtime_steps(exp, spec, params["runtime"])
+    for name, spec in params["baselines"].items():
+        steps += _baseline_steps(name, spec, params)
     if params["comparisons"]:
         involved = sorted({c[role] for c in params["comparisons"].values() for role in ("treatment", "control")})
         deps = [m for exp in involved for m in metrics_files(exp, params["experiments"][exp])]

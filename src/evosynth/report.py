@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
-from evosynth.artifacts import atomic_path, write_text
+from evosynth.artifacts import atomic_path, write_csv, write_text
 
 COLUMNS = [
     ("generation", "generation", "{}"),
@@ -50,7 +48,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 def generation_report(
     experiment: str,
-    spec: dict[str, Any],
+    title: str,
     metrics: list[dict[str, Any]],
     csv_path: Path,
     md_path: Path,
@@ -58,17 +56,8 @@ def generation_report(
 ) -> list[dict[str, Any]]:
     """Write the generation table as CSV and Markdown and plot it as PNG."""
     rows = table_rows(metrics)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(csv_path, buffer.getvalue())
-    env = spec["environment"]
-    title = (
-        f"# {experiment}: {spec['method']} on {spec['dataset']} ({spec['architecture']}),"
-        f" F = {env['factor']} ({env['mode']} mode), init {spec['init']}\n\n"
-    )
-    write_text(md_path, title + markdown_table(rows))
+    write_csv(csv_path, rows)
+    write_text(md_path, f"# {experiment}: {title}\n\n" + markdown_table(rows))
     _plot(experiment, rows, png_path)
     return rows
 

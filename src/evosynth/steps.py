@@ -16,7 +16,15 @@ from torch import nn
 
 from evosynth import comparisons as comparisons_mod
 from evosynth import report as report_mod
-from evosynth.artifacts import load_checkpoint, provenance, read_json, save_checkpoint, write_json
+from evosynth.artifacts import (
+    load_checkpoint,
+    provenance,
+    read_json,
+    save_checkpoint,
+    write_csv,
+    write_json,
+    write_text,
+)
 from evosynth.compaction import compact
 from evosynth.data import Split, load_prepared, prepare
 from evosynth.encoding import encode, encode_clusters
@@ -25,6 +33,7 @@ from evosynth.masks import Masks, apply_masks, check_masks, full_masks, prunable
 from evosynth.mating import MatingWeights, choose_parents, mate
 from evosynth.metrics import generation_metrics
 from evosynth.models import build_model
+from evosynth.params import training_spec
 from evosynth.plan import STEP_PARAMS, metrics_files, step_files
 from evosynth.synthesis import Environment, keep_minimum, seed_for, synthesize_clustered, synthesize_synapses
 from evosynth.training import TrainConfig, train
@@ -95,7 +104,7 @@ def run_train(
 ) -> list[dict[str, Any]]:
     """Train an ancestor (``init`` None, generation 0) or an offspring, with stress when β < 1."""
     started = time.time()
-    exp = params["experiments"][experiment]
+    exp = training_spec(params, experiment)
     step = "stress_train" if init is None else "retrain"
     data = _load_data(exp, data_path)
     if init is None:
@@ -254,17 +263,22 @@ def run_evaluate(
     out_dir: Path,
     genome: Path | None = None,
     member: int | None = None,
+    parent_model: Path | None = None,
 ) -> dict[str, Any]:
+    """Metrics of one network; its parent is given by its genome, or (baselines) by the parent model."""
     started = time.time()
-    exp = params["experiments"][experiment]
+    exp = training_spec(params, experiment)
     model, masks, _ = load_network(model_path)
     ancestor_masks = load_network(ancestor)[1]
-    parent = load_checkpoint(genome, "genome") if genome is not None else None
+    if genome is not None:
+        record = load_checkpoint(genome, "genome")
+        parent = record.get("parent_synapses", record["masks"])
+    else:
+        parent = load_network(parent_model)[1] if parent_model is not None else None
     metrics = {
         "generation": generation,
         **({"member": member} if member is not None else {}),
-        **generation_metrics(model, masks, _load_data(exp, data_path), ancestor_masks,
-                             parent and parent.get("parent_synapses", parent["masks"])),
+        **generation_metrics(model, masks, _load_data(exp, data_path), ancestor_masks, parent),
     }
     if genome is not None:
         metrics["factor"] = exp["environment"]["factor"]
@@ -276,11 +290,21 @@ def run_evaluate(
 
 def run_report(params: dict[str, Any], experiment: str, metrics: list[Path], out_dir: Path) -> None:
     started = time.time()
-    exp = params["experiments"][experiment]
     rows = [read_json(path) for path in metrics]
     files = step_files("report")
-    report_mod.generation_report(experiment, exp, rows, *(out_dir / f for f in files[:-1]))
-    _finish("report", _step_params(exp, "report"), started, out_dir, files)
+    if experiment in params["baselines"]:
+        spec = params["baselines"][experiment]
+        title, used = f"{spec['method']} pruning following {spec['follow']} (baseline)", spec
+    else:
+        exp = params["experiments"][experiment]
+        env = exp["environment"]
+        title = (
+            f"{exp['method']} on {exp['dataset']} ({exp['architecture']}), F = {env['factor']}"
+            f" ({env['mode']} mode), init {exp['init']}"
+        )
+        used = _step_params(exp, "report")
+    report_mod.generation_report(experiment, title, rows, *(out_dir / f for f in files[:-1]))
+    _finish("report", used, started, out_dir, files)
 
 
 def run_compare(params: dict[str, Any], out_dir: Path) -> list[dict[str, Any]]:
@@ -298,3 +322,86 @@ def run_compare(params: dict[str, Any], out_dir: Path) -> list[dict[str, Any]]:
     )
     _finish("compare", {"comparisons": comparisons}, started, out_dir, files)
     return results
+
+
+def run_export(params: dict[str, Any], experiment: str, generation: int, model_path: Path, out_dir: Path) -> None:
+    """TorchScript and ONNX files of the compacted network, for devices without evosynth."""
+    from evosynth.export import export_onnx, export_torchscript
+
+    started = time.time()
+    exp = params["experiments"][experiment]
+    model, masks, ckpt = load_network(model_path)
+    shape = tuple(ckpt["input_shape"])
+    small = compact(model, masks, shape).model
+    files = step_files("export")
+    export_onnx(small, shape, out_dir / files[0])
+    export_torchscript(small, shape, out_dir / files[1])
+    _finish("export", _step_params(exp, "export"), started, out_dir, files)
+
+
+def run_runtime(params: dict[str, Any], experiment: str, generation_dirs: list[Path], out_dir: Path) -> list[dict[str, Any]]:
+    """Time every generation batch 1 with ONNX Runtime and PyTorch, 1 thread and all cores (Table 3)."""
+    import os
+
+    from evosynth import runtime
+
+    started = time.time()
+    settings = params["runtime"]
+    generations = []
+    for folder in generation_dirs:
+        metrics = read_json(folder / "metrics.json")
+        model, masks, ckpt = load_network(folder / "model.pt")
+        shape = tuple(ckpt["input_shape"])
+        small = compact(model, masks, shape).model
+        row = {k: metrics[k] for k in ("generation", "accuracy", "macs", "architecture")}
+        row["size_mb"] = (folder / "model.onnx").stat().st_size / 1e6
+        for engine, threads in runtime.CONFIGS:
+            n = threads or os.cpu_count() or 1
+            key = runtime.config_key(engine, threads)
+            if engine == "onnxruntime":
+                row[key] = runtime.measure_onnx(folder / "model.onnx", 1, n, settings["repeats"], settings["warmup"])
+            else:
+                row[key] = runtime.measure_torch(small, shape, 1, n, settings["repeats"], settings["warmup"])
+        generations.append(row)
+        print(f"{experiment} gen{row['generation']}: ORT 1 thread {row['onnxruntime_1thread']['fps']:,.0f} FPS")
+    rows = runtime.runtime_rows(generations)
+    machine = runtime.host()
+    files = step_files("runtime")
+    write_text(out_dir / files[0], f"# {experiment}: measured runtime (StressedNets Table 3 layout)\n\n"
+               + runtime.markdown(rows, machine))
+    write_csv(out_dir / files[1], rows)
+    runtime.plot_speedup(rows, out_dir / files[2])
+    write_json(out_dir / files[3], {"host": machine, "generations": generations})
+    _finish("runtime", {"runtime": settings}, started, out_dir, files)
+    return rows
+
+
+def run_prune(
+    params: dict[str, Any], baseline: str, generation: int, parent: Path, target_metrics: Path, out_dir: Path
+) -> dict[str, Any]:
+    """A pruning baseline's offspring: the parent pruned to the followed run's synapse count."""
+    from evosynth.baselines import l1_filter_prune, l1_keep_fraction, living_filters, magnitude_prune
+
+    started = time.time()
+    spec = params["baselines"][baseline]
+    model, masks, like = load_network(parent)
+    target = int(read_json(target_metrics)["synapses"])
+    if spec["method"] == "magnitude":
+        pruned = magnitude_prune(model, masks, keep=min(target, sum(int(m.sum()) for m in masks.values())))
+    else:
+        pruned = l1_filter_prune(model, masks, l1_keep_fraction(model, masks, target))
+    compacted = compact(model, pruned, tuple(like["input_shape"]))
+    pruned = compacted.ancestor_masks(pruned)
+    apply_masks(model, pruned)
+    summary = {
+        "method": spec["method"],
+        "target_synapses": target,
+        "parent_synapses": sum(int(m.sum()) for m in masks.values()),
+        "synapses": sum(int(m.sum()) for m in pruned.values()),
+        "filters": living_filters(model, pruned),
+    }
+    files = step_files("prune")
+    save_checkpoint(out_dir / files[0], "offspring", _network_payload(model, pruned, like, generation=generation))
+    write_json(out_dir / files[1], summary)
+    _finish("prune", spec, started, out_dir, files)
+    return summary

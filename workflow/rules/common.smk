@@ -19,8 +19,11 @@ PLAN = {step.name: step for step in build_plan(PARAMS)}
 
 # {run} is one member's folder under results/: <experiment>/gen<g>[/m<k>]
 EXPERIMENT = r"[A-Za-z][A-Za-z0-9_]*"
+# Offspring of experiments are synthesized, offspring of baselines pruned: the names tell them apart.
 ANCESTOR = r"[A-Za-z][A-Za-z0-9_]*[/]gen0([/]m[0-9]+)?"
 OFFSPRING = r"[A-Za-z][A-Za-z0-9_]*[/]gen[1-9][0-9]*([/]m[0-9]+)?"
+EVOLVED = f"({'|'.join(PARAMS['experiments'])})[/]gen[1-9][0-9]*([/]m[0-9]+)?"
+PRUNED = f"({'|'.join(PARAMS['baselines']) or '(?!)'})[/]gen[1-9][0-9]*"
 
 
 wildcard_constraints:

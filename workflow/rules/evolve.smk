@@ -44,7 +44,7 @@ rule encode:
     input:
         step_inputs("encode"),
     wildcard_constraints:
-        run=OFFSPRING,
+        run=EVOLVED,
     output:
         "results/{run}/genome.pt",
         "results/{run}/encode.provenance.json",
@@ -63,7 +63,7 @@ rule synthesize:
     input:
         step_inputs("synthesize"),
     wildcard_constraints:
-        run=OFFSPRING,
+        run=EVOLVED,
     output:
         "results/{run}/offspring.pt",
         "results/{run}/synthesis.json",
@@ -148,6 +148,64 @@ rule compare:
         values=step_values("compare"),
     log:
         "logs/compare.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
+
+
+rule export:
+    input:
+        step_inputs("export"),
+    output:
+        "results/{run}/model.onnx",
+        "results/{run}/model.ts",
+        "results/{run}/export.provenance.json",
+    params:
+        cmd=step_cmd("export"),
+        values=step_values("export"),
+    log:
+        "logs/{run}/export.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
+
+
+rule runtime:
+    input:
+        step_inputs("runtime"),
+    output:
+        "reports/{exp}/runtime.md",
+        "reports/{exp}/runtime.csv",
+        "reports/{exp}/runtime.png",
+        "reports/{exp}/runtime.json",
+        "reports/{exp}/runtime.provenance.json",
+    params:
+        cmd=step_cmd("runtime"),
+        values=step_values("runtime"),
+    log:
+        "logs/{exp}/runtime.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
+
+
+rule prune:
+    wildcard_constraints:
+        run=PRUNED,
+    input:
+        step_inputs("prune"),
+    output:
+        "results/{run}/offspring.pt",
+        "results/{run}/prune.json",
+        "results/{run}/prune.provenance.json",
+    params:
+        cmd=step_cmd("prune"),
+        values=step_values("prune"),
+    log:
+        "logs/{run}/prune.log",
     conda:
         "../envs/evosynth.yaml"
     shell:

@@ -48,7 +48,7 @@ def render(params: dict[str, Any], raw: dict[str, Any]) -> str:
         stage["params"] = [key for key in step.params if _present(raw, key)]
         # metrics and reports are small and live in git, so `dvc metrics diff` /
         # `dvc plots diff` compare them across commits; models go to DVC's cache.
-        in_git = step.step in ("evaluate", "report")
+        in_git = step.step in ("evaluate", "report", "compare", "runtime")
         stage["outs"] = [{out: {"cache": False}} if in_git else out for out in step.outs]
         stages[step.name] = stage
         if step.step == "report":
