@@ -34,6 +34,18 @@ TINY_PARAMS = {
 }
 
 
+#: The report stages on the tiny experiment: runtime, a baseline, the feature analysis and the papers.
+TINY_REPORTS = {
+    "runtime": {"experiments": ["tiny"], "repeats": 5, "warmup": 1},
+    "baselines": {"tiny_l1": {"follow": "tiny", "method": "l1_filter"}},
+    "papers": {
+        "table1": ["tiny"], "cluster_tables": ["tiny"], "sexual": {"asexual": "tiny", "sexual": "tiny"},
+        "sweep": ["tiny"], "baselines": {"evolved": "tiny", "against": ["tiny_l1"]}, "features": "tiny",
+        "runtime": "tiny",
+    },
+}
+
+
 def engine_env() -> dict[str, str]:
     """Environment for subprocesses: this interpreter's bin first, fixed threads."""
     env = dict(os.environ)

@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import BIN, ROOT, TINY_PARAMS, make_project, run, write_params
+from conftest import BIN, ROOT, TINY_PARAMS, TINY_REPORTS, make_project, run, write_params
 
 SNAKEMAKE = str(BIN / "snakemake")
 DVC = str(BIN / "dvc")
@@ -108,9 +108,13 @@ def _metrics(project: Path, gens: int = 2) -> list[dict]:
     return [json.loads((project / f"results/tiny/gen{g}/metrics.json").read_text()) for g in range(gens + 1)]
 
 
+def _tiny_with_reports() -> dict:
+    return {**copy.deepcopy(TINY_PARAMS), **copy.deepcopy(TINY_REPORTS)}
+
+
 @pytest.fixture(scope="module")
 def dvc_project(tmp_path_factory) -> Path:
-    project = make_project(tmp_path_factory.mktemp("dvc") / "p")
+    project = make_project(tmp_path_factory.mktemp("dvc") / "p", _tiny_with_reports())
     run([DVC, "repro"], cwd=project)
     return project
 
@@ -136,8 +140,25 @@ def test_dvc_repro_runs_every_generation(dvc_project):
 
 
 @pytest.mark.slow
+def test_report_stages_run_end_to_end(dvc_project):
+    reports = dvc_project / "reports"
+    index = (reports / "index.md").read_text()
+    for target in ("papers/stressednets_table1.md", "papers/pareto.png", "papers/features_tsne.png", "tiny/runtime.png"):
+        assert target in index and (reports / target).stat().st_size > 200
+    table1 = (reports / "papers/stressednets_table1.csv").read_text().splitlines()
+    assert sum(",quoted," in line for line in table1) == 8
+    assert any(",measured," in line and line.startswith("tiny (generation") for line in table1)
+    assert (dvc_project / "results/tiny/gen2/model.onnx").stat().st_size > 1000
+    runtime = json.loads((reports / "tiny/runtime.json").read_text())
+    assert [g["generation"] for g in runtime["generations"]] == [0, 1, 2] and runtime["host"]["cores"]
+    baseline = json.loads((dvc_project / "results/tiny_l1/gen2/metrics.json").read_text())
+    followed = json.loads((dvc_project / "results/tiny/gen2/metrics.json").read_text())
+    assert abs(baseline["synapses"] - followed["synapses"]) < 0.05 * followed["synapses"]
+
+
+@pytest.mark.slow
 def test_snakemake_produces_the_same_artifacts(dvc_project, tmp_path):
-    project = make_project(tmp_path / "snake", git=False)
+    project = make_project(tmp_path / "snake", _tiny_with_reports(), git=False)
     run([SNAKEMAKE, "-c2"], cwd=project)
     assert _metrics(project) == _metrics(dvc_project)
     for g in range(3):

@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--genome", type=Path, help="the genome the network was synthesized from (omit for generation 0)")
     p.add_argument("--parent", type=Path, help="a pruning baseline's parent model.pt (instead of --genome)")
     step("compare", "Check each comparison of params.yaml (a paper's claim against its control).", False, False)
+    p = step("features", "Feature analysis of an experiment: t-SNE and 1-NN (StressedNets Figure 7, Table 4).",
+             generation=False)
+    p.add_argument("--data", type=Path, required=True, help="prepared .npz")
+    p.add_argument("--generation-dir", type=Path, action="append", required=True, help="each generation's folder")
+    step("papers", "The papers' tables and figures from every run, and reports/index.md.", False, False)
     p = step("prune", "A pruning baseline's offspring: the parent pruned to the followed run's synapse count.")
     p.add_argument("--parent", type=Path, required=True, help="the baseline's previous model.pt")
     p.add_argument("--target-metrics", type=Path, required=True, help="the followed experiment's metrics.json")
@@ -178,6 +183,11 @@ def run(args: argparse.Namespace) -> None:
         )
     elif args.command == "report":
         steps.run_report(params, args.experiment, args.metrics, args.out_dir)
+    elif args.command == "features":
+        info = steps.run_features(params, args.experiment, args.data, args.generation_dir, args.out_dir)
+        print(f"{args.experiment}: feature analysis of generation 0 and generation {info['synthesized']}")
+    elif args.command == "papers":
+        steps.run_papers(params, args.out_dir)
     elif args.command == "prune":
         summary = steps.run_prune(params, args.experiment, args.generation, args.parent, args.target_metrics, args.out_dir)
         print(f"{args.experiment} gen{args.generation}: {summary['synapses']:,} synapses"

@@ -91,7 +91,7 @@ def generation_metrics(
         "macs": macs,
         "mac_reduction": _ratio(ancestor_macs, macs),
         "parameters": sum(p.numel() for p in small.model.parameters()),
-        "size_mb": size_mb(small.model),
+        "model_size_mb": size_mb(small.model),
     }
     if parent is not None:
         parent_synapses = parent if isinstance(parent, float) else sum(living_synapses(parent).values())

@@ -81,6 +81,20 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
                 f"{source}: baselines.{name}.follow: {spec['follow']!r} is not an experiment with one network"
                 f" per generation; allowed: {', '.join(allowed)}"
             )
+    papers = params.get("papers")
+    if papers:
+        chains = [*params["experiments"], *params["baselines"]]
+        named = [("table1", n) for n in papers["table1"]] + [("cluster_tables", n) for n in papers["cluster_tables"]]
+        named += [("sweep", n) for n in papers["sweep"]] + [("baselines.against", n) for n in papers["baselines"]["against"]]
+        named += [(f"sexual.{k}", v) for k, v in papers["sexual"].items()]
+        named += [("baselines.evolved", papers["baselines"]["evolved"]), ("features", papers["features"])]
+        for key, name in named:
+            if name not in chains:
+                raise ParamsError(f"{source}: papers.{key}: {name!r} is not a key of experiments or baselines;"
+                                  f" allowed: {', '.join(chains)}")
+        if papers["runtime"] not in params["runtime"]["experiments"]:
+            raise ParamsError(f"{source}: papers.runtime: {papers['runtime']!r} is not timed;"
+                              f" allowed: {', '.join(params['runtime']['experiments']) or '(none: list it in runtime.experiments)'}")
     for name in params["runtime"]["experiments"]:
         if name not in params["experiments"]:
             raise ParamsError(

@@ -17,6 +17,8 @@ Per experiment ``e`` and population member ``m`` (DESIGN.md §2b)::
     export        gen g (runtime)   results/e/gen<g>/model.{onnx,ts}
     runtime                         reports/e/runtime.{md,csv,png,json}
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
+    features (one experiment)       reports/papers/features_tsne.png, stressednets_table4.*
+    papers (everything)             reports/papers/*, reports/index.md
 
 A pruning baseline ``b`` following experiment ``e`` starts from e's ancestor
 and, for every generation g, prunes its previous network to e's synapse count
@@ -52,6 +54,13 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "export": ("model.onnx", "model.ts", "export.provenance.json"),
     "prune": ("offspring.pt", "prune.json", "prune.provenance.json"),
     "runtime": ("runtime.md", "runtime.csv", "runtime.png", "runtime.json", "runtime.provenance.json"),
+    "features": ("features_tsne.png", "stressednets_table4.md", "stressednets_table4.csv", "features.provenance.json"),
+    "papers": (
+        *(f"papers/{name}.{ext}" for name in ("stressednets_table1", "stressednets_table2", "stressednets_table3",
+                                               "cluster_tables", "baselines") for ext in ("md", "csv")),
+        "papers/sexual_vs_asexual.png", "papers/factor_sweep.png", "papers/factor_sweep.md", "papers/pareto.png",
+        "index.md", "papers/papers.provenance.json",
+    ),
 }
 
 #: The keys of an experiment's params that each step reads (DVC reruns a step
@@ -80,6 +89,8 @@ STEP_CODE: dict[str, tuple[str, ...]] = {
     "export": ("export.py", "compaction.py"),
     "prune": ("baselines.py", "compaction.py", "masks.py"),
     "runtime": ("runtime.py", "compaction.py"),
+    "features": ("features.py", "compaction.py", "tables.py", "data.py"),
+    "papers": ("papers.py", "tables.py", "comparisons.py"),
 }
 CODE_DIR = "src/evosynth"
 
@@ -250,13 +261,48 @@ def _runtime_steps(exp: str, spec: dict[str, Any], runtime: dict[str, Any]) -> l
     return steps
 
 
+def chain_metrics(name: str, params: dict[str, Any]) -> list[str]:
+    """Every generation's metrics.json of an experiment, or of a baseline (its generation 0 is the followed one's)."""
+    if name not in params["baselines"]:
+        return metrics_files(name, params["experiments"][name])
+    followed = params["baselines"][name]["follow"]
+    generations = params["experiments"][followed]["generations"]
+    return [f"{member_dir(followed, 0, 0, 1)}/metrics.json"] + [
+        f"{member_dir(name, g, 0, 1)}/metrics.json" for g in range(1, generations + 1)
+    ]
+
+
+def _paper_steps(params: dict[str, Any]) -> list[Step]:
+    """The feature analysis and the papers' tables, figures and index (DESIGN.md §4)."""
+    papers = params["papers"]
+    exp = papers["features"]
+    spec = params["experiments"][exp]
+    gens = [member_dir(exp, g, 0, 1) for g in range(spec["generations"] + 1)]
+    data = prepared_path(spec["dataset"])
+    features = _step(
+        "features", "features", "reports/papers",
+        [*(f"{g}/{f}" for g in gens for f in ("model.pt", "metrics.json")), data],
+        ["--data", data, *(a for g in gens for a in ("--generation-dir", g))],
+        params=("papers", f"experiments.{exp}.generations"), experiment=exp,
+    )
+    runs = dict.fromkeys([*papers["table1"], *papers["cluster_tables"], *papers["sexual"].values(),
+                          *papers["sweep"], papers["baselines"]["evolved"], *papers["baselines"]["against"]])
+    deps = [m for run in runs for m in chain_metrics(run, params)]
+    deps += [f"{report_dir(papers['runtime'])}/runtime.json", *features.outs[:-1]]
+    deps += [f"{report_dir(e)}/generations.png" for e in [*params["experiments"], *params["baselines"]]]
+    if params["comparisons"]:
+        deps += [f"{COMPARE_DIR}/comparisons.md", f"{COMPARE_DIR}/comparisons.png"]
+    read = ("papers", *(f"experiments.{e}.generations" for e in params["experiments"]))
+    return [features, _step("papers", "papers", "reports", deps, [], params=read)]
+
+
 def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> list[Step]:
     followed = spec["follow"]
     exp = params["experiments"][followed]
     data = prepared_path(exp["dataset"])
     ancestor = f"{member_dir(followed, 0, 0, 1)}/model.pt"
     reads = {s: tuple(f"experiments.{followed}.{k}" for k in STEP_PARAMS[s]) for s in ("retrain", "evaluate")}
-    steps, metrics = [], [f"{member_dir(followed, 0, 0, 1)}/metrics.json"]
+    steps = []
     for gen in range(1, exp["generations"] + 1):
         folder = member_dir(name, gen, 0, 1)
         parent = ancestor if gen == 1 else f"{member_dir(name, gen - 1, 0, 1)}/model.pt"
@@ -272,7 +318,7 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
                   ["--model", model, "--data", data, "--ancestor", ancestor, "--parent", parent],
                   params=reads["evaluate"], **where),
         ]
-        metrics.append(f"{folder}/metrics.json")
+    metrics = chain_metrics(name, params)
     steps.append(_step("report", "report", report_dir(name), metrics, ["--metrics", *metrics],
                        params=(f"baselines.{name}", f"experiments.{followed}.generations"), experiment=name))
     return steps
@@ -289,6 +335,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
             steps += _runtime_steps(exp, spec, params["runtime"])
     for name, spec in params["baselines"].items():
         steps += _baseline_steps(name, spec, params)
+    if params.get("papers"):
+        steps += _paper_steps(params)
     if params["comparisons"]:
         involved = sorted({c[role] for c in params["comparisons"].values() for role in ("treatment", "control")})
         deps = [m for exp in involved for m in metrics_files(exp, params["experiments"][exp])]

@@ -405,3 +405,103 @@ def run_prune(
     write_json(out_dir / files[1], summary)
     _finish("prune", spec, started, out_dir, files)
     return summary
+
+
+def run_features(
+    params: dict[str, Any], experiment: str, data_path: Path, generation_dirs: list[Path], out_dir: Path
+) -> dict[str, Any]:
+    """StressedNets Figure 7 and Table 4: t-SNE and 1-NN accuracy of last-hidden-layer features.
+
+    The ancestor against the synthesized network (the last generation within
+    the papers' tolerance): t-SNE of 100 test samples per class; per-class
+    1-NN accuracy on the test set from 100 training samples per class; and the
+    same with PCA of the ancestor's features cut to the synthesized width.
+    """
+    import numpy as np
+
+    from evosynth import features as feat
+    from evosynth import tables
+
+    started = time.time()
+    exp = params["experiments"][experiment]
+    rows = [read_json(folder / "metrics.json") for folder in generation_dirs]
+    pick = tables.synthesized_generation(rows, params["papers"]["tolerance"])["generation"]
+    data = _load_data(exp, data_path)
+    # 100 samples per class as in the paper, fewer if a (tiny) split has fewer
+    smallest = int(min(np.bincount(data.y_train.numpy()).min(), np.bincount(data.y_test.numpy()).min()))
+    per_class_samples = min(100, smallest)
+    references = feat.class_balanced_indices(data.y_train.numpy(), per_class_samples, exp["seed"])
+    shown = feat.class_balanced_indices(data.y_test.numpy(), per_class_samples, exp["seed"])
+    panels, per_class, widths = {}, {}, {}
+    ancestor_features = None
+    for generation in (0, pick):
+        model, masks, ckpt = load_network(generation_dirs[generation] / "model.pt")
+        small = compact(model, masks, tuple(ckpt["input_shape"])).model
+        train_f = feat.last_hidden_features(small, data.x_train[references]).numpy()
+        test_f = feat.last_hidden_features(small, data.x_test).numpy()
+        label = "ancestor (generation 0)" if generation == 0 else f"synthesized (generation {pick})"
+        widths[label] = train_f.shape[1]
+        panels[f"{label}, {train_f.shape[1]} features"] = (feat.tsne_embedding(test_f[shown], exp["seed"]),
+                                                           data.y_test.numpy()[shown])
+        per_class[label] = feat.nearest_neighbour_per_class_accuracy(
+            train_f, data.y_train.numpy()[references], test_f, data.y_test.numpy())
+        if generation == 0:
+            ancestor_features = (train_f, test_f)
+    # PCA can keep at most as many components as reference samples (fewer than 500 only on tiny data)
+    width = min(widths[f"synthesized (generation {pick})"], *ancestor_features[0].shape)
+    pca_train, pca_test = feat.pca_features(*ancestor_features, width)
+    per_class[f"PCA-{width} of the ancestor's features"] = feat.nearest_neighbour_per_class_accuracy(
+        pca_train, data.y_train.numpy()[references], pca_test, data.y_test.numpy())
+    files = step_files("features")
+    feat.plot_tsne(panels, out_dir / files[0])
+    counts = np.bincount(data.y_test.numpy(), minlength=data.num_classes).tolist()
+    table = tables.stressednets_table4(per_class, counts, f"results/{experiment}")
+    table.write(out_dir / files[1], out_dir / files[2])
+    _finish("features", {"papers": params["papers"]}, started, out_dir, files)
+    return {"synthesized": pick, "widths": widths, "per_class_samples": per_class_samples}
+
+
+def run_papers(params: dict[str, Any], out_dir: Path) -> None:
+    """Every paper table and figure of DESIGN.md §4, and reports/index.md."""
+    from evosynth import papers as builders
+    from evosynth.plan import chain_metrics
+
+    started = time.time()
+    cfg, tolerance = params["papers"], params["papers"]["tolerance"]
+    folder = out_dir / "papers"
+
+    def rows(name: str) -> list[dict[str, Any]]:
+        return [read_json(path) for path in chain_metrics(name, params)]
+
+    builders.table1({n: rows(n) for n in cfg["table1"]}, tolerance, folder)
+    builders.table2(folder)
+    builders.table3(read_json(out_dir / cfg["runtime"] / "runtime.json"), rows(cfg["runtime"]), tolerance, folder)
+    builders.cluster_tables({n: rows(n) for n in cfg["cluster_tables"]}, folder)
+    sexual = cfg["sexual"]
+    builders.sexual_figure(rows(sexual["asexual"]), rows(sexual["sexual"]), (sexual["asexual"], sexual["sexual"]), folder)
+    builders.factor_sweep({n: rows(n) for n in cfg["sweep"]}, folder)
+    evolved = cfg["baselines"]["evolved"]
+    builders.baselines({n: rows(n) for n in [evolved, *cfg["baselines"]["against"]]}, evolved, tolerance, folder)
+    entries = [
+        ("papers/stressednets_table1.md", "StressedNets Table 1: the synthesized networks (measured) beside the literature (quoted)."),
+        ("papers/stressednets_table2.md", "StressedNets Table 2 layout (AlexNet on CIFAR-10): quoted only; it needs CIFAR-10 and a GPU."),
+        ("papers/stressednets_table3.md", f"StressedNets Table 3: runtime of {cfg['runtime']}'s ancestor and synthesized network, measured here."),
+        (f"{cfg['runtime']}/runtime.md", "Every generation's size, MACs, FPS and measured speed-up (ONNX Runtime and PyTorch)."),
+        (f"{cfg['runtime']}/runtime.png", "Measured speed-up against MAC reduction."),
+        ("papers/cluster_tables.md", "Cluster paper Tables 1-6 layout: generation, A-E, C-E, accuracy."),
+        ("papers/sexual_vs_asexual.png", "Sexual paper Figures 4-5: accuracy, synaptic and cluster efficiency, asexual vs sexual."),
+        ("papers/factor_sweep.png", "StressedNets Figure 6: the environmental-factor sweep, stressed, five generations each."),
+        ("papers/features_tsne.png", "StressedNets Figure 7: t-SNE of last-hidden-layer features, ancestor vs synthesized."),
+        ("papers/stressednets_table4.md", "StressedNets Table 4: per-class 1-NN accuracy of those features, and of PCA of the ancestor's."),
+        ("papers/baselines.md", f"{evolved} against magnitude and L1-filter pruning at matched synapse counts; who wins where."),
+        ("papers/pareto.png", "Accuracy vs living synapses and vs living filters: evolution against the baselines."),
+    ]
+    if params["comparisons"]:
+        entries += [("methods/comparisons.md", "Each paper's claim against its control, measured on Fashion-MNIST."),
+                    ("methods/comparisons.png", "The comparisons, generation by generation.")]
+    entries += [(f"{name}/generations.png", f"{name}: accuracy and efficiency by generation.")
+                for name in [*params["experiments"], *params["baselines"]]]
+    files = step_files("papers")
+    record = provenance("papers", {"papers": cfg}, started, [])
+    builders.index(entries, record, out_dir / files[-2])
+    _finish("papers", {"papers": cfg}, started, out_dir, files)

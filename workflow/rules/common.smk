@@ -7,7 +7,7 @@ from snakemake.utils import validate
 
 from evosynth.errors import ParamsError
 from evosynth.params import SCHEMA_PATH, validate_params
-from evosynth.plan import build_plan, param_values
+from evosynth.plan import STEP_FILES, build_plan, param_values
 
 try:
     PARAMS = validate_params(config, check_files=True, source="params.yaml")
@@ -16,6 +16,7 @@ except ParamsError as exc:
 validate(config, str(SCHEMA_PATH))
 
 PLAN = {step.name: step for step in build_plan(PARAMS)}
+PAPERS_OUTPUTS = [f"reports/{name}" for name in STEP_FILES["papers"]]
 
 # {run} is one member's folder under results/: <experiment>/gen<g>[/m<k>]
 EXPERIMENT = r"[A-Za-z][A-Za-z0-9_]*"
@@ -37,11 +38,17 @@ def all_outputs():
 
 
 def _step(rule_step, wildcards):
-    """The plan's step for a job: its name is the step, then the run folder's parts."""
+    """The plan's step for a job: its name is the step, then the run folder's parts.
+
+    A rule without wildcards (features, papers) has exactly one step of its kind.
+    """
     if "run" in wildcards.keys():
         where = Path(wildcards.run).parts
     else:
         where = [w for w in (wildcards.get("dataset"), wildcards.get("exp")) if w]
+    if not where:
+        (only,) = [step for step in PLAN.values() if step.step == rule_step]
+        return only
     return PLAN["-".join([rule_step, *where])]
 
 

@@ -210,3 +210,38 @@ rule prune:
         "../envs/evosynth.yaml"
     shell:
         "{params.cmd} 2> {log}"
+
+
+rule features:
+    input:
+        step_inputs("features"),
+    output:
+        "reports/papers/features_tsne.png",
+        "reports/papers/stressednets_table4.md",
+        "reports/papers/stressednets_table4.csv",
+        "reports/papers/features.provenance.json",
+    params:
+        cmd=step_cmd("features"),
+        values=step_values("features"),
+    log:
+        "logs/features.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
+
+
+rule papers:
+    input:
+        step_inputs("papers"),
+    output:
+        PAPERS_OUTPUTS,
+    params:
+        cmd=step_cmd("papers"),
+        values=step_values("papers"),
+    log:
+        "logs/papers.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
