@@ -141,3 +141,12 @@ def test_missing_prepared_data_is_reported_not_traced(workspace: Path):
     assert outcome["code"] == 1
     assert stderr == "evosynth train: error: data/prepared/digits.npz: prepared dataset missing (run the prepare step)"
     assert (workspace / "results/tiny/gen0/model.pt").read_bytes() == b"an existing artifact"
+
+
+def test_committed_params_files_are_valid():
+    from conftest import ROOT
+    from evosynth.params import load_params
+
+    for name in ("params.yaml", "params-paper.yaml"):
+        params = load_params(ROOT / name)
+        assert "fmnist_evonet" in params["experiments"]

@@ -434,12 +434,16 @@ def run_features(
     shown = feat.class_balanced_indices(data.y_test.numpy(), per_class_samples, exp["seed"])
     panels, per_class, widths = {}, {}, {}
     ancestor_features = None
-    for generation in (0, pick):
+
+    def label_of(generation: int) -> str:
+        return "ancestor (generation 0)" if generation == 0 else f"synthesized (generation {generation})"
+
+    for generation in sorted({0, pick}):
         model, masks, ckpt = load_network(generation_dirs[generation] / "model.pt")
         small = compact(model, masks, tuple(ckpt["input_shape"])).model
         train_f = feat.last_hidden_features(small, data.x_train[references]).numpy()
         test_f = feat.last_hidden_features(small, data.x_test).numpy()
-        label = "ancestor (generation 0)" if generation == 0 else f"synthesized (generation {pick})"
+        label = label_of(generation)
         widths[label] = train_f.shape[1]
         panels[f"{label}, {train_f.shape[1]} features"] = (feat.tsne_embedding(test_f[shown], exp["seed"]),
                                                            data.y_test.numpy()[shown])
@@ -448,7 +452,7 @@ def run_features(
         if generation == 0:
             ancestor_features = (train_f, test_f)
     # PCA can keep at most as many components as reference samples (fewer than 500 only on tiny data)
-    width = min(widths[f"synthesized (generation {pick})"], *ancestor_features[0].shape)
+    width = min(widths[label_of(pick)], *ancestor_features[0].shape)
     pca_train, pca_test = feat.pca_features(*ancestor_features, width)
     per_class[f"PCA-{width} of the ancestor's features"] = feat.nearest_neighbour_per_class_accuracy(
         pca_train, data.y_train.numpy()[references], pca_test, data.y_test.numpy())

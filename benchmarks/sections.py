@@ -1,0 +1,28 @@
+"""Write one section of reports/benchmarks.md, leaving the other sections as they are."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from evosynth.artifacts import write_text
+from evosynth.runtime import host
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "reports" / "benchmarks.md"
+HEADER = "# Benchmarks\n\nFigures printed by the scripts in `benchmarks/`, each section rewritten by its script.\n"
+
+
+def machine_line() -> str:
+    info = host()
+    libs = ", ".join(f"{k} {v}" for k, v in info["libraries"].items())
+    return f"Machine: {info['cpu']}, {info['cores']} cores, {info['system']}; {libs}. Date: {time.strftime('%Y-%m-%d')}."
+
+
+def update_section(title: str, body: str, path: Path = BENCHMARKS) -> None:
+    """Replace (or append) the ``## title`` section of the benchmarks report."""
+    text = path.read_text() if path.is_file() else HEADER
+    section = f"## {title}\n\n{body.strip()}\n\n{machine_line()}\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    write_text(path, text)
