@@ -50,25 +50,23 @@ class SlurmJob(NamedTuple):
     id: str
     state: str
     cpus: int
-    memory: str
     comment: str
 
 
 @dataclass(frozen=True)
 class SlurmCluster:
-    """A running cluster: its temporary root, its ``slurm.conf`` and its one node's size."""
+    """A running cluster: its temporary root, its ``slurm.conf`` and its one node's CPUs."""
 
     root: Path
     conf: Path
     cpus: int
-    mem_mb: int
 
     def jobs(self) -> list[SlurmJob]:
         """Every job the controller still lists (finished ones for MinJobAge seconds)."""
-        out = subprocess.run(["squeue", "-h", "--states=all", "-o", "%i|%T|%C|%m|%k"], capture_output=True,
+        out = subprocess.run(["squeue", "-h", "--states=all", "-o", "%i|%T|%C|%k"], capture_output=True,
                              text=True, check=True, timeout=30).stdout
-        jobs = [line.split("|", 4) for line in out.splitlines() if line.count("|") >= 4]
-        return [SlurmJob(job, state, int(cpus), memory, comment) for job, state, cpus, memory, comment in jobs]
+        jobs = [line.split("|", 3) for line in out.splitlines() if line.count("|") >= 3]
+        return [SlurmJob(job, state, int(cpus), comment) for job, state, cpus, comment in jobs]
 
 
 def _which(name: str) -> str | None:
@@ -98,7 +96,8 @@ def ensure_installed() -> None:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SlurmUnavailable(f"{' '.join(cmd)}: {exc}") from None
         if result.returncode != 0:
-            raise SlurmUnavailable(f"{' '.join(cmd)} failed ({result.returncode}): {result.stderr.strip()[-500:]}")
+            why = result.stderr.strip()[-500:]
+            raise SlurmUnavailable(f"{' '.join(cmd)} failed ({result.returncode}): {why}")
 
 
 def _free_port() -> int:
@@ -112,7 +111,7 @@ def _node_mem_mb() -> int:
     return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20 * 0.9)
 
 
-def write_config(root: Path, cpus: int, mem_mb: int) -> Path:
+def _write_config(root: Path, cpus: int, mem_mb: int) -> Path:
     """A minimal slurm.conf: no accounting, no cgroups, one node and one default partition."""
     for sub in ("state", "spool", "log", "run"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -158,7 +157,7 @@ def _link_default_config(conf: Path) -> None:
     if DEFAULT_CONF.is_symlink() and not DEFAULT_CONF.exists():
         DEFAULT_CONF.unlink()
     if DEFAULT_CONF.exists():
-        raise SlurmUnavailable(f"{DEFAULT_CONF} exists (a SLURM of this machine's own, or another test cluster):"
+        raise SlurmUnavailable(f"{DEFAULT_CONF} exists (this machine's own SLURM, or another test cluster):"
                                " not touching it")
     DEFAULT_CONF.parent.mkdir(parents=True, exist_ok=True)
     DEFAULT_CONF.symlink_to(conf)
@@ -190,10 +189,9 @@ def _start_munged(root: Path) -> subprocess.Popen:
     cmd = [_which("munged"), "--foreground", f"--key-file={MUNGE_KEY}", f"--socket={home / 'munge.socket'}",
            f"--pid-file={home / 'munged.pid'}", f"--seed-file={home / 'munged.seed'}",
            f"--log-file={home / 'munged.log'}"]
-    log = open(root / "log" / "munged.out", "wb")
-    with log:
-        return subprocess.Popen(cmd, user=munge.pw_uid, group=munge.pw_gid, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    with open(root / "log" / "munged.out", "wb") as log:
+        return subprocess.Popen(cmd, user=munge.pw_uid, group=munge.pw_gid, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _start(cmd: list[str], out: Path) -> subprocess.Popen:
@@ -208,8 +206,10 @@ def _wait_for(ready: Callable[[], bool], what: str, procs: list[subprocess.Popen
     while not ready():
         dead = [p for p in procs if p.poll() is not None]
         if dead or time.monotonic() > deadline:
-            why = f"{Path(dead[0].args[0]).name} exited with {dead[0].returncode}" if dead else f"timed out after {timeout:.0f} s"
-            raise SlurmUnavailable(f"waiting for {what}: {why}\n" + "\n".join(f"--- {p.name}:\n{_tail(p)}" for p in logs))
+            why = (f"{Path(dead[0].args[0]).name} exited with {dead[0].returncode}" if dead
+                   else f"timed out after {timeout:.0f} s")
+            tails = "\n".join(f"--- {log.name}:\n{_tail(log)}" for log in logs)
+            raise SlurmUnavailable(f"waiting for {what}: {why}\n{tails}")
         time.sleep(0.5)
 
 
@@ -218,18 +218,21 @@ def _succeeds(cmd: list[str]) -> Callable[[], bool]:
 
 
 def _node_idle() -> bool:
-    result = subprocess.run(["sinfo", "-h", "-N", "-n", NODE, "-o", "%t"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(["sinfo", "-h", "-N", "-n", NODE, "-o", "%t"], capture_output=True, text=True,
+                            timeout=30)
     return result.returncode == 0 and result.stdout.strip() == "idle"
 
 
 def _cancel_all_jobs(cluster: SlurmCluster) -> None:
     """Cancel whatever still runs, so that no job step outlives its slurmd."""
     try:
-        ids = [job.id for job in cluster.jobs() if job.state in ("PENDING", "RUNNING", "CONFIGURING", "SUSPENDED")]
+        active = ("PENDING", "CONFIGURING", "RUNNING", "SUSPENDED")
+        ids = [job.id for job in cluster.jobs() if job.state in active]
         if ids:
             subprocess.run(["scancel", *ids], capture_output=True, timeout=30)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(job.state in ("RUNNING", "COMPLETING") for job in cluster.jobs()):
+        while time.monotonic() < deadline and any(job.state in (*active, "COMPLETING")
+                                                  for job in cluster.jobs()):
             time.sleep(1)
     except (subprocess.SubprocessError, OSError):
         pass  # the controller is gone already: its daemons are stopped next
@@ -252,8 +255,7 @@ def slurm_cluster(cpus: int = 2) -> Iterator[SlurmCluster]:
     ensure_installed()
     root = Path(tempfile.mkdtemp(prefix="evosynth-slurm-"))
     root.chmod(0o755)  # munged runs as user munge and must reach its directory
-    mem_mb = _node_mem_mb()
-    cluster = SlurmCluster(root, write_config(root, cpus, mem_mb), cpus, mem_mb)
+    cluster = SlurmCluster(root, _write_config(root, cpus, _node_mem_mb()), cpus)
     procs: list[subprocess.Popen] = []
     logs = [root / "munge" / "munged.log", root / "log" / "slurmctld.log", root / "log" / "slurmctld.out",
             root / "log" / "slurmd.log", root / "log" / "slurmd.out"]

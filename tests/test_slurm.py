@@ -11,8 +11,10 @@ import copy
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -27,16 +29,17 @@ SNAKEMAKE = str(BIN / "snakemake")
 PROFILE = "workflow/profiles/slurm"
 #: The profile waits 10 s before its first status check, as suits a real cluster;
 #: these jobs take about 8 s, so look sooner. Only the waiting changes.
-FAST_CHECKS = ["--slurm-init-seconds-before-status-checks", "2"]
+FAST_CHECKS = ["--slurm-init-seconds-before-status-checks", "1"]
 TRAINING = {"stress_train", "retrain"}
-RULES = {"prepare", "stress_train", "evaluate", "encode", "synthesize", "retrain", "report"}
+#: Offspring epochs: about 8 s of training, time enough to cancel a retrain job halfway.
+EPOCHS = 40
 
 
-def one_generation(epochs: int = 1) -> dict:
-    """The tiny experiment with a single offspring generation (8 jobs)."""
+def one_generation() -> dict:
+    """The tiny experiment with a single offspring generation (8 jobs) of EPOCHS epochs."""
     params = copy.deepcopy(TINY_PARAMS)
     params["experiments"]["tiny"]["generations"] = 1
-    params["experiments"]["tiny"]["train"]["epochs"] = epochs
+    params["experiments"]["tiny"]["train"]["epochs"] = EPOCHS
     return params
 
 
@@ -52,10 +55,19 @@ def cluster() -> Iterator[SlurmCluster]:
 
 
 @pytest.fixture(scope="module")
-def local_project(tmp_path_factory) -> Path:
+def local_run(tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    """The experiment run locally with ``snakemake -c2``, and its job counts per rule."""
     project = make_project(tmp_path_factory.mktemp("local") / "p", one_generation(), git=False)
-    run([SNAKEMAKE, "-c2"], cwd=project)
-    return project
+    result = run([SNAKEMAKE, "-c2"], cwd=project)
+    return project, _job_counts(result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="module")
+def slurm_run(cluster, tmp_path_factory) -> tuple[Path, str]:
+    """The same experiment run through the SLURM profile, and Snakemake's output."""
+    project = make_project(tmp_path_factory.mktemp("slurm") / "p", one_generation(), git=False)
+    result = run([SNAKEMAKE, "--profile", PROFILE, *FAST_CHECKS], cwd=project)
+    return project, result.stdout + result.stderr
 
 
 def _rule(job: SlurmJob) -> str:
@@ -76,7 +88,7 @@ def _job_counts(output: str) -> dict[str, int]:
 
 def _snapshot(project: Path) -> dict[str, tuple[int, int, str]]:
     """Inode, mtime and sha256 of every file under data/ and results/."""
-    files = sorted(p for pattern in ("data/**/*", "results/**/*") for p in project.glob(pattern) if p.is_file())
+    files = sorted(p for part in ("data", "results") for p in (project / part).rglob("*") if p.is_file())
     return {str(p.relative_to(project)): (p.stat().st_ino, p.stat().st_mtime_ns,
                                           hashlib.sha256(p.read_bytes()).hexdigest()) for p in files}
 
@@ -86,12 +98,13 @@ def _resources(dry_run: str) -> dict[str, str]:
     return dict(re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", dry_run, re.M))
 
 
-@pytest.mark.parametrize("profile, training", [("slurm", "cpus_per_task=2"), ("slurm-gpu", "cpus_per_task=4, gpu=1")])
+@pytest.mark.parametrize("profile, training", [("slurm", "cpus_per_task=2"),
+                                               ("slurm-gpu", "cpus_per_task=4, gpu=1")])
 def test_slurm_profiles_parse_and_give_training_more(tmp_path, profile, training):
     project = make_project(tmp_path / "p", one_generation(), git=False)
     dry = run([SNAKEMAKE, "--profile", f"workflow/profiles/{profile}", "-n"], cwd=project)
     resources = _resources(dry.stdout + dry.stderr)
-    assert set(resources) == RULES | {"all"}
+    assert TRAINING | {"prepare", "evaluate", "report"} <= resources.keys()
     for rule, line in resources.items():
         if rule in TRAINING:
             assert training in line and "runtime=120" in line, (rule, line)
@@ -101,29 +114,29 @@ def test_slurm_profiles_parse_and_give_training_more(tmp_path, profile, training
 
 @pytest.mark.slow
 @pytest.mark.slurm
-def test_slurm_run_gives_the_artifacts_of_a_local_run(cluster, local_project, tmp_path):
-    project = make_project(tmp_path / "p", one_generation(), git=False)
-    result = run([SNAKEMAKE, "--profile", PROFILE, *FAST_CHECKS], cwd=project)
-    jobs = _submitted(cluster, result.stdout + result.stderr)
-    assert sorted(_rule(job) for job in jobs) == sorted([*RULES, "evaluate"])  # evaluate: gen0 and gen1
+def test_slurm_run_gives_the_artifacts_of_a_local_run(cluster, local_run, slurm_run):
+    (local, local_counts), (project, output) = local_run, slurm_run
+    jobs = _submitted(cluster, output)
+    steps = {rule: n for rule, n in local_counts.items() if rule != "all"}
+    assert Counter(_rule(job) for job in jobs) == steps  # every step a SLURM job
     assert all(job.state == "COMPLETED" for job in jobs), jobs
     assert all(job.cpus == (2 if _rule(job) in TRAINING else 1) for job in jobs), jobs
     for g in (0, 1):
-        gen, local = project / f"results/tiny/gen{g}", local_project / f"results/tiny/gen{g}"
-        assert json.loads((gen / "metrics.json").read_text()) == json.loads((local / "metrics.json").read_text())
-        masks = torch.load(gen / "model.pt", weights_only=True)["masks"]
-        local_masks = torch.load(local / "model.pt", weights_only=True)["masks"]
+        here, there = project / f"results/tiny/gen{g}", local / f"results/tiny/gen{g}"
+        metrics = [json.loads((gen / "metrics.json").read_text()) for gen in (here, there)]
+        assert metrics[0] == metrics[1]
+        masks = torch.load(here / "model.pt", weights_only=True)["masks"]
+        local_masks = torch.load(there / "model.pt", weights_only=True)["masks"]
         assert masks.keys() == local_masks.keys()
         assert all(torch.equal(masks[k], local_masks[k]) for k in masks)
 
 
-def _wait_for_training(cluster: SlurmCluster, log: Path, snakemake: subprocess.Popen, out: Path,
-                       epochs: int) -> SlurmJob:
+def _wait_for_training(cluster: SlurmCluster, log: Path, snakemake: subprocess.Popen, out: Path) -> SlurmJob:
     """The running retrain job, once its log shows the first of its epochs done."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and snakemake.poll() is None:
         running = [job for job in cluster.jobs() if job.state == "RUNNING" and _rule(job) == "retrain"]
-        if running and log.is_file() and f"epoch 1/{epochs}:" in log.read_text():
+        if running and log.is_file() and f"epoch 1/{EPOCHS}:" in log.read_text():
             return running[0]
         time.sleep(0.2)
     raise AssertionError(f"retrain never seen training under SLURM (snakemake exit: {snakemake.poll()}):\n"
@@ -132,15 +145,16 @@ def _wait_for_training(cluster: SlurmCluster, log: Path, snakemake: subprocess.P
 
 @pytest.mark.slow
 @pytest.mark.slurm
-def test_cancelled_training_fails_the_run_and_a_rerun_keeps_completed_steps(cluster, tmp_path):
-    epochs = 40  # about 8 s of training: time to cancel it halfway
-    project = make_project(tmp_path / "p", one_generation(epochs), git=False)
+def test_cancelled_training_fails_the_run_and_a_rerun_keeps_completed_steps(cluster, slurm_run, tmp_path):
+    project = shutil.copytree(slurm_run[0], tmp_path / "p", symlinks=True)  # every step done, under SLURM
     log, out = project / "logs/tiny/gen1/retrain.log", tmp_path / "first_run.log"
+    log.unlink()  # the finished run's: the forced rerun writes its own
+    metrics = json.loads((project / "results/tiny/gen1/metrics.json").read_text())
     with open(out, "w") as sink:
-        first = subprocess.Popen([SNAKEMAKE, "--profile", PROFILE, *FAST_CHECKS], cwd=project, env=engine_env(),
-                                 stdout=sink, stderr=subprocess.STDOUT)
+        first = subprocess.Popen([SNAKEMAKE, "--profile", PROFILE, *FAST_CHECKS, "--forcerun", "retrain"],
+                                 cwd=project, env=engine_env(), stdout=sink, stderr=subprocess.STDOUT)
     try:
-        job = _wait_for_training(cluster, log, first, out, epochs)
+        job = _wait_for_training(cluster, log, first, out)
         subprocess.run(["scancel", job.id], check=True, timeout=30)
         first.wait(timeout=300)
     finally:
@@ -150,16 +164,19 @@ def test_cancelled_training_fails_the_run_and_a_rerun_keeps_completed_steps(clus
     output = out.read_text()
     assert first.returncode != 0, output
     assert f"SLURM-job '{job.id}' failed, SLURM status is: 'CANCELLED'" in output
-    assert f"epoch {epochs}/{epochs}" not in log.read_text()  # stopped mid-training
+    assert f"epoch {EPOCHS}/{EPOCHS}" not in log.read_text()  # stopped mid-training
     gen1 = project / "results/tiny/gen1"
-    assert not [name for name in ("model.pt", "train_log.json", "retrain.provenance.json") if (gen1 / name).exists()]
+    retrain_outputs = ("model.pt", "train_log.json", "retrain.provenance.json")
+    assert not [name for name in retrain_outputs if (gen1 / name).exists()]
     assert not list(project.glob("results/**/.*.tmp"))  # no half-written file either
 
-    completed = _snapshot(project)
-    assert {"results/tiny/gen0/model.pt", "results/tiny/gen1/offspring.pt"} <= completed.keys()
+    kept = _snapshot(project)
     rerun = run([SNAKEMAKE, "--profile", PROFILE, *FAST_CHECKS], cwd=project)
     counts = _job_counts(rerun.stdout + rerun.stderr)
-    assert counts["retrain"] == 1 and not {"prepare", "stress_train", "encode", "synthesize"} & counts.keys(), counts
+    assert counts["retrain"] == 1, counts
+    assert not {"prepare", "stress_train", "encode", "synthesize"} & counts.keys(), counts
     after = _snapshot(project)
-    assert {path: after[path] for path in completed} == completed  # not one completed artifact rewritten
-    assert (gen1 / "model.pt").is_file() and (project / "reports/tiny/generations.md").is_file()
+    rewritten = {path for path, state in kept.items() if after[path] != state}
+    assert rewritten == {"results/tiny/gen1/metrics.json", "results/tiny/gen1/evaluate.provenance.json"}
+    assert {"results/tiny/gen0/model.pt", "results/tiny/gen1/offspring.pt"} <= kept.keys()  # untouched
+    assert json.loads((gen1 / "metrics.json").read_text()) == metrics  # the same result as without the fault
