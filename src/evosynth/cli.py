@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=int(os.environ.get("EVOSYNTH_THREADS", "0")) or None,
         help="CPU threads for torch (default: $EVOSYNTH_THREADS, else torch's default)."
-        " Fix it for bit-identical results across machines.",
+        " Fix it to compare runs across machines of the same kind (float reductions depend on it).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="STEP")
 
