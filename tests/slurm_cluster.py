@@ -80,12 +80,10 @@ def _tail(path: Path, lines: int = 15) -> str:
         return f"({path.name} missing)"
 
 
-def ensure_installed() -> None:
+def _ensure_installed() -> None:
     """Install slurm-wlm and munge with apt-get unless their commands are already there."""
     if all(_which(cmd) for cmd in ("slurmctld", "slurmd", "sbatch", "squeue", "munged", "mungekey")):
         return
-    if os.geteuid() != 0:
-        raise SlurmUnavailable("slurm-wlm/munge are not installed and installing them needs root")
     if not _which("apt-get"):
         raise SlurmUnavailable("slurm-wlm/munge are not installed and apt-get is not available")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -252,7 +250,9 @@ def _stop(proc: subprocess.Popen) -> None:
 @contextmanager
 def slurm_cluster(cpus: int = 2) -> Iterator[SlurmCluster]:
     """Install (if needed) and run a one-node cluster; raise SlurmUnavailable if that fails."""
-    ensure_installed()
+    if os.geteuid() != 0:
+        raise SlurmUnavailable("a test cluster needs root (apt-get, munged as user munge, /etc/slurm/slurm.conf)")
+    _ensure_installed()
     root = Path(tempfile.mkdtemp(prefix="evosynth-slurm-"))
     root.chmod(0o755)  # munged runs as user munge and must reach its directory
     cluster = SlurmCluster(root, _write_config(root, cpus, _node_mem_mb()), cpus)
@@ -260,13 +260,16 @@ def slurm_cluster(cpus: int = 2) -> Iterator[SlurmCluster]:
     logs = [root / "munge" / "munged.log", root / "log" / "slurmctld.log", root / "log" / "slurmctld.out",
             root / "log" / "slurmd.log", root / "log" / "slurmd.out"]
     try:
-        _link_default_config(cluster.conf)
-        procs.append(_start_munged(root))
-        _wait_for((root / "munge" / "munge.socket").exists, "munged", procs, logs[:1])
-        procs.append(_start([_which("slurmctld"), "-D", "-i"], logs[2]))
-        _wait_for(_succeeds(["scontrol", "ping"]), "slurmctld", procs, logs[1:3])
-        procs.append(_start([_which("slurmd"), "-D", "-N", NODE], logs[4]))
-        _wait_for(_node_idle, f"node {NODE} to be idle", procs, logs[1:])
+        try:
+            _link_default_config(cluster.conf)
+            procs.append(_start_munged(root))
+            _wait_for((root / "munge" / "munge.socket").exists, "munged", procs, logs[:1])
+            procs.append(_start([_which("slurmctld"), "-D", "-i"], logs[2]))
+            _wait_for(_succeeds(["scontrol", "ping"]), "slurmctld", procs, logs[1:3])
+            procs.append(_start([_which("slurmd"), "-D", "-N", NODE], logs[4]))
+            _wait_for(_node_idle, f"node {NODE} to be idle", procs, logs[1:])
+        except (OSError, KeyError, subprocess.SubprocessError) as exc:  # e.g. no user munge, a port taken
+            raise SlurmUnavailable(f"starting SLURM failed: {exc!r}") from exc
         yield cluster
     finally:
         if len(procs) == 3:
