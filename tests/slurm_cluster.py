@@ -12,6 +12,10 @@ is a symlink to its config, so every SLURM command finds it. ``SLURM_CONF``
 would not do: the Snakemake SLURM plugin's job step drops every ``SLURM_*``
 variable before it calls ``srun`` inside the job. A machine that already has
 a ``/etc/slurm/slurm.conf`` of its own is left alone (SlurmUnavailable).
+
+Processes are tracked by process group (``proctrack/pgid``): with
+``proctrack/linuxproc`` a cancelled job's batch-level Snakemake, orphaned when
+its shell died, escaped the final SIGKILL and lived on.
 """
 
 from __future__ import annotations
@@ -133,7 +137,7 @@ SlurmdLogFile={root / "log" / "slurmd.log"}
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
-ProctrackType=proctrack/linuxproc
+ProctrackType=proctrack/pgid
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU_Memory
@@ -251,7 +255,8 @@ def _stop(proc: subprocess.Popen) -> None:
 def slurm_cluster(cpus: int = 2) -> Iterator[SlurmCluster]:
     """Install (if needed) and run a one-node cluster; raise SlurmUnavailable if that fails."""
     if os.geteuid() != 0:
-        raise SlurmUnavailable("a test cluster needs root (apt-get, munged as user munge, /etc/slurm/slurm.conf)")
+        raise SlurmUnavailable("a test cluster needs root (apt-get, munged as user munge,"
+                               f" {DEFAULT_CONF})")
     _ensure_installed()
     root = Path(tempfile.mkdtemp(prefix="evosynth-slurm-"))
     root.chmod(0o755)  # munged runs as user munge and must reach its directory

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -94,6 +95,18 @@ def _snapshot(project: Path) -> dict[str, tuple[int, int, str]]:
                                           hashlib.sha256(p.read_bytes()).hexdigest()) for p in files}
 
 
+def _processes_in(project: Path) -> list[int]:
+    """PIDs of the processes whose working directory lies inside ``project``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")).is_relative_to(project):
+                pids.append(int(proc.name))
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+    return pids
+
+
 def _resources(dry_run: str) -> dict[str, str]:
     """rule -> its 'resources:' line in a dry run."""
     return dict(re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", dry_run, re.M))
@@ -166,6 +179,10 @@ def test_cancelled_training_fails_the_run_and_a_rerun_keeps_completed_steps(clus
     assert first.returncode != 0, output
     assert f"SLURM-job '{job.id}' failed, SLURM status is: 'CANCELLED'" in output
     assert f"epoch {EPOCHS}/{EPOCHS}" not in log.read_text()  # stopped mid-training
+    deadline = time.monotonic() + 30
+    while _processes_in(project) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert not _processes_in(project)  # nothing of the job lives on
     gen1 = project / "results/tiny/gen1"
     retrain_outputs = ("model.pt", "train_log.json", "retrain.provenance.json")
     assert not [name for name in retrain_outputs if (gen1 / name).exists()]
