@@ -150,3 +150,49 @@ def test_committed_params_files_are_valid():
     for name in ("params.yaml", "params-paper.yaml"):
         params = load_params(ROOT / name)
         assert "fmnist_evonet" in params["experiments"]
+
+
+def _with_second(**changes) -> dict:
+    """TINY_PARAMS plus an experiment ``second`` that starts from tiny's ancestor, with ``changes``."""
+    params = copy.deepcopy(TINY_PARAMS)
+    second = copy.deepcopy(params["experiments"]["tiny"])
+    second.update(ancestor="tiny", environment={"factor": 0.8})
+    params["experiments"]["second"] = second
+    for dotted, value in changes.items():
+        params = _set(params, f"experiments.second.{dotted}", value)
+    return params
+
+
+ANCESTOR_CASES = [
+    ("unknown", {"ancestor": "nowhere"}, "is not an experiment that trains its own ancestor; allowed: tiny"),
+    ("itself", {"ancestor": "second"}, "is not an experiment that trains its own ancestor; allowed: tiny"),
+    ("other seed", {"seed": 1}, "'tiny' trains its ancestor with another seed (0, here 1); allowed: equal seed"),
+    ("other epochs", {"train.ancestor_epochs": 2}, "trains its ancestor with another train"),
+    ("other data", {"data.train_size": 300}, "trains its ancestor with another data"),
+]
+
+
+@pytest.mark.parametrize("case", ANCESTOR_CASES, ids=[c[0] for c in ANCESTOR_CASES])
+def test_a_shared_ancestor_must_be_the_one_the_experiment_would_train(case):
+    from evosynth.errors import ParamsError
+    from evosynth.params import validate_params
+
+    _, changes, words = case
+    with pytest.raises(ParamsError, match="experiments.second.ancestor: ") as error:
+        validate_params(_with_second(**changes))
+    assert words in str(error.value)
+    validate_params(_with_second())  # the same ancestor settings are fine
+
+
+def test_the_default_target_cannot_lean_on_a_named_experiment():
+    from evosynth.errors import ParamsError
+    from evosynth.params import validate_params
+
+    params = _with_second()
+    params["experiments"]["tiny"]["default"] = False
+    with pytest.raises(ParamsError, match="experiments.second.ancestor: 'tiny' is not in the default target"):
+        validate_params(params)
+    params["experiments"]["second"]["default"] = False
+    params["runtime"] = {"experiments": ["tiny"]}
+    with pytest.raises(ParamsError, match="runtime.experiments: 'tiny' is not an experiment of the default target"):
+        validate_params(params)

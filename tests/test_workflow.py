@@ -21,7 +21,7 @@ DVC = str(BIN / "dvc")
 def _three_experiments() -> dict:
     params = copy.deepcopy(TINY_PARAMS)
     other = copy.deepcopy(params["experiments"]["tiny"])
-    other.update(generations=1, init="scratch", environment={"factor": 0.8, "mode": "literal"})
+    other.update(generations=1, init="scratch", environment={"factor": 0.8, "mode": "literal"}, ancestor="tiny")
     sexual = copy.deepcopy(params["experiments"]["tiny"])
     sexual.update(generations=2, method="sexual", population={"size": 2})
     params["experiments"].update(other=other, sexual=sexual)
@@ -71,9 +71,11 @@ def test_dvc_and_snakemake_dags_agree(tmp_path):
     run(["git", "init", "-q"], cwd=project)
     run([DVC, "init", "-q"], cwd=project)
     dvc, snake = dvc_dag(project), snakemake_dag(project)
-    # prepare + tiny (2 generations) + other (1) + sexual (1 ancestor, 2 generations of 2 members)
-    # + a baseline following tiny (2 generations of prune, retrain, evaluate; report)
-    assert len(dvc) == 1 + (1 + 1 + 2 * 4 + 1) + (1 + 1 + 4 + 1) + (1 + 1 + 2 * 2 * 4 + 1) + (2 * 3 + 1)
+    # prepare + tiny (2 generations) + other (1, from tiny's ancestor) + sexual (1 ancestor, 2 generations
+    # of 2 members) + a baseline following tiny (2 generations of prune, retrain, evaluate; report)
+    assert len(dvc) == 1 + (1 + 1 + 2 * 4 + 1) + (4 + 1) + (1 + 1 + 2 * 2 * 4 + 1) + (2 * 3 + 1)
+    other_encode = [j for j in dvc if j[0] == "encode" and "results/other/gen1/genome.pt" in j[3]]
+    assert "results/tiny/gen0/model.pt" in other_encode[0][2]
     sexual_encode = [j for j in dvc if j[0] == "encode" and "results/sexual/gen2/m1/genome.pt" in j[3]]
     assert len(sexual_encode) == 1 and {
         "results/sexual/gen1/m0/model.pt", "results/sexual/gen1/m1/model.pt", "results/sexual/gen1/m1/metrics.json"
@@ -82,6 +84,43 @@ def test_dvc_and_snakemake_dags_agree(tmp_path):
         "prepare", "stress_train", "encode", "synthesize", "retrain", "evaluate", "report", "prune"
     }
     assert dvc == snake
+
+
+def _upstream_of_root(project: Path) -> set[str]:
+    """Names of the stages plain `dvc repro` runs: the root dvc.yaml's and everything they depend on."""
+    import networkx as nx
+    from dvc.repo import Repo
+
+    with Repo(str(project)) as repo:
+        graph = repo.index.graph  # edges point from a stage to the stages it depends on
+        roots = [stage for stage in graph if stage.path_in_repo == "dvc.yaml"]
+        return {stage.name for root in roots for stage in {root, *nx.descendants(graph, root)}}
+
+
+def test_each_experiment_has_its_own_lock_and_named_targets_stay_out_of_the_default(tmp_path):
+    params = _three_experiments()
+    params["datasets"]["cifar"] = {"source": "cifar10", "root": str(tmp_path / "absent")}
+    params["experiments"]["named"] = {**copy.deepcopy(params["experiments"]["tiny"]), "dataset": "cifar",
+                                      "default": False}
+    project = make_project(tmp_path / "p", params, git=False)
+    run(["git", "init", "-q"], cwd=project)
+    run([DVC, "init", "-q"], cwd=project)
+    files = sorted(p.relative_to(project).as_posix() for p in project.glob("**/dvc.yaml"))
+    assert files == ["dvc.yaml", *(f"pipelines/{n}/dvc.yaml" for n in ("data", "named", "other", "pruned", "sexual", "tiny"))]
+    default = _upstream_of_root(project)
+    everything = {j for j in dvc_dag(project)}
+    assert len(default) == len(everything) - (1 + 1 + 1 + 2 * 4 + 1)  # named's prepare, chain and report
+    assert not any("named" in name or "cifar" in name for name in default)
+    # Snakemake's default target is the same set of jobs (the CIFAR-10 files are absent, and not needed)
+    assert snakemake_dag(project) == {j for j in everything if "named" not in j[1] and "cifar" not in j[1]}
+    check = run([sys.executable, "workflow/scripts/render_dvc.py", "--check"], cwd=project, check=False)
+    assert check.returncode == 0, check.stderr
+    params["experiments"].pop("named")
+    write_params(project / "params.yaml", params)
+    check = run([sys.executable, "workflow/scripts/render_dvc.py", "--check"], cwd=project, check=False)
+    assert check.returncode == 1 and "pipelines/named/dvc.yaml is stale" in check.stderr
+    run([sys.executable, "workflow/scripts/render_dvc.py"], cwd=project)
+    assert not (project / "pipelines/named/dvc.yaml").exists()
 
 
 def test_snakemake_lint_is_clean(tmp_path):

@@ -121,6 +121,14 @@ def check_source(spec: dict[str, Any]) -> str | None:
     root = Path(spec.get("root") or _default_root(source))
     if source == "npz":
         return None if root.is_file() else f"{root}: no such .npz file"
+    if source in ("msra_b", "hku_is"):
+        from evosynth.saliency_data import check_saliency
+
+        return check_saliency(spec)
+    if source == "stl10":
+        from evosynth.stl10 import check_stl10
+
+        return check_stl10(root, bool(spec.get("download")))
     if spec.get("download") and source in ("fashion_mnist", "mnist", "cifar10"):
         return None
     if source == "cifar10":
@@ -236,6 +244,14 @@ def read_source(spec: dict[str, Any]) -> dict[str, np.ndarray]:
         arrays = _load_idx(source, root, spec.get("download", False))
     elif source == "cifar10":
         arrays = _load_cifar10(root, spec.get("download", False))
+    elif source == "stl10":
+        from evosynth.stl10 import load_stl10
+
+        arrays = load_stl10(root, spec.get("download", False))
+    elif source in ("msra_b", "hku_is"):
+        from evosynth.saliency_data import read_saliency
+
+        return read_saliency(spec)  # masks, not labels
     elif source == "digits":
         arrays = _load_digits()
     elif source == "npz":
@@ -263,6 +279,10 @@ def read_source(spec: dict[str, Any]) -> dict[str, np.ndarray]:
 
 def prepare(spec: dict[str, Any], out: str | Path, card: str | Path) -> dict[str, Any]:
     """Write the prepared ``.npz`` and its data card; return the card."""
+    if spec["source"] in ("msra_b", "hku_is"):
+        from evosynth.saliency_data import prepare_saliency
+
+        return prepare_saliency(spec, out, card)
     arrays = read_source(spec)
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as handle:  # np.savez would append .npz to a temp name

@@ -64,53 +64,82 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
                 f"{source}: experiments.{name}.population.size: {size} needs method sexual;"
                 f" allowed for method {exp['method']}: 1"
             )
+    for name, exp in params["experiments"].items():
+        _check_ancestor(params, name, exp, source)
+    defaults = [name for name, exp in params["experiments"].items() if exp["default"]]
     for name, spec in params["comparisons"].items():
         for role in ("treatment", "control"):
-            if spec[role] not in params["experiments"]:
+            if spec[role] not in defaults:
                 raise ParamsError(
-                    f"{source}: comparisons.{name}.{role}: {spec[role]!r} is not a key of experiments;"
-                    f" allowed: {', '.join(params['experiments'])}"
+                    f"{source}: comparisons.{name}.{role}: {spec[role]!r} is not an experiment of the default target;"
+                    f" allowed: {', '.join(defaults)}"
                 )
     for name, spec in params["baselines"].items():
         if name in params["experiments"]:
             raise ParamsError(f"{source}: baselines.{name}: the name is taken by an experiment; allowed: a new name")
-        followed = params["experiments"].get(spec["follow"])
+        followed = params["experiments"].get(spec["follow"]) if spec["follow"] in defaults else None
         if followed is None or followed["method"] == "sexual":
-            allowed = [e for e, x in params["experiments"].items() if x["method"] != "sexual"]
+            allowed = [e for e in defaults if params["experiments"][e]["method"] != "sexual"]
             raise ParamsError(
                 f"{source}: baselines.{name}.follow: {spec['follow']!r} is not an experiment with one network"
                 f" per generation; allowed: {', '.join(allowed)}"
             )
     papers = params.get("papers")
     if papers:
-        chains = [*params["experiments"], *params["baselines"]]
+        chains = [*defaults, *params["baselines"]]
         named = [("table1", n) for n in papers["table1"]] + [("cluster_tables", n) for n in papers["cluster_tables"]]
         named += [("sweep", n) for n in papers["sweep"]] + [("baselines.against", n) for n in papers["baselines"]["against"]]
         named += [(f"sexual.{k}", v) for k, v in papers["sexual"].items()]
         named += [("baselines.evolved", papers["baselines"]["evolved"]), ("features", papers["features"])]
         for key, name in named:
             if name not in chains:
-                raise ParamsError(f"{source}: papers.{key}: {name!r} is not a key of experiments or baselines;"
+                raise ParamsError(f"{source}: papers.{key}: {name!r} is not a baseline or an experiment of the default target;"
                                   f" allowed: {', '.join(chains)}")
         if papers["runtime"] not in params["runtime"]["experiments"]:
             raise ParamsError(f"{source}: papers.runtime: {papers['runtime']!r} is not timed;"
                               f" allowed: {', '.join(params['runtime']['experiments']) or '(none: list it in runtime.experiments)'}")
     for name in params["runtime"]["experiments"]:
-        if name not in params["experiments"]:
+        if name not in defaults:
             raise ParamsError(
-                f"{source}: runtime.experiments: {name!r} is not a key of experiments;"
-                f" allowed: {', '.join(params['experiments'])}"
+                f"{source}: runtime.experiments: {name!r} is not an experiment of the default target;"
+                f" allowed: {', '.join(defaults)}"
             )
         if params["experiments"][name]["method"] == "sexual":
             raise ParamsError(f"{source}: runtime.experiments: {name!r} has a population; allowed: one network per generation")
     if check_files:
         from evosynth.data import check_source  # data imports torch; keep params light
 
+        # data only experiments outside the default target use is checked when they run (prepare step)
+        optional = {x["dataset"] for x in params["experiments"].values()} - {
+            params["experiments"][e]["dataset"] for e in defaults
+        }
         for name, spec in params["datasets"].items():
-            problem = check_source(spec)
+            problem = None if name in optional else check_source(spec)
             if problem:
                 raise ParamsError(f"{source}: datasets.{name}.root: {problem}")
     return params
+
+
+#: What an experiment's ancestor (generation 0) depends on: equal for experiments sharing one.
+ANCESTOR_KEYS = ("dataset", "architecture", "seed", "train", "data")
+
+
+def _check_ancestor(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
+    """An experiment may start from another's ancestor only if that ancestor is the one it would train."""
+    owner = exp.get("ancestor")
+    if owner is None:
+        return
+    key = f"{source}: experiments.{name}.ancestor"
+    owners = [e for e, x in params["experiments"].items() if "ancestor" not in x and e != name]
+    if owner not in owners:
+        raise ParamsError(f"{key}: {owner!r} is not an experiment that trains its own ancestor;"
+                          f" allowed: {', '.join(owners) or '(none)'}")
+    for field in ANCESTOR_KEYS:
+        if exp[field] != params["experiments"][owner][field]:
+            raise ParamsError(f"{key}: {owner!r} trains its ancestor with another {field}"
+                              f" ({params['experiments'][owner][field]!r}, here {exp[field]!r}); allowed: equal {field}")
+    if exp["default"] and not params["experiments"][owner]["default"]:
+        raise ParamsError(f"{key}: {owner!r} is not in the default target; allowed: an experiment with default: true")
 
 
 def training_spec(params: dict[str, Any], name: str) -> dict[str, Any]:

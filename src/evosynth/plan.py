@@ -27,6 +27,11 @@ at g, then retrains with e's data, epochs and seed::
     prune         gen g ≥ 1         results/b/gen<g>/offspring.pt
     retrain, evaluate, report       as for an experiment
 
+An experiment with ``ancestor: a`` starts from experiment a's generation 0
+(same dataset, architecture, seed, training and data): it has no
+stress_train step of its own, and a treatment and its control then differ
+only in what the papers vary.
+
 A generation with one member (every generation of every method but sexual
 synthesis, and generation 0 of that: the population descends from one
 ancestor, so mated weights stay aligned) has no ``m<k>`` folder. A sexual
@@ -36,7 +41,7 @@ because its parents are chosen when it runs (at random or by fitness).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 PARAMS_FILE = "params.yaml"
@@ -114,6 +119,7 @@ class Step:
     member: int | None = None
     dataset: str | None = None
     metrics: tuple[str, ...] = field(default=())
+    default: bool = True  # part of the default target (experiments with ``default: false`` are run by name)
 
     @property
     def name(self) -> str:
@@ -145,6 +151,12 @@ def member_dir(experiment: str, generation: int, member: int, size: int) -> str:
     return folder if size == 1 else f"{folder}/m{member}"
 
 
+def run_dir(experiment: str, spec: dict[str, Any], generation: int, member: int = 0) -> str:
+    """The folder of one member of one generation; generation 0 may be another experiment's (``ancestor``)."""
+    owner = (spec.get("ancestor") or experiment) if generation == 0 else experiment
+    return member_dir(owner, generation, member, population_size(spec, generation))
+
+
 def report_dir(experiment: str) -> str:
     return f"reports/{experiment}"
 
@@ -155,7 +167,7 @@ COMPARE_DIR = "reports/methods"
 def metrics_files(experiment: str, spec: dict[str, Any]) -> list[str]:
     """Every generation's (and member's) metrics.json of an experiment."""
     return [
-        f"{member_dir(experiment, gen, k, population_size(spec, gen))}/metrics.json"
+        f"{run_dir(experiment, spec, gen, k)}/metrics.json"
         for gen in range(spec["generations"] + 1)
         for k in range(population_size(spec, gen))
     ]
@@ -203,15 +215,14 @@ def _step(
 
 def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
     data = prepared_path(spec["dataset"])
-    ancestor = f"{member_dir(exp, 0, 0, 1)}/model.pt"
+    ancestor = f"{run_dir(exp, spec, 0)}/model.pt"
     sexual = spec["method"] == "sexual"
     steps: list[Step] = []
-    for gen in range(spec["generations"] + 1):
+    for gen in range(0 if spec.get("ancestor") is None else 1, spec["generations"] + 1):
         size = population_size(spec, gen)
-        before = population_size(spec, gen - 1) if gen else 0
-        previous = [member_dir(exp, gen - 1, k, before) for k in range(before)]
+        previous = [run_dir(exp, spec, gen - 1, k) for k in range(population_size(spec, gen - 1))] if gen else []
         for k in range(size):
-            folder = member_dir(exp, gen, k, size)
+            folder = run_dir(exp, spec, gen, k)
             where = {"experiment": exp, "generation": gen, "member": k if size > 1 else None}
             model = f"{folder}/model.pt"
             if gen == 0:
@@ -251,9 +262,10 @@ def _runtime_steps(exp: str, spec: dict[str, Any], runtime: dict[str, Any]) -> l
     """Export every generation's compacted network and time them all (one member per generation)."""
     steps, args, deps = [], [], []
     for gen in range(spec["generations"] + 1):
-        folder = member_dir(exp, gen, 0, 1)
+        folder = run_dir(exp, spec, gen)
         model = f"{folder}/model.pt"
-        steps.append(_step("export", "export", folder, [model], ["--model", model], experiment=exp, generation=gen))
+        owner = (spec.get("ancestor") or exp) if gen == 0 else exp  # the folder's own experiment names the step
+        steps.append(_step("export", "export", folder, [model], ["--model", model], experiment=owner, generation=gen))
         deps += [model, f"{folder}/model.onnx", f"{folder}/metrics.json"]
         args += ["--generation-dir", folder]
     read = (f"experiments.{exp}.generations", "runtime")
@@ -266,9 +278,9 @@ def chain_metrics(name: str, params: dict[str, Any]) -> list[str]:
     if name not in params["baselines"]:
         return metrics_files(name, params["experiments"][name])
     followed = params["baselines"][name]["follow"]
-    generations = params["experiments"][followed]["generations"]
-    return [f"{member_dir(followed, 0, 0, 1)}/metrics.json"] + [
-        f"{member_dir(name, g, 0, 1)}/metrics.json" for g in range(1, generations + 1)
+    spec = params["experiments"][followed]
+    return [f"{run_dir(followed, spec, 0)}/metrics.json"] + [
+        f"{member_dir(name, g, 0, 1)}/metrics.json" for g in range(1, spec["generations"] + 1)
     ]
 
 
@@ -277,7 +289,7 @@ def _paper_steps(params: dict[str, Any]) -> list[Step]:
     papers = params["papers"]
     exp = papers["features"]
     spec = params["experiments"][exp]
-    gens = [member_dir(exp, g, 0, 1) for g in range(spec["generations"] + 1)]
+    gens = [run_dir(exp, spec, g) for g in range(spec["generations"] + 1)]
     data = prepared_path(spec["dataset"])
     features = _step(
         "features", "features", "reports/papers",
@@ -289,10 +301,10 @@ def _paper_steps(params: dict[str, Any]) -> list[Step]:
                           *papers["sweep"], papers["baselines"]["evolved"], *papers["baselines"]["against"]])
     deps = [m for run in runs for m in chain_metrics(run, params)]
     deps += [f"{report_dir(papers['runtime'])}/runtime.json", *features.outs[:-1]]
-    deps += [f"{report_dir(e)}/generations.png" for e in [*params["experiments"], *params["baselines"]]]
+    deps += [f"{report_dir(e)}/generations.png" for e in [*default_experiments(params), *params["baselines"]]]
     if params["comparisons"]:
         deps += [f"{COMPARE_DIR}/comparisons.md", f"{COMPARE_DIR}/comparisons.png"]
-    read = ("papers", *(f"experiments.{e}.generations" for e in params["experiments"]))
+    read = ("papers", *(f"experiments.{e}.generations" for e in default_experiments(params)))
     return [features, _step("papers", "papers", "reports", deps, [], params=read)]
 
 
@@ -300,7 +312,7 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
     followed = spec["follow"]
     exp = params["experiments"][followed]
     data = prepared_path(exp["dataset"])
-    ancestor = f"{member_dir(followed, 0, 0, 1)}/model.pt"
+    ancestor = f"{run_dir(followed, exp, 0)}/model.pt"
     reads = {s: tuple(f"experiments.{followed}.{k}" for k in STEP_PARAMS[s]) for s in ("retrain", "evaluate")}
     steps = []
     for gen in range(1, exp["generations"] + 1):
@@ -324,15 +336,28 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
     return steps
 
 
+def default_experiments(params: dict[str, Any]) -> list[str]:
+    """The experiments of the default target, in params order."""
+    return [name for name, spec in params["experiments"].items() if spec.get("default", True)]
+
+
 def build_plan(params: dict[str, Any]) -> list[Step]:
-    """Every step of every experiment in ``params`` (validated), in dependency order."""
+    """Every step of every experiment in ``params`` (validated), in dependency order.
+
+    Steps of experiments with ``default: false`` (and the preparation of data
+    only they use) carry ``default=False``: the engines run them when named.
+    """
     steps: list[Step] = []
+    defaults = default_experiments(params)
+    in_default = {params["experiments"][e]["dataset"] for e in defaults}
     for dataset in sorted({exp["dataset"] for exp in params["experiments"].values()}):
-        steps.append(_step("prepare", "prepare", "data/prepared", [], ["--dataset", dataset], dataset=dataset))
+        prepare = _step("prepare", "prepare", "data/prepared", [], ["--dataset", dataset], dataset=dataset)
+        steps.append(replace(prepare, default=dataset in in_default))
     for exp, spec in params["experiments"].items():
-        steps += _experiment_steps(exp, spec)
+        chain = _experiment_steps(exp, spec)
         if exp in params["runtime"]["experiments"]:
-            steps += _runtime_steps(exp, spec, params["runtime"])
+            chain += _runtime_steps(exp, spec, params["runtime"])
+        steps += chain if exp in defaults else [replace(step, default=False) for step in chain]
     for name, spec in params["baselines"].items():
         steps += _baseline_steps(name, spec, params)
     if params.get("papers"):
@@ -342,4 +367,4 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         deps = [m for exp in involved for m in metrics_files(exp, params["experiments"][exp])]
         read = ("comparisons", *(f"experiments.{e}.generations" for e in involved))
         steps.append(_step("compare", "compare", COMPARE_DIR, deps, [], params=read))
-    return steps
+    return list({step.name: step for step in steps}.values())  # a shared ancestor's export is one step

@@ -34,7 +34,8 @@ wildcard_constraints:
 
 
 def all_outputs():
-    return [out for step in PLAN.values() for out in step.outs]
+    """The default target: every step but those of experiments with default: false (request their files)."""
+    return [out for step in PLAN.values() if step.default for out in step.outs]
 
 
 def _step(rule_step, wildcards):
