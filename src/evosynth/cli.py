@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from evosynth import __version__
+from evosynth import __version__, warm
 from evosynth.errors import EvosynthError, ParamsError
 from evosynth.params import load_params, training_spec
 
@@ -140,15 +140,20 @@ def _device_runtime(args: argparse.Namespace) -> None:
         args.json.write_text(json.dumps({"model": str(args.model), "host": machine, "onnxruntime": results}, indent=2))
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run one step here, or in a fork of the warm server (:mod:`evosynth.warm`); its exit status."""
     if args.command == "runtime" and args.model is not None:
         _device_runtime(args)
-        return
+        return 0
     params = load_params(args.params, check_files=args.command in ("check", "prepare"))
     _check_target(params, args)
     if args.command == "check":
         print(f"{args.params}: valid ({len(params['experiments'])} experiments, {len(params['datasets'])} datasets)")
-        return
+        return 0
+    if warm.enabled():
+        code = warm.run_warm(argv)
+        if code is not None:
+            return code
     import torch  # after validation: bad input fails fast
 
     from evosynth import steps
@@ -201,19 +206,20 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "compare":
         for row in steps.run_compare(params, args.out_dir):
             print(f"{row['comparison']}: the claim {row['outcome']}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     try:
-        run(args)
+        return run(args, argv)
     except ParamsError as exc:
         print(f"evosynth: error: {exc}", file=sys.stderr)
         return 2
     except EvosynthError as exc:
         print(f"evosynth {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

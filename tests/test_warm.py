@@ -1,0 +1,118 @@
+"""The warm server: a step run in a fork of it equals the step run in its own process, and dies with its caller."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import BIN, TINY_PARAMS, engine_env
+from evosynth import warm
+
+EVOSYNTH = str(BIN / "evosynth")
+
+
+def _evosynth(project: Path, args: list[str], warm_on: bool) -> subprocess.CompletedProcess:
+    env = engine_env() | {"EVOSYNTH_WARM": "1" if warm_on else "0"}
+    return subprocess.run([EVOSYNTH, *args], cwd=project, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("warm")
+    params = copy.deepcopy(TINY_PARAMS)
+    params["experiments"]["tiny"]["train"]["ancestor_epochs"] = 2
+    (path / "params.yaml").write_text(yaml.safe_dump(params))
+    prepared = _evosynth(path, ["prepare", "--dataset", "digits", "--out-dir", "data/prepared"], warm_on=False)
+    assert prepared.returncode == 0, prepared.stderr
+    return path
+
+
+def test_switched_off_by_the_environment_and_inside_slurm_jobs():
+    assert warm.enabled({})
+    assert not warm.enabled({"EVOSYNTH_WARM": "0"}) and not warm.enabled({"EVOSYNTH_WARM": "off"})
+    assert not warm.enabled({"SLURM_JOB_ID": "42"})
+
+
+def test_the_server_key_follows_the_code_and_the_import_time_environment(tmp_path):
+    package = tmp_path / "evosynth"
+    shutil.copytree(warm.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    key = warm.server_key(package, {})
+    assert warm.server_key(package, {"UNRELATED": "1"}) == key
+    assert warm.server_key(package, {"OMP_NUM_THREADS": "1"}) != key
+    (package / "synthesis.py").write_text((package / "synthesis.py").read_text() + "\n# edited\n")
+    assert warm.server_key(package, {}) != key
+
+
+TRAIN = ["train", "--experiment", "tiny", "--generation", "0", "--data", "data/prepared/digits.npz"]
+
+
+def _load(path: Path) -> dict:
+    return torch.load(path, weights_only=True)
+
+
+def test_a_step_in_the_warm_server_equals_the_step_in_its_own_process(project):
+    cold = _evosynth(project, [*TRAIN, "--out-dir", "cold"], warm_on=False)
+    hot = _evosynth(project, [*TRAIN, "--out-dir", "hot"], warm_on=True)
+    assert cold.returncode == hot.returncode == 0, hot.stderr
+    assert hot.stdout == cold.stdout
+    a, b = _load(project / "cold/model.pt"), _load(project / "hot/model.pt")
+    assert a.keys() == b.keys()
+    for key in ("state_dict", "masks"):
+        assert all(torch.equal(a[key][name], b[key][name]) for name in a[key]), key
+    logs = [yaml.safe_load((project / d / "train_log.json").read_text())["epochs"] for d in ("cold", "hot")]
+    assert [{k: v for k, v in e.items() if k != "seconds"} for e in logs[0]] == [
+        {k: v for k, v in e.items() if k != "seconds"} for e in logs[1]
+    ]
+    # a failing step: the same message on the caller's stderr, the same exit status
+    args = ["train", "--experiment", "tiny", "--generation", "0", "--data", "missing.npz", "--out-dir", "x"]
+    cold, hot = _evosynth(project, args, warm_on=False), _evosynth(project, args, warm_on=True)
+    assert hot.returncode == cold.returncode == 1
+    assert hot.stderr == cold.stderr and "missing.npz" in hot.stderr
+
+
+def _processes_in(folder: Path) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")) == folder:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc")
+def test_killing_the_caller_kills_the_step(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["experiments"]["tiny"]["train"]["ancestor_epochs"] = 200  # minutes of work: it must not finish
+    (project / "params-long.yaml").write_text(yaml.safe_dump(params))
+    work = project.resolve()
+    env = engine_env() | {"EVOSYNTH_WARM": "1"}
+    caller = subprocess.Popen(
+        [EVOSYNTH, "train", "--params", "params-long.yaml", *TRAIN[1:], "--out-dir", "killed"],
+        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for line in caller.stderr:  # the fork writes straight into the caller's stderr
+            if "epoch 1/200:" in line:
+                break
+        steps = [pid for pid in _processes_in(work) if pid != caller.pid]
+        assert steps, "the step is not running in a fork of the warm server"
+    finally:
+        caller.send_signal(signal.SIGKILL)
+        caller.wait()
+    deadline = time.monotonic() + 10
+    while _processes_in(work) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_in(work) == []
+    assert not (project / "killed/model.pt").exists()
