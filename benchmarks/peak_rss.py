@@ -119,7 +119,8 @@ def measure(experiment: str, epochs: int | None, keep: bool) -> dict:
                "--generation", "0", "--data", str(data), "--out-dir", str(work / "out")]
         print("peak_rss: running", " ".join(cmd), flush=True)
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=work)
+        # the step in its own process (not a fork of the warm server), so its memory is this process's
+        proc = subprocess.Popen(cmd, cwd=work, env=os.environ | {"EVOSYNTH_WARM": "0"})
         poller = Poller(proc.pid)
         poller.start()
         _, status, usage = os.wait4(proc.pid, 0)
