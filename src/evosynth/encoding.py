@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
 from evosynth.masks import Masks
+
+if TYPE_CHECKING:
+    from evosynth.coupling import ChannelGroup
 
 
 def synapse_probability(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -73,12 +78,43 @@ def encode_clusters(
     kind: str,
     truncation: float,
     strengths: dict[str, torch.Tensor] | None = None,
+    groups: Sequence[ChannelGroup] = (),
 ) -> dict[str, torch.Tensor]:
-    """P(c) for every cluster of every layer; ``strengths`` overrides Σ⌊|w|⌋ (mated genomes)."""
-    probabilities = {}
+    """P(c) for every cluster of every layer; ``strengths`` overrides Σ⌊|w|⌋ (mated genomes).
+
+    Filter clusters of coupled channels (the coupled ones among ``groups``,
+    :func:`evosynth.coupling.channel_groups`) are one cluster per group
+    channel: its strength is the sum of its member filters' strengths, Z the
+    group's strongest channel (eq. 2 with the group as the layer), and every
+    living member filter gets the group's P(c). Kernel clusters are not
+    grouped (a kernel is no channel); :func:`evosynth.synthesis.shared_fate`
+    keeps their channels' fates shared.
+    """
+    probabilities, strength, alive = {}, {}, {}
     for name, mask in masks.items():
-        strength = (
+        strength[name] = (
             strengths[name] if strengths is not None else cluster_strength(weights[name], mask, kind, truncation)
         )
-        probabilities[name] = cluster_probability(strength, clusters_of(mask, kind).any(dim=1))
+        alive[name] = clusters_of(mask, kind).any(dim=1)
+        probabilities[name] = cluster_probability(strength[name], alive[name])
+    for group in unit_groups(groups, masks, kind):
+        combined = torch.zeros(group.size, dtype=torch.float32)
+        living = torch.zeros(group.size, dtype=torch.bool)
+        for name, members in group.producers.items():
+            combined.index_add_(0, members.root, strength[name][members.index].float().cpu())
+            living |= group.per_channel(name, alive[name][members.index].cpu())
+        shared = cluster_probability(combined, living)
+        for name, members in group.producers.items():
+            probabilities[name][members.index] = (
+                shared[members.root].to(probabilities[name]) * alive[name][members.index]
+            )
     return probabilities
+
+
+def unit_groups(groups: Sequence[ChannelGroup], masks: Masks, kind: str) -> list[ChannelGroup]:
+    """The coupled ``groups`` whose producers' clusters are whole units (filters, neurons) under ``kind``."""
+    return [
+        g
+        for g in groups
+        if g.coupled and all(clusters_of(masks[n], kind).shape[0] == masks[n].shape[0] for n in g.producers)
+    ]

@@ -3,10 +3,15 @@
 A *synapse* is one scalar weight of a conv or linear layer; a mask is a bool
 tensor of the weight's shape, keyed by the layer's name. A filter (conv) or
 neuron (linear) whose incoming synapses are all dead has its bias masked too,
-so a dead unit emits exactly 0 (DESIGN.md §2: biases follow their filter).
-The prunable layers of a network form a chain: layer k's output units feed
-layer k+1's input units, ``in_units(k+1) / out_units(k)`` inputs each
-(the flatten between the last conv and the first linear layer).
+so a dead unit emits exactly 0 (DESIGN.md §2: biases follow their filter);
+the γ and β of the batch norm right after it are zeroed too, so the masked
+network computes what the compacted one does (a removed filter takes its
+batch norm with it). Which layer feeds which is read from
+the network's dependency graph (:mod:`evosynth.coupling`) when the model
+records its ``input_shape`` (every architecture of :mod:`evosynth.models`
+does); otherwise the prunable layers are taken for a chain: layer k's output
+units feed layer k+1's input units, ``in_units(k+1) / out_units(k)`` inputs
+each (the flatten between the last conv and the first linear layer).
 """
 
 from __future__ import annotations
@@ -48,11 +53,27 @@ def unit_mask(weight_mask: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def apply_masks(model: nn.Module, masks: Masks) -> None:
-    """Zero dead synapses, and the biases of units with no living synapse."""
+    """Zero dead synapses, and the biases (and batch-norm γ, β) of units with no living synapse."""
     for name, layer in prunable_layers(model):
-        layer.weight.mul_(masks[name])
+        layer.weight.mul_(masks[name].to(layer.weight.device))
         if layer.bias is not None:
-            layer.bias.mul_(unit_mask(masks[name]))
+            layer.bias.mul_(unit_mask(masks[name]).to(layer.bias.device))
+    shape = _input_shape(model)
+    if shape is None or not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        return
+    from evosynth.coupling import norm_layers
+
+    for name, norm_name in norm_layers(model, shape).items():
+        norm = model.get_submodule(norm_name)
+        if norm.weight is not None:  # an affine-free norm of a dead unit emits 0 already
+            alive = unit_mask(masks[name]).to(norm.weight.device)
+            norm.weight.mul_(alive)
+            norm.bias.mul_(alive)
+
+
+def _input_shape(model: nn.Module) -> tuple[int, ...] | None:
+    shape = getattr(model, "input_shape", None)
+    return tuple(shape) if shape is not None else None
 
 
 def living_synapses(masks: Masks) -> dict[str, int]:
@@ -74,12 +95,21 @@ class LayerUnits:
     outputs: torch.Tensor  # bool, one per filter / neuron
 
 
-def layer_units(model: nn.Module, masks: Masks) -> list[LayerUnits]:
+def layer_units(
+    model: nn.Module, masks: Masks, input_shape: tuple[int, ...] | None = None
+) -> list[LayerUnits]:
     """Living units per layer: a unit lives if it has a living synapse in and out.
 
-    Output units of the last layer are the classes and always live; the first
-    layer's inputs are the image channels and always live.
+    Output units of the last layer are the classes and always live; the
+    network's inputs (image channels) always live. With an ``input_shape``
+    (default: the model's own) liveness follows the dependency graph's
+    channel groups: a channel written by several layers (a residual add) is
+    silent only when all of them are dead, and unread only when none of its
+    readers (convs, flattened linear features, concatenations) uses it.
     """
+    shape = input_shape if input_shape is not None else _input_shape(model)
+    if shape is not None:
+        return _graph_units(model, masks, shape)
     layers = prunable_layers(model)
     fan_in = [masks[n].flatten(2).any(dim=2) if masks[n].dim() == 4 else masks[n] for n, _ in layers]
     outs = []
@@ -105,8 +135,31 @@ def layer_units(model: nn.Module, masks: Masks) -> list[LayerUnits]:
     return result
 
 
+def _graph_units(model: nn.Module, masks: Masks, input_shape: tuple[int, ...]) -> list[LayerUnits]:
+    """:func:`layer_units` on the channel groups of the dependency graph (not only chains)."""
+    from evosynth.coupling import channel_groups
+
+    layers = prunable_layers(model)
+    fan_in = {n: masks[n].flatten(2).any(dim=2) if masks[n].dim() == 4 else masks[n] for n, _ in layers}
+    outputs = {n: f.any(dim=1) for n, f in fan_in.items()}
+    inputs = {n: torch.ones(f.shape[1], dtype=torch.bool, device=f.device) for n, f in fan_in.items()}
+    for group in channel_groups(model, input_shape):
+        written, read = group.written(masks), group.read(masks)
+        for n, m in group.producers.items():
+            outputs[n][m.index] &= (written & read)[m.root].to(outputs[n].device)
+        for n, m in group.readers.items():
+            inputs[n][m.index] = fan_in[n].any(dim=0)[m.index] & written[m.root].to(fan_in[n].device)
+    last = layers[-1][0]
+    outputs[last] = torch.ones_like(outputs[last])
+    kinds = {n: "conv" if isinstance(layer, nn.Conv2d) else "linear" for n, layer in layers}
+    return [LayerUnits(n, kinds[n], inputs[n], outputs[n]) for n, _ in layers]
+
+
 def output_positions(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]:
-    """Output positions per layer (H·W of a conv's output map, 1 for a linear layer)."""
+    """Output positions per layer (H·W of a conv's output map, 1 for a linear layer).
+
+    The probe runs in eval mode (batch-norm statistics stay as they are); modes are restored.
+    """
     positions: dict[str, int] = {}
     hooks = [
         layer.register_forward_hook(
@@ -114,12 +167,17 @@ def output_positions(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str
         )
         for name, layer in prunable_layers(model)
     ]
+    modes = [(m, m.training) for m in model.modules()]
+    parameter = next(model.parameters())
     try:
+        model.eval()
         with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
+            model(torch.zeros(1, *input_shape, dtype=parameter.dtype, device=parameter.device))
     finally:
         for hook in hooks:
             hook.remove()
+        for module, training in modes:
+            module.training = training
     return positions
 
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
+
+from evosynth.alexnet import AlexNetCifar
+from evosynth.resnet import ResNet56
+from evosynth.vgg_saliency import VGG16Saliency
+from evosynth.yolov2 import YOLOv2
 
 
 class LeNet5(nn.Module):
@@ -34,7 +41,15 @@ class LeNet5(nn.Module):
         return self.fc2(self.features(x))
 
 
-ARCHITECTURES = {"lenet5": LeNet5}
+#: ``name -> constructor(in_channels, num_classes, image_size)``. ``lenet5`` serves
+#: MNIST-like (1, 28, 28) and CIFAR-10 (3, 32, 32) inputs alike (sexual paper §3).
+ARCHITECTURES: dict[str, Callable[[int, int, int], nn.Module]] = {
+    "lenet5": LeNet5,
+    "alexnet": AlexNetCifar,
+    "resnet56": ResNet56,
+    "vgg16_saliency": VGG16Saliency,
+    "yolov2": YOLOv2,
+}
 
 
 def build_model(architecture: str, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
@@ -44,4 +59,6 @@ def build_model(architecture: str, input_shape: tuple[int, int, int], num_classe
     channels, height, width = input_shape
     if height != width:
         raise ValueError(f"{architecture} expects square images, got {height}×{width}")
-    return ARCHITECTURES[architecture](channels, num_classes, height)
+    model = ARCHITECTURES[architecture](channels, num_classes, height)
+    model.input_shape = (channels, height, width)  # read by the dependency-graph analyses (evosynth.coupling)
+    return model
