@@ -27,6 +27,7 @@ passing; if a server cannot be reached the step simply runs in its own process.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import signal
@@ -50,6 +51,13 @@ IMPORT_TIME_ENV = (
 )
 OFF = ("0", "off", "no", "false")
 HEADER = struct.Struct("!Q")
+#: What the server imports before it forks: torch and evosynth, and what steps import lazily
+#: (an optimizer's first use imports torch._dynamo, 2.5 s; compaction imports Torch-Pruning;
+#: reports matplotlib; exports onnx; the feature analysis scikit-learn).
+PRELOAD = (
+    "torch", "torch._dynamo", "torch_pruning", "matplotlib.pyplot", "onnx", "onnxruntime", "sklearn.manifold",
+    "evosynth.cli", "evosynth.steps",
+)
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -204,10 +212,12 @@ def serve(path: Path, idle: float = IDLE_SECONDS) -> None:
     # like the `evosynth` script, import nothing from the folder it was started in
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     os.chdir("/")
-    import torch  # noqa: F401 - the point of the server
-
-    import evosynth.cli  # noqa: F401
-    import evosynth.steps  # noqa: F401
+    os.environ.setdefault("MPLBACKEND", "Agg")  # reports draw to files; the steps say so too
+    for module in PRELOAD:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # an optional extra: the step imports (and reports) it itself
+            pass
 
     staging = path.with_name(f"{path.name}.{os.getpid()}")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
