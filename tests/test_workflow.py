@@ -214,7 +214,7 @@ def test_dvc_metrics_diff_across_commits_shows_a_factor_change(dvc_project):
     params["experiments"]["tiny"]["environment"]["factor"] = 0.3
     write_params(dvc_project / "params.yaml", params)
     repro = run([DVC, "repro"], cwd=dvc_project).stdout
-    assert "Stage 'stress_train-tiny-gen0' didn't change, skipping" in repro  # only what F touches reruns
+    assert "Stage 'pipelines/tiny/dvc.yaml:stress_train-tiny-gen0' didn't change, skipping" in repro  # only what F touches reruns
     diff = json.loads(run([DVC, "metrics", "diff", "HEAD", "--json"], cwd=dvc_project).stdout)
     gen2 = diff["results/tiny/gen2/metrics.json"]
     assert gen2["synapses"]["new"] < gen2["synapses"]["old"]

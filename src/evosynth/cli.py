@@ -65,9 +65,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="metrics.json of each --parent, in the same order (sexual synthesis: fitness)")
     p = step("synthesize", "Sample an offspring's synapses from the genome and the environmental factor models.")
     p.add_argument("--genome", type=Path, required=True, help="genome.pt written by `encode`")
-    p = step("evaluate", "Accuracy, living synapses, efficiencies, architecture and MACs of a generation.")
+    p = step("evaluate", "The task's scores (accuracy; KITTI AP per class and difficulty; saliency MAE and F-beta),"
+             " living synapses, efficiencies, architecture and MACs of a generation.")
     p.add_argument("--model", type=Path, required=True)
-    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True,
+                   help="prepared .npz: the experiment's, or another set of its task (EvoNet Table II: HKU-IS)")
     p.add_argument("--ancestor", type=Path, required=True, help="generation 0 model.pt")
     p.add_argument("--genome", type=Path, help="the genome the network was synthesized from (omit for generation 0)")
     p.add_argument("--parent", type=Path, help="a pruning baseline's parent model.pt (instead of --genome)")

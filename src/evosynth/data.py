@@ -3,6 +3,8 @@
 A prepared dataset is an ``.npz`` with ``x_train, y_train, x_test, y_test``
 (images as uint8 N×C×H×W, labels as int64) plus a data card (counts per class
 and checksums). Training preloads it as tensors: no per-image transforms.
+Saliency sets hold masks instead of labels (:mod:`evosynth.saliency_data`),
+KITTI boxes per image (:mod:`evosynth.kitti_data`).
 """
 
 from __future__ import annotations
@@ -125,6 +127,10 @@ def check_source(spec: dict[str, Any]) -> str | None:
         from evosynth.saliency_data import check_saliency
 
         return check_saliency(spec)
+    if source == "kitti":
+        from evosynth.kitti_data import check_kitti
+
+        return check_kitti(spec)
     if source == "stl10":
         from evosynth.stl10 import check_stl10
 
@@ -252,6 +258,10 @@ def read_source(spec: dict[str, Any]) -> dict[str, np.ndarray]:
         from evosynth.saliency_data import read_saliency
 
         return read_saliency(spec)  # masks, not labels
+    elif source == "kitti":
+        from evosynth.kitti_data import read_kitti
+
+        return read_kitti(spec)  # boxes per image, not labels
     elif source == "digits":
         arrays = _load_digits()
     elif source == "npz":
@@ -283,6 +293,10 @@ def prepare(spec: dict[str, Any], out: str | Path, card: str | Path) -> dict[str
         from evosynth.saliency_data import prepare_saliency
 
         return prepare_saliency(spec, out, card)
+    if spec["source"] == "kitti":
+        from evosynth.kitti_data import prepare_kitti
+
+        return prepare_kitti(spec, out, card)  # images and padded boxes, not labels
     arrays = read_source(spec)
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as handle:  # np.savez would append .npz to a temp name

@@ -4,13 +4,17 @@ Synaptic (architectural) efficiency = synapses of generation 0 / synapses now
 (EvoNet Table 1); cluster efficiency = kernels of generation 0 / kernels now
 (cluster paper, sexual paper); |W≠0|/|W| % against the ancestor's full size
 (StressedNets Table 1).
+
+The task's scores come first (:mod:`evosynth.tasks`): accuracy for
+classification; KITTI AP per class and difficulty for detection; MAE and Fβ
+for saliency, each with its headline under ``accuracy``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import io
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -60,16 +64,23 @@ def generation_metrics(
     data: Split,
     ancestor_masks: Masks,
     parent: Masks | float | None,
+    scores: Callable[[nn.Module], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Accuracy, living synapses and kernels, efficiencies, and the compacted network's
+    """The task's scores, living synapses and kernels, efficiencies, and the compacted network's
     architecture, MACs, parameters and size.
 
     ``parent`` is the parent's masks, or its living synapse count (the mean of
-    two mated parents), or None for generation 0.
+    two mated parents), or None for generation 0. ``scores`` maps the compacted
+    network to the task's metrics (default: test accuracy and error % of ``data``).
     """
     input_shape = tuple(data.x_test.shape[1:])
     small = compact(model, masks, input_shape)
-    acc = accuracy(small.model, data.x_test, data.y_test)
+    if scores is None:
+        acc = accuracy(small.model, data.x_test, data.y_test)
+        task_metrics = {"accuracy": acc, "error_percent": 100.0 * (1.0 - acc)}
+    else:
+        task_metrics = scores(small.model)
+        small.model.to("cpu")
     per_layer = living_synapses(masks)
     synapses = sum(per_layer.values())
     full = sum(m.numel() for m in masks.values())
@@ -78,8 +89,7 @@ def generation_metrics(
     macs = dense_macs(small.model, input_shape)
     ancestor_macs = dense_macs(compact(model, ancestor_masks, input_shape).model, input_shape)
     metrics: dict[str, Any] = {
-        "accuracy": acc,
-        "error_percent": 100.0 * (1.0 - acc),
+        **task_metrics,
         "synapses": synapses,
         "synapses_per_layer": per_layer,
         "weights_percent": 100.0 * synapses / full,

@@ -18,6 +18,20 @@ import yaml
 
 from evosynth.errors import ParamsError
 
+#: The task of each dataset source (:mod:`evosynth.tasks`); every other source is classification.
+SOURCE_TASKS = {"kitti": "detection", "msra_b": "saliency", "hku_is": "saliency"}
+#: Architectures built for one task only (their output is not class logits); the rest classify.
+ARCHITECTURE_TASKS = {"yolov2": "detection", "vgg16_saliency": "saliency"}
+#: Dataset keys of the kitti source only (its test part is cut from KITTI's training frames).
+KITTI_KEYS = ("val_fraction", "val_list")
+#: Sources without a training part: networks trained elsewhere are evaluated on them.
+TEST_ONLY_SOURCES = ("hku_is",)
+
+
+def task_of(source: str) -> str:
+    """``classification``, ``detection`` or ``saliency``: what a dataset source's labels are."""
+    return SOURCE_TASKS.get(source, "classification")
+
 SCHEMA: dict[str, Any] = json.loads(
     resources.files("evosynth").joinpath("params.schema.json").read_text()
 )
@@ -47,6 +61,11 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
     if errors:
         raise ParamsError(f"{source}: {_describe(errors[0])}")
     params = _with_defaults(SCHEMA, copy.deepcopy(raw))
+    for name, spec in params["datasets"].items():
+        for key in KITTI_KEYS:
+            if key in spec and spec["source"] != "kitti":
+                raise ParamsError(f"{source}: datasets.{name}.{key}: only a kitti dataset has a validation split;"
+                                  f" allowed for source {spec['source']}: no {key}")
     for name, exp in params["experiments"].items():
         if exp["dataset"] not in params["datasets"]:
             raise ParamsError(
@@ -65,6 +84,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
                 f" allowed for method {exp['method']}: 1"
             )
     for name, exp in params["experiments"].items():
+        _check_task(params, name, exp, source)
         _check_ancestor(params, name, exp, source)
     defaults = [name for name, exp in params["experiments"].items() if exp["default"]]
     for name, spec in params["comparisons"].items():
@@ -109,15 +129,39 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
     if check_files:
         from evosynth.data import check_source  # data imports torch; keep params light
 
-        # data only experiments outside the default target use is checked when they run (prepare step)
+        # data only experiments outside the default target use, and test-only sets (HKU-IS: EvoNet Table II),
+        # are checked when they are prepared
         optional = {x["dataset"] for x in params["experiments"].values()} - {
             params["experiments"][e]["dataset"] for e in defaults
         }
+        optional |= {name for name, spec in params["datasets"].items() if spec["source"] in TEST_ONLY_SOURCES}
         for name, spec in params["datasets"].items():
             problem = None if name in optional else check_source(spec)
             if problem:
                 raise ParamsError(f"{source}: datasets.{name}.root: {problem}")
     return params
+
+
+def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
+    """The architecture must suit the dataset's task, and the dataset must have a training part."""
+    data_source = params["datasets"][exp["dataset"]]["source"]
+    task = task_of(data_source)
+    wanted = ARCHITECTURE_TASKS.get(exp["architecture"], "classification")
+    if wanted != task:
+        allowed = [a for a in _architectures() if ARCHITECTURE_TASKS.get(a, "classification") == task]
+        raise ParamsError(
+            f"{source}: experiments.{name}.architecture: {exp['architecture']!r} is built for {wanted},"
+            f" but dataset {exp['dataset']!r} ({data_source}) is a {task} set; allowed: {', '.join(allowed)}"
+        )
+    if data_source in TEST_ONLY_SOURCES:
+        raise ParamsError(
+            f"{source}: experiments.{name}.dataset: {exp['dataset']!r} ({data_source}) has no training images"
+            " (EvoNet tests on all of HKU-IS); allowed: an msra_b dataset, then evaluate on it"
+        )
+
+
+def _architectures() -> list[str]:
+    return SCHEMA["$defs"]["experiment"]["properties"]["architecture"]["enum"]
 
 
 #: What an experiment's ancestor (generation 0) depends on: equal for experiments sharing one.

@@ -81,14 +81,22 @@ STEP_PARAMS: dict[str, tuple[str, ...]] = {
     "runtime": ("generations",),
 }
 
+#: The networks (evosynth.models and the modules it imports).
+_ARCHITECTURES = ("models.py", "alexnet.py", "resnet.py", "vgg_saliency.py", "yolov2.py")
+#: Each task's data, loss and scores (evosynth.tasks): what training and evaluate run besides the network.
+_TASKS = ("tasks.py", "data.py", "kitti.py", "kitti_data.py", "detection.py", "saliency_data.py",
+          "saliency_metrics.py")
+_TRAINING = ("training.py", "stress.py", "compaction.py", "coupling.py", "masks.py", *_ARCHITECTURES, *_TASKS)
+
 #: The library modules each step runs (besides steps.py): a change to one reruns the steps using it.
 STEP_CODE: dict[str, tuple[str, ...]] = {
-    "prepare": ("data.py",),
-    "stress_train": ("training.py", "stress.py", "compaction.py", "models.py", "masks.py", "data.py"),
-    "encode": ("encoding.py", "mating.py"),
-    "synthesize": ("synthesis.py", "compaction.py", "masks.py"),
-    "retrain": ("training.py", "stress.py", "compaction.py", "models.py", "masks.py", "data.py"),
-    "evaluate": ("metrics.py", "compaction.py", "masks.py", "data.py"),
+    "prepare": ("data.py", "stl10.py", "saliency_data.py", "kitti.py", "kitti_data.py"),
+    "stress_train": _TRAINING,
+    "encode": ("encoding.py", "mating.py", "coupling.py", *_ARCHITECTURES),
+    "synthesize": ("synthesis.py", "compaction.py", "coupling.py", "masks.py", *_ARCHITECTURES),
+    "retrain": _TRAINING,
+    "evaluate": ("metrics.py", "compaction.py", "coupling.py", "masks.py", "kitti_eval.py", *_ARCHITECTURES,
+                 *_TASKS),
     "report": ("report.py",),
     "compare": ("comparisons.py",),
     "export": ("export.py", "compaction.py"),

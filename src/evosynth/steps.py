@@ -26,6 +26,7 @@ from evosynth.artifacts import (
     write_text,
 )
 from evosynth.compaction import compact
+from evosynth.coupling import coupled_channels
 from evosynth.data import Split, load_prepared, prepare
 from evosynth.encoding import encode, encode_clusters
 from evosynth.errors import ArtifactError, DataError
@@ -36,7 +37,8 @@ from evosynth.models import build_model
 from evosynth.params import training_spec
 from evosynth.plan import STEP_PARAMS, metrics_files, step_files
 from evosynth.synthesis import Environment, keep_minimum, seed_for, synthesize_clustered, synthesize_synapses
-from evosynth.training import TrainConfig, train
+from evosynth.tasks import load_task_data, task_for
+from evosynth.training import TrainConfig, device, train
 
 NETWORK_KEYS = ("architecture", "input_shape", "num_classes", "experiment")
 
@@ -106,7 +108,8 @@ def run_train(
     started = time.time()
     exp = training_spec(params, experiment)
     step = "stress_train" if init is None else "retrain"
-    data = _load_data(exp, data_path)
+    task = task_for(params, exp)
+    data = load_task_data(task, exp, data_path)
     if init is None:
         torch.manual_seed(seed_for(exp["seed"], 0, _stream("init", member)))
         shape = tuple(data.x_train.shape[1:])
@@ -128,7 +131,7 @@ def run_train(
     apply_masks(model, masks)
     small = compact(model, masks, tuple(like["input_shape"]))  # train the physically smaller network
     seed = seed_for(exp["seed"], generation, _stream("train", member))
-    history = train(small.model, small.masks, data, config, seed, label)
+    history = train(small.model, small.masks, data, config, seed, label, task.objective(data), device())
     small.expand_into(model)
     apply_masks(model, masks)
     files = step_files(step)
@@ -186,8 +189,9 @@ def run_encode(
     if method == "sexual":
         genome.update(sizes)
     if method in ("cluster", "sexual"):
+        groups = coupled_channels(model, tuple(like["input_shape"]))  # residual adds: one cluster per channel
         genome["clusters"] = encode_clusters(
-            _weights(model), masks, coding["clusters"], coding["truncation"], strengths
+            _weights(model), masks, coding["clusters"], coding["truncation"], strengths, groups
         )
         genome["cluster_kind"] = coding["clusters"]
     files = step_files("encode")
@@ -209,13 +213,17 @@ def run_synthesize(
     seed = seed_for(exp["seed"], generation, _stream("synthesize", member))
     costs = synapse_macs(model, tuple(genome["input_shape"]))
     output_layer = prunable_layers(model)[-1][0]
+    groups = coupled_channels(model, tuple(genome["input_shape"]))  # residual adds share a fate; chains: none
     if "clusters" in genome:
         masks, summary = synthesize_clustered(
-            genome["synapses"], genome["clusters"], genome["cluster_kind"], env, seed, {output_layer}, costs
+            genome["synapses"], genome["clusters"], genome["cluster_kind"], env, seed, {output_layer}, costs,
+            groups,
         )
     else:
-        masks, summary = synthesize_synapses(genome["synapses"], env, seed, costs)
-    masks = keep_minimum({n: m & parent_masks[n] for n, m in masks.items()}, genome["synapses"], output_layer)
+        masks, summary = synthesize_synapses(genome["synapses"], env, seed, costs, groups)
+    masks = keep_minimum(
+        {n: m & parent_masks[n] for n, m in masks.items()}, genome["synapses"], output_layer, groups
+    )
     compacted = compact(model, masks, tuple(genome["input_shape"]))
     masks = compacted.ancestor_masks(masks)  # synapses of removed filters and neurons are dead too
     summary["kept_strongest"] = compacted.kept_strongest
@@ -265,9 +273,14 @@ def run_evaluate(
     member: int | None = None,
     parent_model: Path | None = None,
 ) -> dict[str, Any]:
-    """Metrics of one network; its parent is given by its genome, or (baselines) by the parent model."""
+    """Metrics of one network; its parent is given by its genome, or (baselines) by the parent model.
+
+    The task's scores come from ``data_path``: the experiment's own test part, or
+    another prepared set of the same task (EvoNet Table II: HKU-IS).
+    """
     started = time.time()
     exp = training_spec(params, experiment)
+    task = task_for(params, exp)
     model, masks, _ = load_network(model_path)
     ancestor_masks = load_network(ancestor)[1]
     if genome is not None:
@@ -275,10 +288,16 @@ def run_evaluate(
         parent = record.get("parent_synapses", record["masks"])
     else:
         parent = load_network(parent_model)[1] if parent_model is not None else None
+    data = load_task_data(task, exp, data_path)
+    on = device()
+
+    def scores(network: nn.Module) -> dict[str, Any]:
+        return task.scores(network, data, on)
+
     metrics = {
         "generation": generation,
         **({"member": member} if member is not None else {}),
-        **generation_metrics(model, masks, _load_data(exp, data_path), ancestor_masks, parent),
+        **generation_metrics(model, masks, data, ancestor_masks, parent, scores),
     }
     if genome is not None:
         metrics["factor"] = exp["environment"]["factor"]

@@ -3,15 +3,21 @@
 SGD momentum and weight decay revive masked weights unless the mask is
 re-applied after every optimizer step and the optimizer state of dead
 synapses is zeroed (DESIGN.md §2, pitfalls); both are done here.
+
+The loss comes from the task (:mod:`evosynth.tasks`: cross-entropy, YOLOv2's
+region loss, per-pixel saliency cross-entropy). Training runs on CUDA when
+present (:func:`device`); data, masks on disk and the sampling generator stay
+on the CPU, so a CPU run draws exactly what it drew before.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -21,6 +27,17 @@ from evosynth.data import Split
 from evosynth.errors import DivergenceError
 from evosynth.masks import Masks, apply_masks, prunable_layers, unit_mask
 from evosynth.stress import stress
+
+if TYPE_CHECKING:
+    from evosynth.tasks import Objective
+
+
+def device() -> torch.device:
+    """CUDA when available, else the CPU; ``$EVOSYNTH_DEVICE`` (e.g. ``cpu``) overrides."""
+    chosen = os.environ.get("EVOSYNTH_DEVICE")
+    if chosen:
+        return torch.device(chosen)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 @dataclass(frozen=True)
@@ -68,15 +85,27 @@ def train(
     config: TrainConfig,
     seed: int,
     label: str = "train",
+    objective: Objective | None = None,
+    on: torch.device | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model`` under ``masks`` on the preloaded training split; return the epoch log.
 
+    ``objective`` is the task's loss (default: classification's cross-entropy,
+    with train accuracy logged); ``on`` the device (default :func:`device`).
     With ``config.stress`` < 1 every epoch ends with the stress of StressedNets eq. 6.
+    The model is back on the CPU when this returns.
     """
+    if objective is None:
+        from evosynth.tasks import CLASSIFICATION_OBJECTIVE
+
+        objective = CLASSIFICATION_OBJECTIVE
+    on = device() if on is None else on
     apply_masks(model, masks)
+    model.to(on)
+    on_device = {name: mask.to(on) for name, mask in masks.items()}
     optimizer = MaskedOptimizer(
         model,
-        masks,
+        on_device,
         torch.optim.SGD(
             model.parameters(),
             lr=config.lr,
@@ -103,10 +132,10 @@ def train(
         )
         for step in bar:
             index = order[step * config.batch_size : (step + 1) * config.batch_size]
-            x, y = data.x_train[index], data.y_train[index]
+            x, y = data.x_train[index].to(on), data.y_train[index].to(on)
             optimizer.zero_grad()
             logits = model(x)
-            loss = nn.functional.cross_entropy(logits, y)
+            loss = objective.loss(logits, y)
             if not torch.isfinite(loss):
                 raise DivergenceError(
                     f"{label}: loss is {loss.item()} at epoch {epoch}, step {step + 1}/{steps};"
@@ -115,31 +144,54 @@ def train(
             loss.backward()
             optimizer.step()
             total_loss += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
+            if objective.correct is not None:
+                correct += objective.correct(logits, y)
         bar.close()
-        stressed = stress(model, masks, config.stress, generator) if config.stress < 1 else {}
+        stressed = _stress(model, masks, config.stress, generator, on) if config.stress < 1 else {}
         record = {
             "epoch": epoch,
             "loss": total_loss / n,
-            "train_accuracy": correct / n,
+            **({"train_accuracy": correct / n} if objective.correct is not None else {}),
             "stressed_synapses": sum(stressed.values()),
             "seconds": round(time.perf_counter() - started, 3),
         }
         history.append(record)
+        shown = f" train accuracy {record['train_accuracy']:.4f}," if "train_accuracy" in record else ""
         print(
             f"{label} epoch {epoch}/{config.epochs}: loss {record['loss']:.4f},"
-            f" train accuracy {record['train_accuracy']:.4f}, stressed {record['stressed_synapses']:,},"
+            f"{shown} stressed {record['stressed_synapses']:,},"
             f" {record['seconds']:.1f} s",
             file=sys.stderr,
         )
+    model.to("cpu")
     return history
 
 
+def _stress(
+    model: nn.Module, masks: Masks, beta: float, generator: torch.Generator, on: torch.device
+) -> dict[str, int]:
+    """StressedNets eq. 6 with the CPU generator: off the CPU, the weights visit it for the draw."""
+    if on.type == "cpu":
+        return stress(model, masks, beta, generator)
+    model.to("cpu")
+    try:
+        return stress(model, masks, beta, generator)
+    finally:
+        model.to(on)
+
+
 @torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+def accuracy(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 1000,
+    device: torch.device | str = "cpu",
+) -> float:
+    """Test accuracy of a model already on ``device``; the data moves there batch by batch."""
     model.eval()
     correct = sum(
-        int((model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum())
+        int((model(x[i : i + batch_size].to(device)).argmax(1).cpu() == y[i : i + batch_size]).sum())
         for i in range(0, len(y), batch_size)
     )
     return correct / len(y)
