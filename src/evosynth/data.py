@@ -66,16 +66,6 @@ def read_idx(path: str | Path) -> np.ndarray:
     return body.reshape(dims)
 
 
-def write_idx(path: str | Path, array: np.ndarray) -> None:
-    """Write ``array`` (uint8) as an IDX file, gzipped when ``path`` ends in .gz."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(d).to_bytes(4, "big") for d in array.shape
-    )
-    payload = header + array.tobytes()
-    Path(path).write_bytes(gzip.compress(payload) if str(path).endswith(".gz") else payload)
-
-
 def _find_idx(folder: Path) -> dict[str, Path] | None:
     found = {}
     for key, stem in IDX_FILES.items():

@@ -35,14 +35,17 @@ def _save(plt, fig, path: Path) -> None:
     plt.close(fig)
 
 
-def table1(runs: Mapping[str, Rows], tolerance: float, out: Path) -> dict[str, Any]:
-    """StressedNets Table 1: quoted literature rows and each run's synthesized network, measured."""
+def table1(runs: Mapping[str, Rows], tolerance: float, out: Path, sources: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """StressedNets Table 1: quoted literature rows and each run's synthesized network, measured.
+
+    ``sources`` names each run's metrics files, one per row (generation 0 may be another run's).
+    """
     measured, picks = [], {}
     for name, rows in runs.items():
         pick = tables.synthesized_generation(rows, tolerance)
         picks[name] = pick["generation"]
         measured.append(tables.MeasuredRow.from_metrics(
-            f"{name} (generation {pick['generation']})", pick, f"results/{name}/gen{pick['generation']}/metrics.json"
+            f"{name} (generation {pick['generation']})", pick, sources[name][list(rows).index(pick)]
         ))
     table = tables.stressednets_table1(measured)
     table.write(out / "stressednets_table1.md", out / "stressednets_table1.csv")

@@ -496,7 +496,8 @@ def run_papers(params: dict[str, Any], out_dir: Path) -> None:
     def rows(name: str) -> list[dict[str, Any]]:
         return [read_json(path) for path in chain_metrics(name, params)]
 
-    builders.table1({n: rows(n) for n in cfg["table1"]}, tolerance, folder)
+    builders.table1({n: rows(n) for n in cfg["table1"]}, tolerance, folder,
+                    {n: chain_metrics(n, params) for n in cfg["table1"]})
     builders.table2(folder)
     builders.table3(read_json(out_dir / cfg["runtime"] / "runtime.json"), rows(cfg["runtime"]), tolerance, folder)
     builders.cluster_tables({n: rows(n) for n in cfg["cluster_tables"]}, folder)
