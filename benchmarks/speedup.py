@@ -27,6 +27,7 @@ from evosynth.models import LeNet5
 from evosynth.runtime import measure_onnx, measure_torch
 from evosynth.steps import load_network
 from evosynth.tables import synthesized_generation
+from runs import generation_dirs
 from sections import update_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,7 @@ def main() -> None:
     parser.add_argument("--experiment", default="fmnist_evonet")
     parser.add_argument("--repeats", type=int, default=50)
     args = parser.parse_args()
-    folders = sorted((ROOT / "results" / args.experiment).glob("gen*"), key=lambda p: int(p.name[3:]))
+    folders = [f for f in generation_dirs(args.experiment) if (f / "model.pt").is_file()]
     if not folders:
         raise SystemExit(f"no results/{args.experiment}/gen*: run `dvc repro` first")
     rows = []
