@@ -317,27 +317,43 @@ def _array_sha(array: np.ndarray) -> str:
 
 
 # ---------------------------------------------------------------- training
+def read_prepared(path: str | Path, kind: str, required: list[str]) -> dict[str, np.ndarray]:
+    """Every array of a prepared ``.npz``; a clear error if it is missing, unreadable or lacks ``required``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: prepared dataset missing (run the prepare step)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: prepared dataset unreadable, truncated or corrupted ({exc})") from None
+    missing = [key for key in required if key not in arrays]
+    if missing:
+        raise DataError(f"{path}: {', '.join(missing)} missing; not a prepared {kind} file")
+    return arrays
+
+
+def seeded_subset(
+    arrays: dict[str, np.ndarray], sizes: dict[str, int | None], fields: tuple[str, ...], seed: int
+) -> None:
+    """Keep a seeded random subset (in file order) of each part: ``sizes`` maps "train"/"test" to a size."""
+    rng = np.random.default_rng(seed)
+    for part, size in sizes.items():
+        n = len(arrays[f"{fields[0]}_{part}"])
+        if size is not None and size < n:
+            keep = np.sort(rng.permutation(n)[:size])
+            for field in fields:
+                arrays[f"{field}_{part}"] = arrays[f"{field}_{part}"][keep]
+
+
 def load_prepared(
     path: str | Path, train_size: int | None = None, test_size: int | None = None, seed: int = 0
 ) -> Split:
     """Load a prepared file as normalised float tensors, optionally a seeded subset."""
     import torch
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: prepared dataset missing (run the prepare step)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in IDX_FILES}
-    except (ValueError, OSError, KeyError, EOFError) as exc:
-        raise DataError(f"{path}: prepared dataset unreadable, truncated or corrupted ({exc})") from None
-    rng = np.random.default_rng(seed)
-    for split, size in (("train", train_size), ("test", test_size)):
-        n = len(arrays[f"y_{split}"])
-        if size is not None and size < n:
-            keep = np.sort(rng.permutation(n)[:size])
-            arrays[f"x_{split}"] = arrays[f"x_{split}"][keep]
-            arrays[f"y_{split}"] = arrays[f"y_{split}"][keep]
+    arrays = read_prepared(path, "classification", list(IDX_FILES))
+    seeded_subset(arrays, {"train": train_size, "test": test_size}, ("x", "y"), seed)
     x_train = torch.from_numpy(arrays["x_train"]).float().div_(255.0)
     mean = x_train.mean(dim=(0, 2, 3), keepdim=True)
     std = x_train.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from evosynth.artifacts import atomic_path, sha256, write_json
+from evosynth.data import read_prepared, seeded_subset
 from evosynth.errors import DataError
 from evosynth.kitti import (
     CAR,
@@ -148,24 +149,9 @@ def _targets(boxes: np.ndarray, labels: np.ndarray) -> torch.Tensor:
 def load_prepared_kitti(path: str | Path, train_size: int | None = None, test_size: int | None = None,
                         seed: int = 0) -> DetectionSplit:
     """Load a prepared KITTI file, optionally a seeded subset of each part (as :func:`data.load_prepared`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: prepared dataset missing (run the prepare step)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: prepared dataset unreadable, truncated or corrupted ({exc})") from None
-    missing = [f"{f}_{p}" for p in ("train", "test") for f in FIELDS if f"{f}_{p}" not in arrays]
-    if missing:
-        raise DataError(f"{path}: {', '.join(missing)} missing; not a prepared KITTI file")
-    rng = np.random.default_rng(seed)
-    for part, size in (("train", train_size), ("test", test_size)):
-        n = len(arrays[f"x_{part}"])
-        if size is not None and size < n:
-            keep = np.sort(rng.permutation(n)[:size])
-            for field in FIELDS:
-                arrays[f"{field}_{part}"] = arrays[f"{field}_{part}"][keep]
+    required = [f"{f}_{p}" for p in ("train", "test") for f in FIELDS]
+    arrays = read_prepared(path, "KITTI", required)
+    seeded_subset(arrays, {"train": train_size, "test": test_size}, FIELDS, seed)
     truth = KittiSplit(*(torch.from_numpy(arrays[f"{f}_test"]) for f in FIELDS[:-1]),
                        [str(f) for f in arrays["frames_test"]])
     return DetectionSplit(

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from evosynth.artifacts import atomic_path, sha256, write_json
+from evosynth.data import read_prepared, seeded_subset
 from evosynth.errors import DataError
 
 if TYPE_CHECKING:
@@ -296,24 +297,11 @@ def load_prepared_saliency(path: str | Path, train_size: int | None = None, test
     """Load a prepared ``msra_b`` / ``hku_is`` file, optionally a seeded subset of train and test."""
     import torch
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: prepared dataset missing (run the prepare step)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
-        for key in ("x_train", "y_train", "x_test", "y_test"):
-            if key not in arrays or arrays[key].ndim != 4:
-                raise DataError(f"{path}: {key} missing or not N×C×S×S; not a prepared saliency set")
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: prepared dataset unreadable, truncated or corrupted ({exc})") from None
-    rng = np.random.default_rng(seed)
-    for split, size in (("train", train_size), ("test", test_size)):
-        n = len(arrays[f"y_{split}"])
-        if size is not None and size < n:
-            keep = np.sort(rng.permutation(n)[:size])
-            for key in (f"x_{split}", f"y_{split}"):
-                arrays[key] = arrays[key][keep]
+    arrays = read_prepared(path, "saliency", ["x_train", "y_train", "x_test", "y_test"])
+    for key in ("x_train", "y_train", "x_test", "y_test"):
+        if arrays[key].ndim != 4:
+            raise DataError(f"{path}: {key} not N×C×S×S; not a prepared saliency set")
+    seeded_subset(arrays, {"train": train_size, "test": test_size}, ("x", "y"), seed)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
 

@@ -25,11 +25,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from torch import nn
 
+from evosynth.data import Split
 from evosynth.params import task_of
 
 CLASSIFICATION, DETECTION, SALIENCY = "classification", "detection", "saliency"
@@ -170,13 +171,8 @@ class Saliency(Task):
                 "f_beta": s.f_beta, "precision": s.precision, "recall": s.recall, "max_f_beta": s.max_f_beta}
 
 
-class SaliencyData(NamedTuple):
-    """A prepared saliency set: normalised images and binary masks N×1×S×S (0/1)."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
+class SaliencyData(Split):
+    """A prepared saliency set: normalised images and, for labels, binary masks N×1×S×S (0/1)."""
 
     @property
     def num_classes(self) -> int:
