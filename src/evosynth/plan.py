@@ -161,8 +161,12 @@ def member_dir(experiment: str, generation: int, member: int, size: int) -> str:
 
 def run_dir(experiment: str, spec: dict[str, Any], generation: int, member: int = 0) -> str:
     """The folder of one member of one generation; generation 0 may be another experiment's (``ancestor``)."""
-    owner = (spec.get("ancestor") or experiment) if generation == 0 else experiment
-    return member_dir(owner, generation, member, population_size(spec, generation))
+    return member_dir(run_owner(experiment, spec, generation), generation, member, population_size(spec, generation))
+
+
+def run_owner(experiment: str, spec: dict[str, Any], generation: int) -> str:
+    """The experiment whose folder (and step) a generation is: a shared generation 0 is its ancestor's."""
+    return (spec.get("ancestor") or experiment) if generation == 0 else experiment
 
 
 def report_dir(experiment: str) -> str:
@@ -272,7 +276,7 @@ def _runtime_steps(exp: str, spec: dict[str, Any], runtime: dict[str, Any]) -> l
     for gen in range(spec["generations"] + 1):
         folder = run_dir(exp, spec, gen)
         model = f"{folder}/model.pt"
-        owner = (spec.get("ancestor") or exp) if gen == 0 else exp  # the folder's own experiment names the step
+        owner = run_owner(exp, spec, gen)
         steps.append(_step("export", "export", folder, [model], ["--model", model], experiment=owner, generation=gen))
         deps += [model, f"{folder}/model.onnx", f"{folder}/metrics.json"]
         args += ["--generation-dir", folder]

@@ -167,9 +167,11 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 def _run_request(conn: socket.socket) -> None:
     """In the fork: become the caller's step, run it, report the exit status."""
     header, fds, _, _ = socket.recv_fds(conn, HEADER.size, 3)
-    while len(header) < HEADER.size:
-        header += _recv_exactly(conn, HEADER.size - len(header)) or b""
-    request = json.loads(_recv_exactly(conn, HEADER.unpack(header)[0]) or b"{}")
+    rest = _recv_exactly(conn, HEADER.size - len(header))
+    body = None if rest is None else _recv_exactly(conn, HEADER.unpack(header + rest)[0])
+    if body is None:  # the caller went away before it finished asking: nothing to run
+        os._exit(1)
+    request = json.loads(body)
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
