@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evosynth.params import load_params
-from evosynth.plan import run_dir
+from evosynth.pipeline.params import load_params
+from evosynth.pipeline.plan import run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

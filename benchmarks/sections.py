@@ -6,8 +6,8 @@ import re
 import time
 from pathlib import Path
 
+from evosynth.analysis.runtime import host
 from evosynth.artifacts import write_text
-from evosynth.runtime import host
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "reports" / "benchmarks.md"
 HEADER = "# Benchmarks\n\nFigures printed by the scripts in `benchmarks/`, each section rewritten by its script.\n"

@@ -18,17 +18,17 @@ import tempfile
 from pathlib import Path
 
 import torch
-
-from evosynth.compaction import compact
-from evosynth.export import export_onnx
-from evosynth.masks import full_masks
-from evosynth.metrics import architecture_of, dense_macs
-from evosynth.models import LeNet5
-from evosynth.runtime import measure_onnx, measure_torch
-from evosynth.steps import load_network
-from evosynth.tables import synthesized_generation
 from runs import generation_dirs
 from sections import update_section
+
+from evosynth.analysis.export import export_onnx
+from evosynth.analysis.metrics import architecture_of, dense_macs
+from evosynth.analysis.runtime import measure_onnx, measure_torch
+from evosynth.nets.architectures import LeNet5
+from evosynth.nets.compaction import compact
+from evosynth.nets.masks import full_masks
+from evosynth.pipeline.steps.common import load_network
+from evosynth.reporting.selection import synthesized_generation
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 
 import torch
-
-from evosynth.compaction import compact
-from evosynth.data import load_prepared
-from evosynth.metrics import architecture_of, dense_macs
-from evosynth.steps import load_network
-from evosynth.training import TrainConfig, train
 from runs import generation_dirs
 from sections import update_section
+
+from evosynth.analysis.metrics import architecture_of, dense_macs
+from evosynth.data.prepared import load_prepared
+from evosynth.nets.compaction import compact
+from evosynth.pipeline.steps.common import load_network
+from evosynth.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 

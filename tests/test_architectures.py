@@ -13,17 +13,18 @@ import pytest
 import torch
 from torch import nn
 
-from evosynth.alexnet import AlexNetCifar
-from evosynth.compaction import compact
-from evosynth.coupling import channel_groups, coupled_channels
-from evosynth.encoding import cluster_probability, cluster_strength, encode, encode_clusters
-from evosynth.masks import Masks, apply_masks, full_masks, layer_units, prunable_layers, unit_mask
-from evosynth.models import ARCHITECTURES, LeNet5, build_model
-from evosynth.resnet import ResNet56
-from evosynth.synthesis import Environment, keep_minimum, synthesize_clustered, synthesize_synapses
+from evosynth.evolution.encoding import cluster_probability, cluster_strength, encode, encode_clusters
+from evosynth.evolution.environment import Environment
+from evosynth.evolution.synthesis import keep_minimum, synthesize_clustered, synthesize_synapses
+from evosynth.nets.architectures import ARCHITECTURES, LeNet5, build_model
+from evosynth.nets.architectures.alexnet import AlexNetCifar
+from evosynth.nets.architectures.resnet import ResNet56
+from evosynth.nets.architectures.vgg_saliency import VGG16Saliency
+from evosynth.nets.architectures.yolov2 import YOLOv2
+from evosynth.nets.compaction import compact
+from evosynth.nets.coupling import channel_groups, coupled_channels
+from evosynth.nets.masks import Masks, apply_masks, full_masks, layer_units, prunable_layers, unit_mask
 from evosynth.training import MaskedOptimizer
-from evosynth.vgg_saliency import VGG16Saliency
-from evosynth.yolov2 import YOLOv2
 
 TINY = {  # name -> (constructor of a reduced network, input shape, classes)
     "lenet5": (lambda: build_model("lenet5", (3, 32, 32), 10), (3, 32, 32), 10),

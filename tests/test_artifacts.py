@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from evosynth.artifacts import atomic_path, load_checkpoint, provenance, read_json, save_checkpoint, write_json
+from evosynth.artifacts import (
+    atomic_path,
+    load_checkpoint,
+    provenance,
+    read_json,
+    save_checkpoint,
+    write_json,
+)
 from evosynth.errors import ArtifactError
 
 

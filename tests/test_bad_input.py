@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import TINY_PARAMS, engine_env
 
 # Runs the real CLI in a fresh interpreter and reports whether torch was imported,
 # i.e. whether anything was computed before the error.
 PROBE = """
 import json, sys
-from evosynth.cli import main
+from evosynth.pipeline.cli import main
 code = main(sys.argv[1:])
 print(json.dumps({"code": code, "torch": "torch" in sys.modules}))
 """
@@ -145,7 +144,8 @@ def test_missing_prepared_data_is_reported_not_traced(workspace: Path):
 
 def test_committed_params_files_are_valid():
     from conftest import ROOT
-    from evosynth.params import load_params
+
+    from evosynth.pipeline.params import load_params
 
     for name in ("params.yaml", "params-paper.yaml"):
         params = load_params(ROOT / name)
@@ -175,7 +175,7 @@ ANCESTOR_CASES = [
 @pytest.mark.parametrize("case", ANCESTOR_CASES, ids=[c[0] for c in ANCESTOR_CASES])
 def test_a_shared_ancestor_must_be_the_one_the_experiment_would_train(case):
     from evosynth.errors import ParamsError
-    from evosynth.params import validate_params
+    from evosynth.pipeline.params import validate_params
 
     _, changes, words = case
     with pytest.raises(ParamsError, match="experiments.second.ancestor: ") as error:
@@ -186,7 +186,7 @@ def test_a_shared_ancestor_must_be_the_one_the_experiment_would_train(case):
 
 def test_the_default_target_cannot_lean_on_a_named_experiment():
     from evosynth.errors import ParamsError
-    from evosynth.params import validate_params
+    from evosynth.pipeline.params import validate_params
 
     params = _with_second()
     params["experiments"]["tiny"]["default"] = False

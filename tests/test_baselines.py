@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from evosynth.analysis.metrics import architecture_of
 from evosynth.baselines import (
     filter_l1_norms,
     l1_filter_prune,
@@ -10,10 +11,9 @@ from evosynth.baselines import (
     living_filters,
     magnitude_prune,
 )
-from evosynth.compaction import compact
-from evosynth.masks import full_masks, layer_units
-from evosynth.metrics import architecture_of
-from evosynth.models import LeNet5
+from evosynth.nets.architectures import LeNet5
+from evosynth.nets.compaction import compact
+from evosynth.nets.masks import full_masks, layer_units
 
 
 def count(masks):

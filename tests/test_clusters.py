@@ -5,8 +5,15 @@ import math
 import pytest
 import torch
 
-from evosynth.encoding import cluster_probability, cluster_strength, clusters_of, encode, encode_clusters
-from evosynth.synthesis import Environment, synthesize_clustered
+from evosynth.evolution.encoding import (
+    cluster_probability,
+    cluster_strength,
+    clusters_of,
+    encode,
+    encode_clusters,
+)
+from evosynth.evolution.environment import Environment
+from evosynth.evolution.synthesis import synthesize_clustered
 
 
 def test_clusters_of_kernels_filters_and_rows():

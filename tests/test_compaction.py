@@ -1,13 +1,12 @@
 """Physical compaction equals the masked network, and maps back to ancestor coordinates."""
 
-import pytest
 import torch
 from torch import nn
 
-from evosynth.compaction import compact
-from evosynth.masks import apply_masks, full_masks
-from evosynth.metrics import architecture_of
-from evosynth.models import LeNet5
+from evosynth.analysis.metrics import architecture_of
+from evosynth.nets.architectures import LeNet5
+from evosynth.nets.compaction import compact
+from evosynth.nets.masks import apply_masks, full_masks
 
 
 def _lenet_with_dead_units(seed=0):

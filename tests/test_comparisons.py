@@ -2,7 +2,7 @@
 
 import csv
 
-from evosynth.comparisons import comparison_report, per_generation, verdict
+from evosynth.reporting.comparisons import comparison_report, per_generation, verdict
 
 
 def _rows(accuracies, efficiencies, member=None):

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evosynth.data import DEBIAN_FASHION_MNIST, check_source, load_prepared, prepare, read_idx
+from evosynth.data.prepared import load_prepared
+from evosynth.data.sources import DEBIAN_FASHION_MNIST, check_source, prepare, read_idx
 from evosynth.errors import DataError
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torchvision
-
 from fixtures_data import write_cifar10, write_stl10
-from evosynth.data import check_source, prepare, read_source
+
+from evosynth.data.sources import check_source, prepare, read_source
+from evosynth.data.stl10 import read_stl10_images, read_stl10_labels
 from evosynth.errors import DataError
-from evosynth.stl10 import read_stl10_images, read_stl10_labels
 
 
 def test_stl10_bytes_are_column_major(tmp_path):

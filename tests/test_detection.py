@@ -7,21 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from fixtures_detection import FRAMES, Obj, label_line, write_kitti
 from torch import nn
 
-from evosynth.detection import (
-    IGNORE_REGION,
-    KITTI_ANCHORS,
-    Detections,
-    anchor_clusters,
-    box_iou,
-    decode,
-    encode_targets,
-    non_max_suppression,
-    yolo_loss,
-)
-from evosynth.errors import DataError
-from evosynth.kitti import (
+from evosynth.data.kitti import (
     CAR,
     DONT_CARE,
     OTHER,
@@ -37,9 +26,19 @@ from evosynth.kitti import (
     split_frames,
     yolo_classes,
 )
-from evosynth.kitti_eval import DIFFICULTIES, average_precision, box_overlap, kitti_ap, passes_difficulty
-from fixtures_detection import FRAMES, Obj, label_line, write_kitti
-
+from evosynth.errors import DataError
+from evosynth.tasks.kitti_ap import DIFFICULTIES, average_precision, box_overlap, kitti_ap, passes_difficulty
+from evosynth.tasks.yolo import (
+    IGNORE_REGION,
+    KITTI_ANCHORS,
+    Detections,
+    anchor_clusters,
+    box_iou,
+    decode,
+    encode_targets,
+    non_max_suppression,
+    yolo_loss,
+)
 
 # ------------------------------------------------------------ difficulty
 # (label line fields: type truncated occluded box) → counts at (easy, moderate, hard)

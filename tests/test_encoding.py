@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from evosynth.encoding import encode, synapse_probability
+from evosynth.evolution.encoding import encode, synapse_probability
 
 
 def test_probability_at_zero_and_at_z():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from evosynth.features import (
+from evosynth.analysis.features import (
     class_balanced_indices,
     last_hidden_features,
     last_hidden_units,
@@ -13,8 +13,8 @@ from evosynth.features import (
     plot_tsne,
     tsne_embedding,
 )
-from evosynth.masks import full_masks
-from evosynth.models import LeNet5
+from evosynth.nets.architectures import LeNet5
+from evosynth.nets.masks import full_masks
 
 
 def test_class_balanced_indices_counts_and_determinism():

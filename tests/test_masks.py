@@ -2,10 +2,10 @@
 
 import torch
 
-from evosynth.compaction import compact
-from evosynth.masks import apply_masks, full_masks, layer_units, living_kernels
-from evosynth.metrics import architecture_of, dense_macs
-from evosynth.models import LeNet5, build_model
+from evosynth.analysis.metrics import architecture_of, dense_macs
+from evosynth.nets.architectures import LeNet5, build_model
+from evosynth.nets.compaction import compact
+from evosynth.nets.masks import apply_masks, full_masks, layer_units, living_kernels
 
 
 def architecture(model, masks):

@@ -3,9 +3,10 @@
 import pytest
 import torch
 
-from evosynth.encoding import encode, encode_clusters
-from evosynth.mating import MatingWeights, choose_parents, mate
-from evosynth.synthesis import Environment, synthesize_clustered
+from evosynth.evolution.encoding import encode, encode_clusters
+from evosynth.evolution.environment import Environment
+from evosynth.evolution.mating import MatingWeights, choose_parents, mate
+from evosynth.evolution.synthesis import synthesize_clustered
 
 
 def _parent(seed):

@@ -7,13 +7,13 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import engine_env
-from evosynth.compaction import compact
-from evosynth.export import export_onnx, export_torchscript
-from evosynth.masks import apply_masks, full_masks
-from evosynth.models import LeNet5
-from evosynth.runtime import CONFIGS, config_key, measure_onnx, measure_torch, runtime_rows
+
+from evosynth.analysis.export import export_onnx, export_torchscript
+from evosynth.analysis.runtime import CONFIGS, config_key, measure_onnx, measure_torch, runtime_rows
+from evosynth.nets.architectures import LeNet5
+from evosynth.nets.compaction import compact
+from evosynth.nets.masks import apply_masks, full_masks
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_table3_rows_speedup_against_generation_0():
 def test_device_mode_needs_only_onnxruntime(exported, tmp_path):
     _, _, folder = exported
     probe = (
-        "import sys; from evosynth.cli import main; code = main(sys.argv[1:]);"
+        "import sys; from evosynth.pipeline.cli import main; code = main(sys.argv[1:]);"
         " print('TORCH' if 'torch' in sys.modules else 'NO-TORCH'); sys.exit(code)"
     )
     result = subprocess.run(

@@ -9,16 +9,22 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
-
 from conftest import TINY_PARAMS
 from fixtures_data import msra_b_stems, saliency_pair, write_hku_is, write_msra_b
-from evosynth.data import check_source, prepare
+from torch import nn
+
+from evosynth.data.saliency import load_prepared_saliency, load_saliency, msra_b_split
+from evosynth.data.sources import check_source, prepare
 from evosynth.errors import DataError, ParamsError
-from evosynth.params import validate_params
-from evosynth.saliency_data import load_prepared_saliency, load_saliency, msra_b_split
-from evosynth.saliency_metrics import (
-    adaptive_f_beta, f_beta_curve, mae, max_f_beta, saliency_loss, saliency_map, saliency_scores,
+from evosynth.pipeline.params import validate_params
+from evosynth.tasks.saliency import (
+    adaptive_f_beta,
+    f_beta_curve,
+    mae,
+    max_f_beta,
+    saliency_loss,
+    saliency_map,
+    saliency_scores,
 )
 
 # A 4×4 ground truth with 4 salient pixels (the top-left 2×2 block).

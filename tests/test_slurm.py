@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import BIN, TINY_PARAMS, engine_env, make_project, run
 from slurm_cluster import SlurmCluster, SlurmJob, SlurmUnavailable, slurm_cluster
 

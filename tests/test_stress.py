@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from evosynth.encoding import synapse_probability
-from evosynth.masks import full_masks
-from evosynth.models import LeNet5
-from evosynth.stress import stress
+from evosynth.evolution.encoding import synapse_probability
+from evosynth.evolution.stress import stress
+from evosynth.nets.architectures import LeNet5
+from evosynth.nets.masks import full_masks
 
 
 def _model(seed=0):

@@ -5,8 +5,9 @@ import math
 import pytest
 import torch
 
-from evosynth.encoding import synapse_probability
-from evosynth.synthesis import calibrate_scale, environmental_factor, sample_mask, seed_for
+from evosynth.evolution.encoding import synapse_probability
+from evosynth.evolution.environment import calibrate_scale, environmental_factor
+from evosynth.evolution.synthesis import sample_mask, seed_for
 
 
 def _genome(seed: int = 0, dead_fraction: float = 0.3) -> dict[str, torch.Tensor]:

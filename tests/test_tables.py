@@ -7,23 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from evosynth.tables import (
-    CLUSTER_MNIST_LENET5,
-    STRESSEDNETS_TABLE1,
-    STRESSEDNETS_TABLE2,
-    STRESSEDNETS_TABLE3,
-    MeasuredRow,
-    QuotedRow,
-    Table,
-    cluster_table,
+from evosynth.reporting.cluster import CLUSTER_MNIST_LENET5, cluster_table
+from evosynth.reporting.selection import (
     compare_to_baselines,
     pareto_front,
-    stressednets_table1,
-    stressednets_table3,
-    stressednets_table4,
     synthesized_generation,
     with_efficiencies,
 )
+from evosynth.reporting.stressednets import (
+    STRESSEDNETS_TABLE1,
+    STRESSEDNETS_TABLE2,
+    STRESSEDNETS_TABLE3,
+    stressednets_table1,
+    stressednets_table3,
+    stressednets_table4,
+)
+from evosynth.reporting.table import MeasuredRow, QuotedRow, Table
 
 PAPERS = Path(__file__).resolve().parents[2] / "shared" / "papers"
 

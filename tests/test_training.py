@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from evosynth.data import Split
+from evosynth.data.prepared import Split
 from evosynth.errors import DivergenceError
-from evosynth.masks import full_masks, prunable_layers
-from evosynth.models import LeNet5
+from evosynth.nets.architectures import LeNet5
+from evosynth.nets.masks import full_masks, prunable_layers
 from evosynth.training import MaskedOptimizer, TrainConfig, train
 
 
@@ -55,7 +55,7 @@ def test_optimizer_state_of_dead_synapses_is_zeroed(make):
 
 
 def test_without_the_wrapper_momentum_revives_dead_weights():
-    """The pitfall the wrapper exists for (DESIGN.md §2): the test can fail."""
+    """The pitfall the wrapper exists for (docs/method.md §6.1): the test can fail."""
     torch.manual_seed(0)
     model = LeNet5()
     masks = full_masks(model)

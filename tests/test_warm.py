@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from conftest import BIN, TINY_PARAMS, engine_env
-from evosynth import warm
+
+from evosynth.pipeline import warm
 
 EVOSYNTH = str(BIN / "evosynth")
 
@@ -48,7 +48,7 @@ def test_the_server_key_follows_the_code_and_the_import_time_environment(tmp_pat
     key = warm.server_key(package, {})
     assert warm.server_key(package, {"UNRELATED": "1"}) == key
     assert warm.server_key(package, {"OMP_NUM_THREADS": "1"}) != key
-    (package / "synthesis.py").write_text((package / "synthesis.py").read_text() + "\n# edited\n")
+    (package / "evolution" / "synthesis.py").write_text((package / "evolution" / "synthesis.py").read_text() + "\n# edited\n")
     assert warm.server_key(package, {}) != key
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from conftest import BIN, ROOT, TINY_PARAMS, TINY_REPORTS, make_project, run, write_params
 
 SNAKEMAKE = str(BIN / "snakemake")
@@ -71,9 +70,10 @@ def test_dvc_and_snakemake_dags_agree(tmp_path):
     run(["git", "init", "-q"], cwd=project)
     run([DVC, "init", "-q"], cwd=project)
     dvc, snake = dvc_dag(project), snakemake_dag(project)
-    # prepare + tiny (2 generations) + other (1, from tiny's ancestor) + sexual (1 ancestor, 2 generations
+    # one code stage per step module (prepare, train, encode, synthesize, evaluate, report, prune) + prepare
+    # + tiny (2 generations) + other (1, from tiny's ancestor) + sexual (1 ancestor, 2 generations
     # of 2 members) + a baseline following tiny (2 generations of prune, retrain, evaluate; report)
-    assert len(dvc) == 1 + (1 + 1 + 2 * 4 + 1) + (4 + 1) + (1 + 1 + 2 * 2 * 4 + 1) + (2 * 3 + 1)
+    assert len(dvc) == 7 + 1 + (1 + 1 + 2 * 4 + 1) + (4 + 1) + (1 + 1 + 2 * 2 * 4 + 1) + (2 * 3 + 1)
     other_encode = [j for j in dvc if j[0] == "encode" and "results/other/gen1/genome.pt" in j[3]]
     assert "results/tiny/gen0/model.pt" in other_encode[0][2]
     sexual_encode = [j for j in dvc if j[0] == "encode" and "results/sexual/gen2/m1/genome.pt" in j[3]]
@@ -81,7 +81,7 @@ def test_dvc_and_snakemake_dags_agree(tmp_path):
         "results/sexual/gen1/m0/model.pt", "results/sexual/gen1/m1/model.pt", "results/sexual/gen1/m1/metrics.json"
     } <= sexual_encode[0][2]
     assert {j[0] for j in dvc} == {
-        "prepare", "stress_train", "encode", "synthesize", "retrain", "evaluate", "report", "prune"
+        "code", "prepare", "stress_train", "encode", "synthesize", "retrain", "evaluate", "report", "prune"
     }
     assert dvc == snake
 
@@ -106,7 +106,7 @@ def test_each_experiment_has_its_own_lock_and_named_targets_stay_out_of_the_defa
     run(["git", "init", "-q"], cwd=project)
     run([DVC, "init", "-q"], cwd=project)
     files = sorted(p.relative_to(project).as_posix() for p in project.glob("**/dvc.yaml"))
-    assert files == ["dvc.yaml", *(f"pipelines/{n}/dvc.yaml" for n in ("data", "named", "other", "pruned", "sexual", "tiny"))]
+    assert files == ["dvc.yaml", *(f"pipelines/{n}/dvc.yaml" for n in ("code", "data", "named", "other", "pruned", "sexual", "tiny"))]
     default = _upstream_of_root(project)
     everything = {j for j in dvc_dag(project)}
     assert len(default) == len(everything) - (1 + 1 + 1 + 2 * 4 + 1)  # named's prepare, chain and report

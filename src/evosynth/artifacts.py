@@ -25,7 +25,6 @@ from typing import Any, Iterator
 from evosynth import __version__
 from evosynth.errors import ArtifactError
 
-
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 

@@ -1,4 +1,4 @@
-"""Pruning baselines measured beside evolutionary synthesis (DESIGN.md §4).
+"""Pruning baselines measured beside evolutionary synthesis (docs/method.md §10).
 
 * Magnitude pruning, Han et al. 2015, "Learning both weights and connections
   for efficient neural networks" (the pruning step of Deep Compression, DC in
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from evosynth.masks import Masks, layer_units, prunable_layers
+from evosynth.nets.masks import Masks, layer_units, prunable_layers, total_synapses
 
 
 def magnitude_prune(
@@ -48,7 +48,7 @@ def magnitude_prune(
     if sparsity is not None and not 0.0 <= sparsity <= 1.0:
         raise ValueError(f"sparsity {sparsity} is out of range; allowed: 0 <= sparsity <= 1")
     count = keep if sparsity is None else round((1.0 - sparsity) * total)
-    living = sum(int(m.sum()) for m in masks.values())
+    living = total_synapses(masks)
     if not 0 <= count <= living:
         raise ValueError(f"cannot keep {count} synapses: {living} are alive and dead ones are never revived")
     layers = prunable_layers(model)
@@ -67,7 +67,7 @@ def magnitude_prune(
 def filter_layers(model: nn.Module) -> list[str]:
     """Layers whose output units may be pruned: every conv and hidden linear layer.
 
-    The last layer's neurons are the classes and are never removed (DESIGN.md §2).
+    The last layer's neurons are the classes and are never removed (docs/method.md §7.3).
     """
     return [name for name, _ in prunable_layers(model)[:-1]]
 
@@ -167,7 +167,7 @@ def l1_keep_fraction(model: nn.Module, masks: Masks, target_synapses: int, steps
 
     def synapses(fraction: float) -> int:
         pruned = _apply_keep(model, masks, order, _keep_counts(masks, layers, fraction))
-        return sum(int(m.sum()) for m in pruned.values())
+        return total_synapses(pruned)
 
     low, high = 0.0, 1.0
     if synapses(high) <= target_synapses:

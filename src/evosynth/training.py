@@ -2,7 +2,7 @@
 
 SGD momentum and weight decay revive masked weights unless the mask is
 re-applied after every optimizer step and the optimizer state of dead
-synapses is zeroed (DESIGN.md §2, pitfalls); both are done here.
+synapses is zeroed (docs/method.md §6.1); both are done here.
 
 The loss comes from the task (:mod:`evosynth.tasks`: cross-entropy, YOLOv2's
 region loss, per-pixel saliency cross-entropy). Training runs on CUDA when
@@ -23,13 +23,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from evosynth.data import Split
+from evosynth.data.prepared import Split
 from evosynth.errors import DivergenceError
-from evosynth.masks import Masks, apply_masks, prunable_layers, unit_mask
-from evosynth.stress import stress
+from evosynth.evolution.stress import stress
+from evosynth.nets.masks import Masks, apply_masks, prunable_layers, unit_mask
 
 if TYPE_CHECKING:
-    from evosynth.tasks import Objective
+    from evosynth.tasks.base import Objective
 
 
 def device() -> torch.device:
@@ -96,7 +96,7 @@ def train(
     The model is back on the CPU when this returns.
     """
     if objective is None:
-        from evosynth.tasks import CLASSIFICATION_OBJECTIVE
+        from evosynth.tasks.base import CLASSIFICATION_OBJECTIVE
 
         objective = CLASSIFICATION_OBJECTIVE
     on = device() if on is None else on
@@ -178,20 +178,3 @@ def _stress(
         return stress(model, masks, beta, generator)
     finally:
         model.to(on)
-
-
-@torch.no_grad()
-def accuracy(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    batch_size: int = 1000,
-    device: torch.device | str = "cpu",
-) -> float:
-    """Test accuracy of a model already on ``device``; the data moves there batch by batch."""
-    model.eval()
-    correct = sum(
-        int((model(x[i : i + batch_size].to(device)).argmax(1).cpu() == y[i : i + batch_size]).sum())
-        for i in range(0, len(y), batch_size)
-    )
-    return correct / len(y)

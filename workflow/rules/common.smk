@@ -6,8 +6,8 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from evosynth.errors import ParamsError
-from evosynth.params import SCHEMA_PATH, validate_params
-from evosynth.plan import STEP_FILES, build_plan, param_values
+from evosynth.pipeline.params import SCHEMA_PATH, validate_params
+from evosynth.pipeline.plan import STEP_FILES, build_plan, param_values
 
 try:
     PARAMS = validate_params(config, check_files=True, source="params.yaml")
@@ -30,6 +30,7 @@ PRUNED = f"({'|'.join(PARAMS['baselines']) or '(?!)'})[/]gen[1-9][0-9]*"
 wildcard_constraints:
     exp=EXPERIMENT,
     dataset=EXPERIMENT,
+    module=r"[a-z_]+",
     run=r"[A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
 
 
@@ -46,7 +47,7 @@ def _step(rule_step, wildcards):
     if "run" in wildcards.keys():
         where = Path(wildcards.run).parts
     else:
-        where = [w for w in (wildcards.get("dataset"), wildcards.get("exp")) if w]
+        where = [w for w in (wildcards.get("dataset"), wildcards.get("exp"), wildcards.get("module")) if w]
     if not where:
         (only,) = [step for step in PLAN.values() if step.step == rule_step]
         return only

@@ -1,5 +1,20 @@
-# One rule per step of a generation (DESIGN.md §2b). Every rule runs the
+# One rule per step of a generation (docs/architecture.md §3.1). Every rule runs the
 # command the plan gives it, the same string as dvc.yaml's cmd.
+
+
+rule code:
+    input:
+        step_inputs("code"),
+    output:
+        "results/.code/{module}.json",
+    params:
+        cmd=step_cmd("code"),
+    log:
+        "logs/code/{module}.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
 
 
 rule prepare:

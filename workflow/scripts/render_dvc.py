@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 
 from evosynth.errors import ParamsError
-from evosynth.params import load_params
-from evosynth.plan import Step, build_plan
+from evosynth.pipeline.params import load_params
+from evosynth.pipeline.plan import Step, build_plan
 
 HEADER = "# Generated from params.yaml by workflow/scripts/render_dvc.py: do not edit by hand.\n"
 
@@ -51,7 +51,7 @@ def pipeline_file(step: Step) -> str:
     """The dvc.yaml that holds ``step``, relative to the project root."""
     if step.default and step.step in ROOT_STEPS:
         return ROOT_FILE
-    return f"pipelines/{step.experiment or 'data'}/dvc.yaml"
+    return f"pipelines/{step.experiment or ('code' if step.step == 'code' else 'data')}/dvc.yaml"
 
 
 def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
@@ -60,10 +60,12 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
         stage["wdir"] = wdir
     if step.deps:
         stage["deps"] = list(step.deps)
-    stage["params"] = [key for key in step.params if _present(raw, key)]
+    params = [key for key in step.params if _present(raw, key)]
+    if params:
+        stage["params"] = params
     # metrics and reports are small and live in git, so `dvc metrics diff` /
     # `dvc plots diff` compare them across commits; models go to DVC's cache.
-    in_git = step.step in ("evaluate", "report", "compare", "runtime")
+    in_git = step.step in ("code", "evaluate", "report", "compare", "runtime")
     stage["outs"] = [{out: {"cache": False}} if in_git else out for out in step.outs]
     return stage
 

@@ -1,0 +1,88 @@
+"""The prepared format: one ``.npz`` per dataset, read back as tensors.
+
+A prepared dataset is an ``.npz`` with ``x_train, y_train, x_test, y_test``
+(images as uint8 N×C×H×W, labels as int64) plus a data card (counts per class
+and checksums), written by :mod:`evosynth.data.sources`. Training preloads it as
+tensors: no per-image transforms. Saliency sets hold masks instead of labels,
+KITTI boxes per image; all three are read through :func:`read_prepared`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from evosynth.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
+
+#: The arrays of a prepared classification file.
+CLASSIFICATION_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+class Split(NamedTuple):
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+    @property
+    def num_classes(self) -> int:
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+
+def array_sha(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def read_prepared(path: str | Path, kind: str, required: list[str]) -> dict[str, np.ndarray]:
+    """Every array of a prepared ``.npz``; a clear error if it is missing, unreadable or lacks ``required``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: prepared dataset missing (run the prepare step)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: prepared dataset unreadable, truncated or corrupted ({exc})") from None
+    missing = [key for key in required if key not in arrays]
+    if missing:
+        raise DataError(f"{path}: {', '.join(missing)} missing; not a prepared {kind} file")
+    return arrays
+
+
+def seeded_subset(
+    arrays: dict[str, np.ndarray], sizes: dict[str, int | None], fields: tuple[str, ...], seed: int
+) -> None:
+    """Keep a seeded random subset (in file order) of each part: ``sizes`` maps "train"/"test" to a size."""
+    rng = np.random.default_rng(seed)
+    for part, size in sizes.items():
+        n = len(arrays[f"{fields[0]}_{part}"])
+        if size is not None and size < n:
+            keep = np.sort(rng.permutation(n)[:size])
+            for field in fields:
+                arrays[f"{field}_{part}"] = arrays[f"{field}_{part}"][keep]
+
+
+def load_prepared(
+    path: str | Path, train_size: int | None = None, test_size: int | None = None, seed: int = 0
+) -> Split:
+    """Load a prepared file as normalised float tensors, optionally a seeded subset."""
+    import torch
+
+    arrays = read_prepared(path, "classification", list(CLASSIFICATION_ARRAYS))
+    seeded_subset(arrays, {"train": train_size, "test": test_size}, ("x", "y"), seed)
+    x_train = torch.from_numpy(arrays["x_train"]).float().div_(255.0)
+    mean = x_train.mean(dim=(0, 2, 3), keepdim=True)
+    std = x_train.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
+    x_test = torch.from_numpy(arrays["x_test"]).float().div_(255.0)
+    return Split(
+        (x_train - mean) / std,
+        torch.from_numpy(arrays["y_train"]),
+        (x_test - mean) / std,
+        torch.from_numpy(arrays["y_test"]),
+    )

@@ -1,0 +1,32 @@
+"""Stress-induced training (StressedNets §3.2, eq. 6–8).
+
+At the end of every training epoch each living synapse i draws u ~ U(0, 1)
+and is weakened, w ← β·w, when q_i = exp(|w_i|/z_i − 1) < u (eq. 6, 8): weak
+synapses are stressed more often than strong ones. z is layer-wise (the
+largest living |w|), as for the genome. β ∈ (0, 1] is the intra-generational
+environmental factor; β = 1 leaves the network unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from evosynth.evolution.encoding import synapse_probability
+from evosynth.nets.masks import Masks, prunable_layers
+
+
+@torch.no_grad()
+def stress(model: nn.Module, masks: Masks, beta: float, generator: torch.Generator) -> dict[str, int]:
+    """Weaken the stochastically selected synapses in place; return how many per layer."""
+    if not 0 < beta <= 1:
+        raise ValueError(f"stress factor beta must lie in (0, 1], got {beta}")
+    stressed = {}
+    for name, layer in prunable_layers(model):
+        q = synapse_probability(layer.weight, masks[name])
+        u = torch.rand(q.shape, generator=generator)
+        weakened = masks[name] & (q < u)
+        if beta < 1:
+            layer.weight[weakened] *= beta
+        stressed[name] = int(weakened.sum())
+    return stressed

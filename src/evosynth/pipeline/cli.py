@@ -1,0 +1,108 @@
+"""The ``evosynth`` command: one subcommand per workflow step, a registry over the steps.
+
+DVC's ``cmd:`` and Snakemake's ``shell:`` call exactly these commands (see
+:mod:`evosynth.pipeline.plan`). Every subcommand validates ``params.yaml`` before any
+compute and reports a problem as one line, exiting non-zero; then it runs
+``main(params, args)`` of the step's module (:mod:`evosynth.pipeline.commands`
+names it), in this process or in a fork of the warm server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Any, Sequence
+
+from evosynth import __version__
+from evosynth.artifacts import write_json
+from evosynth.errors import EvosynthError, ParamsError
+from evosynth.pipeline import codedeps, warm
+from evosynth.pipeline.commands import COMMANDS, DEVICE_RUNTIME
+from evosynth.pipeline.params import load_params, training_spec
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evosynth",
+        description="Evolutionary synthesis of small, fast deep neural networks"
+        " (EvoNet and its successors). Each subcommand is one step of a generation;"
+        " `dvc repro` or `snakemake` chain them as described by params.yaml.",
+    )
+    parser.add_argument("--version", action="version", version=f"evosynth {__version__}")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("EVOSYNTH_THREADS", "0")) or None,
+        help="CPU threads for torch (default: $EVOSYNTH_THREADS, else torch's default)."
+        " Fix it to compare runs across machines of the same kind (float reductions depend on it).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="STEP")
+    for command in COMMANDS.values():
+        command.add_to(sub)
+    return parser
+
+
+def _check_target(params: dict[str, Any], args: argparse.Namespace) -> None:
+    chains = [*params["experiments"], *params["baselines"]]
+    if getattr(args, "experiment", None) is not None and args.experiment not in chains:
+        raise ParamsError(f"--experiment: {args.experiment!r} is not in params.yaml; allowed: {', '.join(chains)}")
+    if getattr(args, "dataset", None) is not None and args.dataset not in params["datasets"]:
+        raise ParamsError(f"--dataset: {args.dataset!r} is not in params.yaml; allowed: {', '.join(params['datasets'])}")
+    generation = getattr(args, "generation", None)
+    if generation is not None:
+        last = training_spec(params, args.experiment)["generations"]
+        if not 0 <= generation <= last:
+            raise ParamsError(f"--generation: {generation} is outside 0..{last} of experiment {args.experiment!r}")
+    member = getattr(args, "member", None)
+    if member is not None:
+        size = training_spec(params, args.experiment)["population"]["size"]
+        if not 0 <= member < size:
+            raise ParamsError(f"--member: {member} is outside 0..{size - 1} of experiment {args.experiment!r}")
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run one step here, or in a fork of the warm server (:mod:`evosynth.pipeline.warm`); its exit status."""
+    if args.command == "runtime" and args.model is not None:  # device mode: onnxruntime and numpy only
+        importlib.import_module(DEVICE_RUNTIME).main(args)
+        return 0
+    params = load_params(args.params, check_files=args.command in ("check", "prepare"))
+    _check_target(params, args)
+    if args.command == "check":
+        print(f"{args.params}: valid ({len(params['experiments'])} experiments, {len(params['datasets'])} datasets)")
+        return 0
+    if args.command == "code":  # light: hashes files, imports no torch
+        try:
+            record = codedeps.fingerprint(args.module)
+        except ValueError as exc:
+            raise ParamsError(str(exc)) from None
+        write_json(args.out_dir / f"{args.module}.json", record)
+        return 0
+    if warm.enabled():
+        code = warm.run_warm(argv)
+        if code is not None:
+            return code
+    import torch  # after validation: bad input fails fast
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    importlib.import_module(COMMANDS[args.command].module).main(params, args)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    try:
+        return run(args, argv)
+    except ParamsError as exc:
+        print(f"evosynth: error: {exc}", file=sys.stderr)
+        return 2
+    except EvosynthError as exc:
+        print(f"evosynth {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

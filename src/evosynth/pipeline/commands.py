@@ -1,0 +1,124 @@
+"""The subcommands of ``evosynth``: each step's arguments and the module that runs it.
+
+Light on purpose (argparse only): the CLI parses and validates every command
+line before torch is imported, so bad input fails in a fraction of a second.
+The step modules (:mod:`evosynth.pipeline.steps`) hold the code; the plan
+(:mod:`evosynth.pipeline.plan`) writes the command lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evosynth.pipeline.outputs import STEP_MODULES
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One option of a subcommand, as ``argparse.add_argument`` takes it."""
+
+    flag: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def arg(flag: str, **options: Any) -> Arg:
+    return Arg(flag, options)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its help, which run it names (experiment, generation), its own options."""
+
+    name: str
+    help: str
+    step: str  # the module under evosynth.pipeline.steps
+    experiment: bool = True
+    generation: bool = True
+    out_dir: bool = True
+    args: tuple[Arg, ...] = ()
+
+    @property
+    def module(self) -> str:
+        return f"evosynth.pipeline.steps.{self.step}"
+
+    def add_to(self, sub: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(self.name, help=self.help, description=self.help)
+        p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
+        if self.experiment:
+            p.add_argument("--experiment", required=True, help="a key of `experiments` (or `baselines`) in params.yaml")
+        if self.generation:
+            p.add_argument("--generation", type=int, required=True, help="generation number (0: the ancestor)")
+            p.add_argument("--member", type=int, help="population member (sexual synthesis)")
+        if self.out_dir:
+            p.add_argument("--out-dir", type=Path, required=True, help="folder for this step's artifacts")
+        for a in self.args:
+            p.add_argument(a.flag, **a.options)
+        return p
+
+
+#: The module of ``evosynth runtime --model``: one exported network timed here, without torch.
+DEVICE_RUNTIME = "evosynth.pipeline.steps.device"
+
+_DATA = arg("--data", type=Path, required=True, help="prepared .npz")
+
+COMMANDS: dict[str, Command] = {c.name: c for c in (
+    Command("check", "Validate params.yaml (and that every dataset's files exist), then exit.", "check",
+            experiment=False, generation=False, out_dir=False),
+    Command("code", "Record the sha256 of every source file a step module runs (its stages depend on the record).",
+            "code", experiment=False, generation=False,
+            args=(arg("--module", required=True, choices=sorted(set(STEP_MODULES.values())),
+                      help="a step module of evosynth.pipeline.steps"),)),
+    Command("prepare", "Read a dataset in its published format; write data/prepared/<name>.npz and a data card.",
+            "prepare", experiment=False, generation=False,
+            args=(arg("--dataset", required=True, help="a key of `datasets` in params.yaml"),)),
+    Command("train", "Masked training of the ancestor (no --init) or of an offspring (--init offspring.pt).", "train",
+            args=(_DATA, arg("--init", type=Path, help="offspring checkpoint written by `synthesize`"))),
+    Command("encode", "Write the genome of the previous generation for one offspring: P(s|w) (EvoNet eq. 1),"
+            " P(c)·P(s|c) (cluster-driven), or the mated genome of two parents (sexual synthesis).", "encode",
+            args=(arg("--parent", type=Path, action="append", required=True,
+                      help="a trained model.pt of the previous generation (repeat for a population)"),
+                  arg("--parent-metrics", type=Path, action="append",
+                      help="metrics.json of each --parent, in the same order (sexual synthesis: fitness)"))),
+    Command("synthesize", "Sample an offspring's synapses from the genome and the environmental factor models.",
+            "synthesize", args=(arg("--genome", type=Path, required=True, help="genome.pt written by `encode`"),)),
+    Command("evaluate", "The task's scores (accuracy; KITTI AP per class and difficulty; saliency MAE and F-beta),"
+            " living synapses, efficiencies, architecture and MACs of a generation.", "evaluate",
+            args=(arg("--model", type=Path, required=True),
+                  arg("--data", type=Path, required=True,
+                      help="prepared .npz: the experiment's, or another set of its task (EvoNet Table II: HKU-IS)"),
+                  arg("--ancestor", type=Path, required=True, help="generation 0 model.pt"),
+                  arg("--genome", type=Path,
+                      help="the genome the network was synthesized from (omit for generation 0)"),
+                  arg("--parent", type=Path, help="a pruning baseline's parent model.pt (instead of --genome)"))),
+    Command("compare", "Check each comparison of params.yaml (a paper's claim against its control).", "compare",
+            experiment=False, generation=False),
+    Command("features", "Feature analysis of an experiment: t-SNE and 1-NN (StressedNets Figure 7, Table 4).",
+            "features", generation=False,
+            args=(_DATA, arg("--generation-dir", type=Path, action="append", required=True,
+                             help="each generation's folder"))),
+    Command("papers", "The papers' tables and figures from every run, and reports/index.md.", "papers",
+            experiment=False, generation=False),
+    Command("prune", "A pruning baseline's offspring: the parent pruned to the followed run's synapse count.",
+            "prune", args=(arg("--parent", type=Path, required=True, help="the baseline's previous model.pt"),
+                           arg("--target-metrics", type=Path, required=True,
+                               help="the followed experiment's metrics.json"))),
+    Command("export", "Export a generation's compacted network as ONNX (model.onnx) and TorchScript (model.ts).",
+            "export", args=(arg("--model", type=Path, required=True, help="the generation's model.pt"),)),
+    Command("runtime", "Time networks batch 1 (ONNX Runtime and PyTorch, 1 thread and all cores). Pipeline mode"
+            " (--experiment, --generation-dir, --out-dir): the Table-3 report of every generation. Device mode"
+            " (--model file.onnx): time one exported network on this machine with onnxruntime and numpy only,"
+            " e.g. on a Jetson: `evosynth runtime --model gen8.onnx`.", "runtime",
+            experiment=False, generation=False, out_dir=False,
+            args=(arg("--model", type=Path, help="device mode: an exported .onnx file"),
+                  arg("--repeats", type=int, default=30, help="device mode: timed runs (default 30)"),
+                  arg("--warmup", type=int, default=10, help="device mode: untimed runs first (default 10)"),
+                  arg("--json", type=Path, help="device mode: also write the measurements to this file"),
+                  arg("--experiment", help="pipeline mode: a key of `experiments`"),
+                  arg("--generation-dir", type=Path, action="append", help="pipeline mode: each generation's folder"),
+                  arg("--out-dir", type=Path, help="pipeline mode: folder for the report"))),
+    Command("report", "Generation table (CSV, Markdown) and plot of one experiment.", "report", generation=False,
+            args=(arg("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation"),)),
+)}

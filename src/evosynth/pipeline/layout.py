@@ -1,0 +1,71 @@
+"""Where a run's files live: generation and member folders, reports, metrics files.
+
+Per experiment ``e``, generation ``g`` and population member ``k``::
+
+    data/prepared/<dataset>.npz          the prepared dataset
+    results/e/gen<g>[/m<k>]/             one network (m<k> only in a sexual population of g ≥ 1)
+    reports/e/                           its generation table, plot and runtime report
+    reports/methods/                     the comparisons
+
+Generation 0 of an experiment with ``ancestor: a`` is experiment a's folder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def prepared_path(dataset: str) -> str:
+    return f"data/prepared/{dataset}.npz"
+
+
+def population_size(spec: dict[str, Any], generation: int) -> int:
+    """Members of a generation: a population descends from one ancestor (generation 0)."""
+    return spec["population"]["size"] if spec["method"] == "sexual" and generation > 0 else 1
+
+
+def member_dir(experiment: str, generation: int, member: int, size: int) -> str:
+    folder = f"results/{experiment}/gen{generation}"
+    return folder if size == 1 else f"{folder}/m{member}"
+
+
+def run_dir(experiment: str, spec: dict[str, Any], generation: int, member: int = 0) -> str:
+    """The folder of one member of one generation; generation 0 may be another experiment's (``ancestor``)."""
+    return member_dir(run_owner(experiment, spec, generation), generation, member, population_size(spec, generation))
+
+
+def run_owner(experiment: str, spec: dict[str, Any], generation: int) -> str:
+    """The experiment whose folder (and step) a generation is: a shared generation 0 is its ancestor's."""
+    return (spec.get("ancestor") or experiment) if generation == 0 else experiment
+
+
+def report_dir(experiment: str) -> str:
+    return f"reports/{experiment}"
+
+
+COMPARE_DIR = "reports/methods"
+
+
+def metrics_files(experiment: str, spec: dict[str, Any]) -> list[str]:
+    """Every generation's (and member's) metrics.json of an experiment."""
+    return [
+        f"{run_dir(experiment, spec, gen, k)}/metrics.json"
+        for gen in range(spec["generations"] + 1)
+        for k in range(population_size(spec, gen))
+    ]
+
+
+def chain_metrics(name: str, params: dict[str, Any]) -> list[str]:
+    """Every generation's metrics.json of an experiment, or of a baseline (its generation 0 is the followed one's)."""
+    if name not in params["baselines"]:
+        return metrics_files(name, params["experiments"][name])
+    followed = params["baselines"][name]["follow"]
+    spec = params["experiments"][followed]
+    return [f"{run_dir(followed, spec, 0)}/metrics.json"] + [
+        f"{member_dir(name, g, 0, 1)}/metrics.json" for g in range(1, spec["generations"] + 1)
+    ]
+
+
+def default_experiments(params: dict[str, Any]) -> list[str]:
+    """The experiments of the default target, in params order."""
+    return [name for name, spec in params["experiments"].items() if spec.get("default", True)]

@@ -1,0 +1,245 @@
+"""Load and validate ``params.yaml``: one schema for the CLI, DVC and Snakemake.
+
+Validation happens before any compute and reports the first problem as one
+line that names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from evosynth.errors import ParamsError
+from evosynth.tasks.kinds import ARCHITECTURE_TASKS, KITTI_KEYS, TEST_ONLY_SOURCES, task_of
+
+SCHEMA: dict[str, Any] = json.loads(
+    resources.files("evosynth.pipeline").joinpath("params.schema.json").read_text()
+)
+SCHEMA_PATH = Path(str(resources.files("evosynth.pipeline").joinpath("params.schema.json")))
+
+
+def load_params(path: str | Path, check_files: bool = False) -> dict[str, Any]:
+    """Read, validate and complete (with the schema's defaults) a params file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ParamsError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return validate_params(raw, check_files=check_files, source=str(path))
+
+
+def validate_params(raw: Any, check_files: bool = False, source: str = "params") -> dict[str, Any]:
+    """Validate ``raw`` against the schema and the cross-references; return it with defaults."""
+    errors = sorted(
+        jsonschema.Draft202012Validator(SCHEMA).iter_errors(raw),
+        key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),
+    )
+    if errors:
+        raise ParamsError(f"{source}: {_describe(errors[0])}")
+    params = _with_defaults(SCHEMA, copy.deepcopy(raw))
+    for name, spec in params["datasets"].items():
+        for key in KITTI_KEYS:
+            if key in spec and spec["source"] != "kitti":
+                raise ParamsError(f"{source}: datasets.{name}.{key}: only a kitti dataset has a validation split;"
+                                  f" allowed for source {spec['source']}: no {key}")
+    for name, exp in params["experiments"].items():
+        if exp["dataset"] not in params["datasets"]:
+            raise ParamsError(
+                f"{source}: experiments.{name}.dataset: {exp['dataset']!r} is not a key of datasets;"
+                f" allowed: {', '.join(sorted(params['datasets']))}"
+            )
+        size = exp["population"]["size"]
+        if exp["method"] == "sexual" and size < 2:
+            raise ParamsError(
+                f"{source}: experiments.{name}.population.size: {size} is too small for sexual synthesis;"
+                " allowed: 2 <= value"
+            )
+        if exp["method"] != "sexual" and size != 1:
+            raise ParamsError(
+                f"{source}: experiments.{name}.population.size: {size} needs method sexual;"
+                f" allowed for method {exp['method']}: 1"
+            )
+    for name, exp in params["experiments"].items():
+        _check_task(params, name, exp, source)
+        _check_ancestor(params, name, exp, source)
+    defaults = [name for name, exp in params["experiments"].items() if exp["default"]]
+    for name, spec in params["comparisons"].items():
+        for role in ("treatment", "control"):
+            if spec[role] not in defaults:
+                raise ParamsError(
+                    f"{source}: comparisons.{name}.{role}: {spec[role]!r} is not an experiment of the default target;"
+                    f" allowed: {', '.join(defaults)}"
+                )
+    for name, spec in params["baselines"].items():
+        if name in params["experiments"]:
+            raise ParamsError(f"{source}: baselines.{name}: the name is taken by an experiment; allowed: a new name")
+        followed = params["experiments"].get(spec["follow"]) if spec["follow"] in defaults else None
+        if followed is None or followed["method"] == "sexual":
+            allowed = [e for e in defaults if params["experiments"][e]["method"] != "sexual"]
+            raise ParamsError(
+                f"{source}: baselines.{name}.follow: {spec['follow']!r} is not an experiment with one network"
+                f" per generation; allowed: {', '.join(allowed)}"
+            )
+    papers = params.get("papers")
+    if papers:
+        chains = [*defaults, *params["baselines"]]
+        named = [("table1", n) for n in papers["table1"]] + [("cluster_tables", n) for n in papers["cluster_tables"]]
+        named += [("sweep", n) for n in papers["sweep"]] + [("baselines.against", n) for n in papers["baselines"]["against"]]
+        named += [(f"sexual.{k}", v) for k, v in papers["sexual"].items()]
+        named += [("baselines.evolved", papers["baselines"]["evolved"]), ("features", papers["features"])]
+        for key, name in named:
+            if name not in chains:
+                raise ParamsError(f"{source}: papers.{key}: {name!r} is not a baseline or an experiment of the default target;"
+                                  f" allowed: {', '.join(chains)}")
+        if papers["runtime"] not in params["runtime"]["experiments"]:
+            raise ParamsError(f"{source}: papers.runtime: {papers['runtime']!r} is not timed;"
+                              f" allowed: {', '.join(params['runtime']['experiments']) or '(none: list it in runtime.experiments)'}")
+    for name in params["runtime"]["experiments"]:
+        if name not in defaults:
+            raise ParamsError(
+                f"{source}: runtime.experiments: {name!r} is not an experiment of the default target;"
+                f" allowed: {', '.join(defaults)}"
+            )
+        if params["experiments"][name]["method"] == "sexual":
+            raise ParamsError(f"{source}: runtime.experiments: {name!r} has a population; allowed: one network per generation")
+    if check_files:
+        from evosynth.data.sources import check_source  # data imports torch; keep params light
+
+        # data only experiments outside the default target use, and test-only sets (HKU-IS: EvoNet Table II),
+        # are checked when they are prepared
+        optional = {x["dataset"] for x in params["experiments"].values()} - {
+            params["experiments"][e]["dataset"] for e in defaults
+        }
+        optional |= {name for name, spec in params["datasets"].items() if spec["source"] in TEST_ONLY_SOURCES}
+        for name, spec in params["datasets"].items():
+            problem = None if name in optional else check_source(spec)
+            if problem:
+                raise ParamsError(f"{source}: datasets.{name}.root: {problem}")
+    return params
+
+
+def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
+    """The architecture must suit the dataset's task, and the dataset must have a training part."""
+    data_source = params["datasets"][exp["dataset"]]["source"]
+    task = task_of(data_source)
+    wanted = ARCHITECTURE_TASKS.get(exp["architecture"], "classification")
+    if wanted != task:
+        allowed = [a for a in _architectures() if ARCHITECTURE_TASKS.get(a, "classification") == task]
+        raise ParamsError(
+            f"{source}: experiments.{name}.architecture: {exp['architecture']!r} is built for {wanted},"
+            f" but dataset {exp['dataset']!r} ({data_source}) is a {task} set; allowed: {', '.join(allowed)}"
+        )
+    if data_source in TEST_ONLY_SOURCES:
+        raise ParamsError(
+            f"{source}: experiments.{name}.dataset: {exp['dataset']!r} ({data_source}) has no training images"
+            " (EvoNet tests on all of HKU-IS); allowed: an msra_b dataset, then evaluate on it"
+        )
+
+
+def _architectures() -> list[str]:
+    return SCHEMA["$defs"]["experiment"]["properties"]["architecture"]["enum"]
+
+
+#: What an experiment's ancestor (generation 0) depends on: equal for experiments sharing one.
+ANCESTOR_KEYS = ("dataset", "architecture", "seed", "train", "data")
+
+
+def _check_ancestor(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
+    """An experiment may start from another's ancestor only if that ancestor is the one it would train."""
+    owner = exp.get("ancestor")
+    if owner is None:
+        return
+    key = f"{source}: experiments.{name}.ancestor"
+    owners = [e for e, x in params["experiments"].items() if "ancestor" not in x and e != name]
+    if owner not in owners:
+        raise ParamsError(f"{key}: {owner!r} is not an experiment that trains its own ancestor;"
+                          f" allowed: {', '.join(owners) or '(none)'}")
+    for field in ANCESTOR_KEYS:
+        if exp[field] != params["experiments"][owner][field]:
+            raise ParamsError(f"{key}: {owner!r} trains its ancestor with another {field}"
+                              f" ({params['experiments'][owner][field]!r}, here {exp[field]!r}); allowed: equal {field}")
+    if exp["default"] and not params["experiments"][owner]["default"]:
+        raise ParamsError(f"{key}: {owner!r} is not in the default target; allowed: an experiment with default: true")
+
+
+def training_spec(params: dict[str, Any], name: str) -> dict[str, Any]:
+    """The experiment whose data, training and seed a chain uses: itself, or the one a baseline follows."""
+    if name in params["baselines"]:
+        return params["experiments"][params["baselines"][name]["follow"]]
+    return params["experiments"][name]
+
+
+def _key(path: Any) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref", "")
+    return SCHEMA["$defs"][ref.rsplit("/", 1)[-1]] if ref else node
+
+
+def _allowed_range(schema: dict[str, Any]) -> str:
+    lo = (
+        f"{schema['exclusiveMinimum']} < value"
+        if "exclusiveMinimum" in schema
+        else f"{schema['minimum']} <= value" if "minimum" in schema else "value"
+    )
+    if "exclusiveMaximum" in schema:
+        return f"{lo} < {schema['exclusiveMaximum']}"
+    if "maximum" in schema:
+        return f"{lo} <= {schema['maximum']}"
+    return lo
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key, schema, value = _key(error.absolute_path), error.schema, error.instance
+    if error.validator == "additionalProperties":
+        known = sorted(schema.get("properties", {}))
+        unknown = sorted(set(value) - set(known))[0]
+        hint = difflib.get_close_matches(unknown, known, n=1)
+        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return f"{key}: unknown key {unknown!r}{did_you_mean}; allowed: {', '.join(known)}"
+    if error.validator == "required":
+        missing = [k for k in schema["required"] if k not in value][0]
+        return f"{key}: missing key {missing!r}"
+    if error.validator == "enum":
+        return f"{key}: {value!r} is not allowed; allowed: {', '.join(map(str, schema['enum']))}"
+    if error.validator == "type":
+        expected = schema["type"] if isinstance(schema["type"], str) else " or ".join(schema["type"])
+        return f"{key}: expected {expected}, got {type(value).__name__} {value!r}"
+    if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return f"{key}: {value!r} is out of range; allowed: {_allowed_range(schema)}"
+    if error.validator == "minProperties":
+        return f"{key}: must name at least one entry"
+    if error.validator == "pattern":
+        return f"{key}: {value!r} is not a valid name; allowed: letters, digits and _, starting with a letter"
+    return f"{key}: {error.message}"
+
+
+def _with_defaults(schema: dict[str, Any], value: Any) -> Any:
+    """Fill the schema's ``default`` values into ``value`` (recursively)."""
+    schema = _resolve(schema)
+    if not isinstance(value, dict):
+        return value
+    for name, sub in schema.get("properties", {}).items():
+        sub = _resolve(sub)
+        if name not in value and "default" in sub:
+            value[name] = copy.deepcopy(sub["default"])
+        if name in value:
+            value[name] = _with_defaults(sub, value[name])
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for name in set(value) - set(schema.get("properties", {})):
+            value[name] = _with_defaults(extra, value[name])
+    return value

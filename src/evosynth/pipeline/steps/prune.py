@@ -1,0 +1,50 @@
+"""Step ``prune``: a pruning baseline's offspring, its parent pruned to the followed run's synapse count."""
+
+from __future__ import annotations
+
+import time
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+from evosynth.artifacts import read_json, save_checkpoint, write_json
+from evosynth.baselines import l1_filter_prune, l1_keep_fraction, living_filters, magnitude_prune
+from evosynth.nets.compaction import compact
+from evosynth.nets.masks import apply_masks, total_synapses
+from evosynth.pipeline.outputs import step_files
+from evosynth.pipeline.steps.common import finish, load_network, network_payload
+
+
+def run_prune(
+    params: dict[str, Any], baseline: str, generation: int, parent: Path, target_metrics: Path, out_dir: Path
+) -> dict[str, Any]:
+    """A pruning baseline's offspring: the parent pruned to the followed run's synapse count."""
+    started = time.time()
+    spec = params["baselines"][baseline]
+    model, masks, like = load_network(parent)
+    target = int(read_json(target_metrics)["synapses"])
+    if spec["method"] == "magnitude":
+        pruned = magnitude_prune(model, masks, keep=min(target, total_synapses(masks)))
+    else:
+        pruned = l1_filter_prune(model, masks, l1_keep_fraction(model, masks, target))
+    compacted = compact(model, pruned, tuple(like["input_shape"]))
+    pruned = compacted.ancestor_masks(pruned)
+    apply_masks(model, pruned)
+    summary = {
+        "method": spec["method"],
+        "target_synapses": target,
+        "parent_synapses": total_synapses(masks),
+        "synapses": total_synapses(pruned),
+        "filters": living_filters(model, pruned),
+    }
+    files = step_files("prune")
+    save_checkpoint(out_dir / files[0], "offspring", network_payload(model, pruned, like, generation=generation))
+    write_json(out_dir / files[1], summary)
+    finish("prune", spec, started, out_dir, files)
+    return summary
+
+
+def main(params: dict[str, Any], args: Namespace) -> None:
+    summary = run_prune(params, args.experiment, args.generation, args.parent, args.target_metrics, args.out_dir)
+    print(f"{args.experiment} gen{args.generation}: {summary['synapses']:,} synapses"
+          f" (target {summary['target_synapses']:,}), {summary['filters']} filters")

@@ -1,0 +1,76 @@
+"""Step ``synthesize``: sample an offspring from the genome under the environmental factor models (EvoNet eq. 2–3)."""
+
+from __future__ import annotations
+
+import time
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from evosynth.artifacts import load_checkpoint, save_checkpoint, write_json
+from evosynth.evolution.environment import Environment, parent_sized
+from evosynth.evolution.synthesis import keep_minimum, seed_for, synthesize_clustered, synthesize_synapses
+from evosynth.nets.architectures import build_model
+from evosynth.nets.compaction import compact
+from evosynth.nets.coupling import coupled_channels
+from evosynth.nets.masks import apply_masks, prunable_layers, synapse_macs, total_synapses
+from evosynth.pipeline.outputs import step_files
+from evosynth.pipeline.steps.common import finish, network_from, network_payload, step_params, stream
+
+
+def run_synthesize(
+    params: dict[str, Any], experiment: str, generation: int, genome_path: Path, out_dir: Path,
+    member: int | None = None,
+) -> dict[str, Any]:
+    """Sample the offspring's synapses from the genome under the environmental factor models."""
+    started = time.time()
+    exp = params["experiments"][experiment]
+    genome = load_checkpoint(genome_path, "genome")
+    model, parent_masks = network_from(genome, genome_path)
+    env = parent_sized(Environment(**exp["environment"]), genome)
+    seed = seed_for(exp["seed"], generation, stream("synthesize", member))
+    costs = synapse_macs(model, tuple(genome["input_shape"]))
+    output_layer = prunable_layers(model)[-1][0]
+    groups = coupled_channels(model, tuple(genome["input_shape"]))  # residual adds share a fate; chains: none
+    if "clusters" in genome:
+        masks, summary = synthesize_clustered(
+            genome["synapses"], genome["clusters"], genome["cluster_kind"], env, seed, {output_layer}, costs,
+            groups,
+        )
+    else:
+        masks, summary = synthesize_synapses(genome["synapses"], env, seed, costs, groups)
+    masks = keep_minimum(
+        {n: m & parent_masks[n] for n, m in masks.items()}, genome["synapses"], output_layer, groups
+    )
+    compacted = compact(model, masks, tuple(genome["input_shape"]))
+    masks = compacted.ancestor_masks(masks)  # synapses of removed filters and neurons are dead too
+    summary["kept_strongest"] = compacted.kept_strongest
+    if exp["init"] == "scratch":
+        torch.manual_seed(seed_for(exp["seed"], generation, stream("init", member)))
+        model = build_model(genome["architecture"], tuple(genome["input_shape"]), genome["num_classes"])
+    apply_masks(model, masks)
+    parent_count = genome.get("parent_synapses", total_synapses(parent_masks))
+    summary.update(
+        environment=exp["environment"],
+        parents=genome["parents"],
+        parent_synapses=parent_count,
+        synapses=total_synapses(masks),
+        per_layer={n: {"parent": int(parent_masks[n].sum()), "kept": int(masks[n].sum())} for n in masks},
+    )
+    summary["expected_ratio"] = summary["expected_synapses"] / parent_count if parent_count else 0.0
+    summary["realised_ratio"] = summary["synapses"] / parent_count if parent_count else 0.0
+    files = step_files("synthesize")
+    save_checkpoint(out_dir / files[0], "offspring", network_payload(model, masks, genome, generation=generation))
+    write_json(out_dir / files[1], summary)
+    finish("synthesize", step_params(exp, "synthesize"), started, out_dir, files)
+    return summary
+
+
+def main(params: dict[str, Any], args: Namespace) -> None:
+    summary = run_synthesize(params, args.experiment, args.generation, args.genome, args.out_dir, args.member)
+    print(
+        f"{args.experiment} gen{args.generation}: kept {summary['synapses']:,} of {summary['parent_synapses']:,}"
+        f" synapses (ratio {summary['realised_ratio']:.3f}, expected {summary['expected_ratio']:.3f})"
+    )

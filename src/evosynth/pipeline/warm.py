@@ -1,0 +1,254 @@
+"""A warm interpreter for step commands: torch is imported once, each step runs in a fork of it.
+
+Every DVC stage and Snakemake job is a fresh ``evosynth <step>`` process, and
+``import torch`` alone takes about 2 s of CPU on this project's machines —
+more than most steps compute (an encode step computes for 0.04 s). The
+default pipeline has some 350 steps, so start-up would dominate its wall time.
+
+So the ``evosynth`` command, once its arguments and params are validated,
+hands the step to a local server that has already imported torch and
+evosynth: the server forks, the fork takes over the caller's working folder,
+environment, umask and standard streams (passed as file descriptors over a
+Unix socket), runs the very same ``evosynth.pipeline.cli.main`` and sends back its exit
+status. The caller stays in the foreground as the step's process for the
+engine: its exit status, output and log are the step's. If the caller dies
+(SIGKILL by the engine, Ctrl-C), the fork sees its socket close and exits at
+once, as the step itself would have died.
+
+The server is keyed by the interpreter, the bytes of evosynth's source and
+the environment variables that shape torch at import time; a change to any of
+them starts a new server, so a step never runs stale code. A server exits after
+``IDLE_SECONDS`` without work. No server is used when ``EVOSYNTH_WARM=0``,
+inside SLURM jobs (a step must run inside its job's own process tree, cgroup
+and accounting), or where the platform lacks Unix sockets with descriptor
+passing; if a server cannot be reached the step simply runs in its own process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Callable, Sequence
+
+IDLE_SECONDS = 300.0
+START_TIMEOUT = 60.0
+#: Environment variables read when torch (or its thread pools) start: part of the server's key.
+IMPORT_TIME_ENV = (
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "PYTHONPATH",
+    "LD_LIBRARY_PATH", "LD_PRELOAD", "TORCH_HOME",
+)
+OFF = ("0", "off", "no", "false")
+HEADER = struct.Struct("!Q")
+#: What the server imports before it forks: torch and evosynth, and what steps import lazily
+#: (an optimizer's first use imports torch._dynamo, 2.5 s; compaction imports Torch-Pruning;
+#: reports matplotlib; exports onnx; the feature analysis scikit-learn).
+PRELOAD = (
+    "torch", "torch._dynamo", "torch_pruning", "matplotlib.pyplot", "onnx", "onnxruntime", "sklearn.manifold",
+    "evosynth.pipeline.cli", "evosynth.pipeline.steps",
+)
+PACKAGE = Path(__file__).resolve().parent.parent  # the whole evosynth package: edited code gets a new server
+
+
+def enabled(environ: dict[str, str] | None = None) -> bool:
+    """Whether this process should hand its step to a warm server."""
+    environ = os.environ if environ is None else environ
+    return (
+        environ.get("EVOSYNTH_WARM", "1").lower() not in OFF
+        and "SLURM_JOB_ID" not in environ
+        and hasattr(socket, "AF_UNIX")
+        and hasattr(socket, "send_fds")
+        and hasattr(os, "fork")
+    )
+
+
+def server_key(package: Path = PACKAGE, environ: dict[str, str] | None = None) -> str:
+    """What a server's code and start-up depend on: interpreter, evosynth's sources, import-time env."""
+    environ = os.environ if environ is None else environ
+    digest = hashlib.sha256(f"{sys.executable}\0{sys.version}\0".encode())
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+            digest.update(f"{path.relative_to(package)}\0".encode() + path.read_bytes())
+    for name in IMPORT_TIME_ENV:
+        digest.update(f"{name}={environ.get(name)}\0".encode())
+    return digest.hexdigest()[:20]
+
+
+def socket_path(key: str) -> Path:
+    folder = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+    return folder / f"evosynth-warm-{os.getuid()}-{key}.sock"
+
+
+# --------------------------------------------------------------------- client
+def _connect(path: Path) -> socket.socket | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+        return sock
+    except OSError:
+        sock.close()
+        return None
+
+
+def _start_server(path: Path) -> None:
+    subprocess.Popen(
+        [sys.executable, "-m", "evosynth.pipeline.serve", str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # not part of the engine's process group: it outlives this step
+        close_fds=True,
+    )
+
+
+def _reach_server(path: Path) -> socket.socket | None:
+    sock = _connect(path)
+    if sock is not None:
+        return sock
+    _start_server(path)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        sock = _connect(path)
+        if sock is not None:
+            return sock
+    return None
+
+
+def run_warm(argv: Sequence[str]) -> int | None:
+    """Run ``evosynth argv`` in a fork of the warm server; its exit status, or None if no server answered."""
+    sock = _reach_server(socket_path(server_key()))
+    if sock is None:
+        return None
+    request = json.dumps(
+        {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask()}
+    ).encode()
+    with sock:
+        try:
+            socket.send_fds(sock, [HEADER.pack(len(request))], [0, 1, 2])
+            sock.sendall(request)
+        except OSError:
+            return None  # the server went away (idle exit) between connect and send: run here
+        status = _recv_exactly(sock, 4)
+    if status is None:
+        print("evosynth: the warm worker running this step died without an exit status", file=sys.stderr)
+        return 1
+    return struct.unpack("!i", status)[0]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+# --------------------------------------------------------------------- server
+def _run_request(conn: socket.socket, handler: Callable[[list[str]], int]) -> None:
+    """In the fork: become the caller's step, run it, report the exit status."""
+    header, fds, _, _ = socket.recv_fds(conn, HEADER.size, 3)
+    rest = _recv_exactly(conn, HEADER.size - len(header))
+    body = None if rest is None else _recv_exactly(conn, HEADER.unpack(header + rest)[0])
+    if body is None:  # the caller went away before it finished asking: nothing to run
+        os._exit(1)
+    request = json.loads(body)
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the caller's streams, kept open
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.environ["EVOSYNTH_WARM"] = "0"  # this fork is the step: it must not delegate again
+    os.umask(request["umask"])
+    threading.Thread(target=_die_with_caller, args=(conn,), daemon=True).start()
+    sys.argv = ["evosynth", *request["argv"]]
+    try:
+        code = handler(request["argv"])
+    except SystemExit as exc:  # argparse's --help and usage errors
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except BaseException:  # noqa: BLE001 - report like an uncaught exception in a fresh process
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    conn.sendall(struct.pack("!i", code))
+
+
+def _die_with_caller(conn: socket.socket) -> None:
+    """The caller closes the socket only by exiting: the step dies with it."""
+    try:
+        while conn.recv(1):
+            pass
+    except OSError:
+        pass
+    os._exit(1)
+
+
+def serve(path: Path, handler: Callable[[list[str]], int], idle: float = IDLE_SECONDS) -> None:
+    """Import the heavy modules, listen on ``path``, fork one child per step until idle.
+
+    Each child becomes its caller's step and runs ``handler(argv)`` (the CLI's ``main``,
+    given by :mod:`evosynth.pipeline.serve`: this module does not import the CLI).
+    """
+    # like the `evosynth` script, import nothing from the folder it was started in
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+    os.chdir("/")
+    os.environ.setdefault("MPLBACKEND", "Agg")  # reports draw to files; the steps say so too
+    for module in PRELOAD:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # an optional extra: the step imports (and reports) it itself
+            pass
+
+    staging = path.with_name(f"{path.name}.{os.getpid()}")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(staging))
+    listener.listen(64)
+    os.replace(staging, path)  # appear only when warm; a concurrent starter's server loses the name
+    mine = path.stat().st_ino
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    listener.settimeout(idle)
+    try:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                return
+            if os.fork() == 0:
+                listener.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # steps wait for their own subprocesses
+                try:
+                    _run_request(conn, handler)
+                finally:
+                    os._exit(0)
+            conn.close()
+            if not path.exists() or path.stat().st_ino != mine:
+                return  # another server took the name: leave it the work
+    finally:
+        listener.close()
+        if path.exists() and path.stat().st_ino == mine:
+            path.unlink()
+

@@ -1,0 +1,62 @@
+"""Detection (KITTI): YOLOv2's region loss; KITTI AP of car and pedestrian per difficulty."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from evosynth.data.kitti_prepared import load_prepared_kitti
+from evosynth.tasks.base import Objective, Task
+from evosynth.tasks.kinds import DETECTION
+from evosynth.tasks.kitti_ap import kitti_ap
+from evosynth.tasks.yolo import KITTI_ANCHORS, Detections, decode, yolo_loss
+
+
+class Detection(Task):
+    """YOLOv2 on KITTI (StressedNets §4.1.3, Table 3, Figure 6)."""
+
+    name, headline = DETECTION, "ap_car_moderate"
+    batch_size = 16
+
+    def load(self, path: str | Path, train_size: int | None, test_size: int | None, seed: int) -> Any:
+        return load_prepared_kitti(path, train_size, test_size, seed)
+
+    def objective(self, data: Any) -> Objective:
+        size = tuple(data.x_train.shape[-2:])
+
+        def loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            return yolo_loss(output, target[..., :4], target[..., 4].long(), KITTI_ANCHORS, size).total
+
+        return Objective(loss)
+
+    @torch.no_grad()
+    def detections(self, model: nn.Module, data: Any, device: torch.device) -> list[Any]:
+        """Decoded, NMS-filtered boxes of every test image, in the original image's pixels."""
+        model.to(device).eval()
+        size = tuple(data.x_test.shape[-2:])
+        found = []
+        for start in range(0, len(data.x_test), self.batch_size):
+            outputs = model(data.x_test[start:start + self.batch_size].to(device))
+            for offset, det in enumerate(decode(outputs, KITTI_ANCHORS, size)):
+                boxes = data.truth.to_original(start + offset, det.boxes.cpu().double())
+                found.append(Detections(boxes, det.scores.cpu(), det.classes.cpu()))
+        return found
+
+    def scores(self, model: nn.Module, data: Any, device: torch.device) -> dict[str, Any]:
+        """KITTI AP (devkit protocol, :mod:`evosynth.tasks.kitti_ap`); None where no ground truth counts.
+
+        ``accuracy`` is the headline, 0 when it is None.
+        """
+        found = self.detections(model, data, device)
+        truths = [data.truth.objects(i) for i in range(len(found))]
+        metrics: dict[str, Any] = {}
+        for points, prefix in ((40, "ap"), (11, "ap_r11")):
+            for key, value in kitti_ap(found, truths, points).items():
+                metrics[key.replace("ap", prefix, 1)] = None if math.isnan(value) else value
+        headline = metrics[self.headline]
+        return {"accuracy": 0.0 if headline is None else headline, "task": self.name,
+                "headline": self.headline, **metrics}

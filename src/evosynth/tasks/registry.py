@@ -1,0 +1,25 @@
+"""The task of an experiment, chosen by its dataset's source (:mod:`evosynth.tasks.kinds`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from evosynth.tasks.base import Task
+from evosynth.tasks.classification import Classification
+from evosynth.tasks.detection import Detection
+from evosynth.tasks.kinds import task_of
+from evosynth.tasks.saliency import Saliency
+
+TASKS: dict[str, Task] = {t.name: t for t in (Classification(), Detection(), Saliency())}
+
+
+def task_for(params: dict[str, Any], experiment: dict[str, Any]) -> Task:
+    """The task of an experiment (or of the experiment a baseline follows), from its dataset's source."""
+    return TASKS[task_of(params["datasets"][experiment["dataset"]]["source"])]
+
+
+def load_task_data(task: Task, experiment: dict[str, Any], path: str | Path) -> Any:
+    """The experiment's prepared data (seeded subsets of ``data.train_size`` / ``test_size``)."""
+    sizes = experiment["data"]
+    return task.load(path, sizes["train_size"], sizes["test_size"], experiment["seed"])
