@@ -1,0 +1,1 @@
+"""Networks: layers and masks, coupled channels (coupling), physical compaction, architectures."""

@@ -1,0 +1,1 @@
+"""Reports: generation tables, comparisons, the papers' tables and figures (table, stressednets, cluster, selection, papers)."""
