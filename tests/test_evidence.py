@@ -195,3 +195,31 @@ def test_evidence_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_
     assert not any(j[0] == "evidence" or "ctl_s" in j[1] for j in default)
     root = (project / "dvc.yaml").read_text()
     assert "evidence" not in root and "ctl_s0" not in root
+
+
+def test_the_committed_evidence_set_has_the_seeds_scale_and_cost_the_issue_asks():
+    import sys
+
+    from conftest import ROOT
+
+    from evosynth.pipeline.params import load_params
+    from evosynth.pipeline.seeds import FAMILIES
+
+    params = load_params(ROOT / "params.yaml")
+    evidence, families = params["evidence"], params[FAMILIES]
+    arms = {c[r] for c in evidence["claims"].values() for r in ("treatment", "control")}
+    for name in arms | set(evidence["sweep"]):
+        spec = families[name]
+        assert not spec["default"] and spec["data"] == {"train_size": None, "test_size": None}, name
+        assert len(spec["seeds"]) >= (3 if name in evidence["sweep"] else 5), name
+    for name in arms:  # every claim arm is asked to pass 100x synaptic efficiency by its last generation
+        spec = families[name]
+        assert spec["environment"]["factor"] ** -spec["generations"] >= evidence["target_efficiency"] >= 100, name
+    assert sorted(families[n]["environment"]["factor"] for n in evidence["sweep"]) == [0.2, 0.4, 0.6, 0.8, 0.9, 0.95]
+    assert {tuple(families[n]["generations"] for n in evidence["sweep"])} == {(families[evidence["sweep"][0]]["generations"],) * 6}
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from evidence_cost import REFERENCE, plan_cost
+    finally:
+        sys.path.pop(0)
+    assert plan_cost(params, *REFERENCE)["wall_s"] <= 2 * 3600
