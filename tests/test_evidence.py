@@ -223,3 +223,16 @@ def test_the_committed_evidence_set_has_the_seeds_scale_and_cost_the_issue_asks(
     finally:
         sys.path.pop(0)
     assert plan_cost(params, *REFERENCE)["wall_s"] <= 2 * 3600
+
+
+def test_snakemake_evidence_target_runs_every_seed_from_its_own_ancestor(tmp_path):
+    project = make_project(tmp_path / "p", _seeded(), git=False)
+    run([str(BIN / "snakemake"), "-c2", "evidence"], cwd=project)
+    metrics = {exp: json.loads((project / f"results/{exp}/gen{g}/metrics.json").read_text())
+               for exp, g in (("ctl_s0", 0), ("ctl_s1", 0), ("trt_s0", 2), ("trt_s1", 2))}
+    # a seed changes the ancestor's training and the offspring's sampling
+    assert metrics["ctl_s0"]["accuracy"] != metrics["ctl_s1"]["accuracy"]
+    assert metrics["trt_s0"]["synapses"] != metrics["trt_s1"]["synapses"]
+    assert not (project / "results/trt_s0/gen0").exists()  # the treatment starts from ctl_s0's ancestor
+    text = (project / "reports/evidence/evidence.md").read_text()
+    assert re.search(r"- `c`: \*\*(supported|contradicted|inconclusive)\*\*, effect [+-]\d", text)
