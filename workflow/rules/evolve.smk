@@ -260,3 +260,23 @@ rule papers:
         "../envs/evosynth.yaml"
     shell:
         "{params.cmd} 2> {log}"
+
+
+rule evidence:
+    input:
+        step_inputs("evidence"),
+    output:
+        "reports/evidence/evidence.md",
+        "reports/evidence/evidence.csv",
+        "reports/evidence/evidence.png",
+        "reports/evidence/sweep.png",
+        "reports/evidence/evidence.provenance.json",
+    params:
+        cmd=step_cmd("evidence"),
+        values=step_values("evidence"),
+    log:
+        "logs/evidence.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"

@@ -95,6 +95,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
                   arg("--parent", type=Path, help="a pruning baseline's parent model.pt (instead of --genome)"))),
     Command("compare", "Check each comparison of params.yaml (a paper's claim against its control).", "compare",
             experiment=False, generation=False),
+    Command("evidence", "The evidence set's verdicts: every claim of params.yaml's evidence section paired by seed,"
+            " with a 95 % t interval (reports/evidence/).", "evidence", experiment=False, generation=False),
     Command("features", "Feature analysis of an experiment: t-SNE and 1-NN (StressedNets Figure 7, Table 4).",
             "features", generation=False,
             args=(_DATA, arg("--generation-dir", type=Path, action="append", required=True,

@@ -6,6 +6,7 @@ Per experiment ``e``, generation ``g`` and population member ``k``::
     results/e/gen<g>[/m<k>]/             one network (m<k> only in a sexual population of g ≥ 1)
     reports/e/                           its generation table, plot and runtime report
     reports/methods/                     the comparisons
+    reports/evidence/                    the evidence set's verdicts over seeds (named target)
 
 Generation 0 of an experiment with ``ancestor: a`` is experiment a's folder.
 """
@@ -44,6 +45,7 @@ def report_dir(experiment: str) -> str:
 
 
 COMPARE_DIR = "reports/methods"
+EVIDENCE_DIR = "reports/evidence"
 
 
 def metrics_files(experiment: str, spec: dict[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "evaluate": ("metrics.json", "evaluate.provenance.json"),
     "report": ("generations.csv", "generations.md", "generations.png", "report.provenance.json"),
     "compare": ("comparisons.md", "comparisons.csv", "comparisons.png", "compare.provenance.json"),
+    "evidence": ("evidence.md", "evidence.csv", "evidence.png", "sweep.png", "evidence.provenance.json"),
     "export": ("model.onnx", "model.ts", "export.provenance.json"),
     "prune": ("offspring.pt", "prune.json", "prune.provenance.json"),
     "runtime": ("runtime.md", "runtime.csv", "runtime.png", "runtime.json", "runtime.provenance.json"),
@@ -51,5 +52,5 @@ def step_files(step: str, **names: str) -> list[str]:
 STEP_MODULES: dict[str, str] = {
     "prepare": "prepare", "stress_train": "train", "encode": "encode", "synthesize": "synthesize",
     "retrain": "train", "evaluate": "evaluate", "report": "report", "compare": "compare", "export": "export",
-    "prune": "prune", "runtime": "runtime", "features": "features", "papers": "papers",
+    "prune": "prune", "runtime": "runtime", "features": "features", "papers": "papers", "evidence": "evidence",
 }

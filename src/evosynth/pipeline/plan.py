@@ -47,6 +47,7 @@ from typing import Any
 from evosynth.pipeline import codedeps
 from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's public surface)
     COMPARE_DIR,
+    EVIDENCE_DIR,
     chain_metrics,
     default_experiments,
     member_dir,
@@ -57,6 +58,7 @@ from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's pu
     run_dir,
     run_owner,
 )
+from evosynth.pipeline.seeds import FAMILIES, members
 from evosynth.pipeline.outputs import STEP_FILES, STEP_MODULES, STEP_PARAMS, step_files  # noqa: F401 (re-exported)
 
 PARAMS_FILE = "params.yaml"
@@ -94,8 +96,11 @@ def param_values(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any
     """The values of dotted ``keys`` in ``params`` (what a step reads)."""
     values = {}
     for key in keys:
+        parts = key.split(".")
         node = params
-        for part in key.split("."):
+        if parts[0] == "experiments" and parts[1] in params.get(FAMILIES, {}):  # as written: the seeds' family
+            node, parts = params[FAMILIES], parts[1:]
+        for part in parts:
             node = node[part]
         values[key] = node
     return values
@@ -107,8 +112,9 @@ def _cmd(subcommand: str, *args: str) -> str:
 
 def _step(
     step: str, subcommand: str, folder: str, deps: list[str], args: list[str],
-    params: tuple[str, ...] | None = None, **where: Any,
+    params: tuple[str, ...] | None = None, family: str | None = None, **where: Any,
 ) -> Step:
+    """One step; a chain of an experiment with seeds reads its family's keys (its seed is in its name)."""
     exp, gen, member = where.get("experiment"), where.get("generation"), where.get("member")
     target = ["--experiment", exp] if exp else []
     target += ["--generation", str(gen)] if gen is not None else []
@@ -121,7 +127,7 @@ def _step(
         deps=(codedeps.record_path(STEP_MODULES[step]), *deps),
         outs=outs,
         params=params or (
-            tuple(f"experiments.{exp}.{key}" for key in STEP_PARAMS[step])
+            tuple(f"experiments.{family or exp}.{key}" for key in STEP_PARAMS[step] if not (family and key == "seed"))
             if exp
             else (f"datasets.{where['dataset']}",)
         ),
@@ -134,13 +140,14 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
     data = prepared_path(spec["dataset"])
     ancestor = f"{run_dir(exp, spec, 0)}/model.pt"
     sexual = spec["method"] == "sexual"
+    family = spec.get("family")
     steps: list[Step] = []
     for gen in range(0 if spec.get("ancestor") is None else 1, spec["generations"] + 1):
         size = population_size(spec, gen)
         previous = [run_dir(exp, spec, gen - 1, k) for k in range(population_size(spec, gen - 1))] if gen else []
         for k in range(size):
             folder = run_dir(exp, spec, gen, k)
-            where = {"experiment": exp, "generation": gen, "member": k if size > 1 else None}
+            where = {"experiment": exp, "generation": gen, "member": k if size > 1 else None, "family": family}
             model = f"{folder}/model.pt"
             if gen == 0:
                 steps.append(_step("stress_train", "train", folder, [data], ["--data", data], **where))
@@ -170,7 +177,7 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
             )
     metrics = metrics_files(exp, spec)
     steps.append(
-        _step("report", "report", report_dir(exp), metrics, ["--metrics", *metrics], experiment=exp)
+        _step("report", "report", report_dir(exp), metrics, ["--metrics", *metrics], experiment=exp, family=family)
     )
     return steps
 
@@ -268,8 +275,21 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         deps = [m for exp in involved for m in metrics_files(exp, params["experiments"][exp])]
         read = ("comparisons", *(f"experiments.{e}.generations" for e in involved))
         steps.append(_step("compare", "compare", COMPARE_DIR, deps, [], params=read))
+    if params.get("evidence"):
+        steps.append(replace(_evidence_step(params), default=False))
     steps = list({step.name: step for step in steps}.values())  # a shared ancestor's export is one step
     return _code_steps(steps) + steps
+
+
+def _evidence_step(params: dict[str, Any]) -> Step:
+    """The evidence set's verdicts (named target ``evidence``): every chain of every claim and sweep point."""
+    evidence = params["evidence"]
+    families = dict.fromkeys([*(c[r] for c in evidence["claims"].values() for r in ("treatment", "control")),
+                              *evidence["sweep"]])
+    deps = [m for family in families for exp in members(params, family)
+            for m in metrics_files(exp, params["experiments"][exp])]
+    read = ("evidence", *(f"experiments.{f}.{k}" for f in families for k in ("seeds", "generations")))
+    return _step("evidence", "evidence", EVIDENCE_DIR, deps, [], params=read)
 
 
 def _code_steps(steps: list[Step]) -> list[Step]:
