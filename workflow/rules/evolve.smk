@@ -131,6 +131,41 @@ rule evaluate:
         "{params.cmd} 2> {log}"
 
 
+rule transfer:
+    input:
+        step_inputs("transfer"),
+    output:
+        "reports/{scored}/metrics.json",
+        "reports/{scored}/evaluate.provenance.json",
+    params:
+        cmd=step_cmd("transfer"),
+        values=step_values("transfer"),
+    log:
+        "logs/{scored}/transfer.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
+
+
+rule evonet_tables:
+    input:
+        step_inputs("evonet_tables"),
+    output:
+        "reports/{exp}/evonet_tables.md",
+        "reports/{exp}/evonet_tables.csv",
+        "reports/{exp}/evonet_tables.provenance.json",
+    params:
+        cmd=step_cmd("evonet_tables"),
+        values=step_values("evonet_tables"),
+    log:
+        "logs/{exp}/evonet_tables.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
+
+
 rule report:
     input:
         step_inputs("report"),

@@ -14,6 +14,8 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "synthesize": ("offspring.pt", "synthesis.json", "synthesize.provenance.json"),
     "retrain": ("model.pt", "train_log.json", "retrain.provenance.json"),
     "evaluate": ("metrics.json", "evaluate.provenance.json"),
+    "transfer": ("metrics.json", "evaluate.provenance.json"),  # evaluate on another set of the task
+    "evonet_tables": ("evonet_tables.md", "evonet_tables.csv", "evonet_tables.provenance.json"),
     "report": ("generations.csv", "generations.md", "generations.png", "report.provenance.json"),
     "compare": ("comparisons.md", "comparisons.csv", "comparisons.png", "compare.provenance.json"),
     "export": ("model.onnx", "model.ts", "export.provenance.json"),
@@ -36,6 +38,8 @@ STEP_PARAMS: dict[str, tuple[str, ...]] = {
     "synthesize": ("method", "encoding", "environment", "init", "seed"),
     "retrain": ("seed", "train", "data"),
     "evaluate": ("seed", "data", "environment"),
+    "transfer": ("seed", "data", "environment"),
+    "evonet_tables": ("generations", "test_on"),
     "report": ("generations", "method", "dataset", "architecture", "environment", "init"),
     "export": ("architecture",),
     "runtime": ("generations",),
@@ -52,4 +56,5 @@ STEP_MODULES: dict[str, str] = {
     "prepare": "prepare", "stress_train": "train", "encode": "encode", "synthesize": "synthesize",
     "retrain": "train", "evaluate": "evaluate", "report": "report", "compare": "compare", "export": "export",
     "prune": "prune", "runtime": "runtime", "features": "features", "papers": "papers",
+    "transfer": "evaluate", "evonet_tables": "evonet",
 }

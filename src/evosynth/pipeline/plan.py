@@ -14,6 +14,8 @@ Per experiment ``e`` and population member ``m`` (docs/architecture.md §3.1)::
     retrain       gen g             results/e/gen<g>[/m<k>]/model.pt
     evaluate      gen g ≥ 0         results/e/gen<g>[/m<k>]/metrics.json
     report                          reports/e/generations.{csv,md,png}
+    transfer      gen g ≥ 0, d in test_on   reports/e/<d>/gen<g>[/m<k>]/metrics.json (no retraining)
+    evonet_tables (with test_on)    reports/e/evonet_tables.{md,csv} (EvoNet Tables I and II)
     export        gen g (runtime)   results/e/gen<g>/model.{onnx,ts}
     runtime                         reports/e/runtime.{md,csv,png,json}
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
@@ -56,6 +58,8 @@ from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's pu
     report_dir,
     run_dir,
     run_owner,
+    transfer_dir,
+    transfer_metrics,
 )
 from evosynth.pipeline.outputs import STEP_FILES, STEP_MODULES, STEP_PARAMS, step_files  # noqa: F401 (re-exported)
 
@@ -82,7 +86,7 @@ class Step:
     @property
     def name(self) -> str:
         """The stage name, e.g. ``retrain-e-gen3`` or ``encode-e-gen2-m1`` (letters, digits, _ and -)."""
-        parts = [self.step, self.unit or self.dataset or self.experiment]
+        parts = [self.step, self.unit, self.experiment, self.dataset]  # one of them; transfer: two
         if self.generation is not None:
             parts.append(f"gen{self.generation}")
         if self.member is not None:
@@ -172,6 +176,29 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
     steps.append(
         _step("report", "report", report_dir(exp), metrics, ["--metrics", *metrics], experiment=exp)
     )
+    return steps + _transfer_steps(exp, spec) if spec["test_on"] else steps
+
+
+def _transfer_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
+    """Every generation scored on each ``test_on`` set without retraining; EvoNet Tables I–II from them."""
+    ancestor = f"{run_dir(exp, spec, 0)}/model.pt"
+    steps, tables = [], list(metrics_files(exp, spec))
+    read = tuple(f"experiments.{exp}.{key}" for key in STEP_PARAMS["transfer"])
+    for dataset in spec["test_on"]:
+        data = prepared_path(dataset)
+        for gen in range(spec["generations"] + 1):
+            size = population_size(spec, gen)
+            for k in range(size):
+                run = run_dir(exp, spec, gen, k)
+                lineage = ["--genome", f"{run}/genome.pt"] if gen else []
+                deps = [f"{run}/model.pt", data] + ([ancestor] if gen else []) + lineage[1:]
+                args = ["--model", f"{run}/model.pt", "--data", data, "--ancestor", ancestor, *lineage]
+                where = {"experiment": exp, "generation": gen, "member": k if size > 1 else None}
+                step = _step("transfer", "evaluate", transfer_dir(exp, dataset, gen, k, size), deps, args,
+                             params=read, **where)
+                steps.append(replace(step, dataset=dataset))
+        tables += transfer_metrics(exp, spec, dataset)
+    steps.append(_step("evonet_tables", "evonet", report_dir(exp), tables, [], experiment=exp))
     return steps
 
 
@@ -251,7 +278,9 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
     steps: list[Step] = []
     defaults = default_experiments(params)
     in_default = {params["experiments"][e]["dataset"] for e in defaults}
-    for dataset in sorted({exp["dataset"] for exp in params["experiments"].values()}):
+    in_default |= {d for e in defaults for d in params["experiments"][e]["test_on"]}
+    used = {d for exp in params["experiments"].values() for d in [exp["dataset"], *exp["test_on"]]}
+    for dataset in sorted(used):
         prepare = _step("prepare", "prepare", "data/prepared", [], ["--dataset", dataset], dataset=dataset)
         steps.append(replace(prepare, default=dataset in in_default))
     for exp, spec in params["experiments"].items():
