@@ -146,3 +146,9 @@ def test_detectnet_runs_a_generation_on_the_kitti_fixture(tmp_path: Path, monkey
         assert m["ap_car_moderate"] is not None and m["accuracy"] == m["ap_car_moderate"]
         assert 0.0 <= m["precision_car"] <= 1.0 and 0.0 <= m["recall_car"] <= 1.0
     assert metrics[1]["cluster_efficiency"] >= 1.0
+    # the cluster paper's Table 3, quoted, beside every generation measured (the paper_tables stage)
+    table = (tmp_path / "reports/d/paper_tables.md").read_text()
+    assert "| cluster-driven (paper) | 11 | 9.97X | – | 78.84 | 63.73 | – | quoted |" in table
+    for g, m in enumerate(metrics):
+        cells = f"| d | {g} | {metrics[0]['synapses'] / m['synapses']:.2f}X |"
+        assert cells in table and f"{100 * m['precision_car']:.2f} | {100 * m['recall_car']:.2f} |" in table

@@ -2,7 +2,7 @@
 
 Every generation of an experiment with ``test_on: [hku_is]`` is scored on all
 of HKU-IS without retraining (the ``transfer`` stages, running ``evosynth
-evaluate``), and ``evonet_tables`` writes EvoNet Tables I and II (quoted rows
+evaluate``), and ``paper_tables`` writes EvoNet Tables I and II (quoted rows
 beside measured ones).
 """
 
@@ -54,7 +54,7 @@ def test_the_plan_scores_every_generation_on_hku_is_and_builds_the_tables() -> N
     assert transfer[2].cmd.split()[1] == "evaluate" and "--data data/prepared/hku_is.npz" in transfer[2].cmd
     assert {"results/s/gen2/model.pt", "results/s/gen2/genome.pt", "data/prepared/hku_is.npz"} <= set(transfer[2].deps)
     assert not any(d.startswith("data/prepared/msra_b") for d in transfer[2].deps)  # no retraining, no MSRA-B
-    tables = plan["evonet_tables-s"]
+    tables = plan["paper_tables-s"]
     assert set(tables.deps) >= {f"reports/s/hku_is/gen{g}/metrics.json" for g in range(3)}
     assert set(tables.deps) >= {f"results/s/gen{g}/metrics.json" for g in range(3)}
     assert not plan["prepare-hku_is"].default and not tables.default  # run by name, as the experiment is
@@ -89,10 +89,10 @@ def test_the_hku_is_stages_are_identical_in_both_engines(tmp_path: Path) -> None
     run(["git", "init", "-q"], cwd=project)
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)
     dvc = dvc_dag(project)
-    snake = _snakemake_jobs(project, "all", "reports/s/evonet_tables.md", "reports/s/generations.md")
-    stages = {j for j in dvc if j[0] in ("transfer", "evonet_tables")}
+    snake = _snakemake_jobs(project, "all", "reports/s/paper_tables.md", "reports/s/generations.md")
+    stages = {j for j in dvc if j[0] in ("transfer", "paper_tables")}
     assert len(stages) == 3 + 1
-    assert {j for j in snake if j[0] in ("transfer", "evonet_tables")} == stages
+    assert {j for j in snake if j[0] in ("transfer", "paper_tables")} == stages
     assert dvc == snake  # and everything they need (the saliency chain, its data, the code records)
 
 
@@ -144,7 +144,7 @@ def test_transfer_scores_of_a_constant_map_on_hand_made_masks_are_known(
     assert scores["synapses"] == sum(m.numel() for m in full_masks(model).values())
 
 
-def test_evonet_tables_quote_the_paper_beside_each_measured_generation() -> None:
+def test_paper_tables_quote_the_paper_beside_each_measured_generation() -> None:
     from evosynth.reporting.evonet import evonet_tables
 
     rows = [{"generation": g, "synapses": 100 // (g + 1), "synaptic_efficiency": g + 1.0, "f_beta": 0.5,

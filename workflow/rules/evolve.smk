@@ -148,18 +148,18 @@ rule transfer:
         "{params.cmd} 2> {log}"
 
 
-rule evonet_tables:
+rule paper_tables:
     input:
-        step_inputs("evonet_tables"),
+        step_inputs("paper_tables"),
     output:
-        "reports/{exp}/evonet_tables.md",
-        "reports/{exp}/evonet_tables.csv",
-        "reports/{exp}/evonet_tables.provenance.json",
+        "reports/{exp}/paper_tables.md",
+        "reports/{exp}/paper_tables.csv",
+        "reports/{exp}/paper_tables.provenance.json",
     params:
-        cmd=step_cmd("evonet_tables"),
-        values=step_values("evonet_tables"),
+        cmd=step_cmd("paper_tables"),
+        values=step_values("paper_tables"),
     log:
-        "logs/{exp}/evonet_tables.log",
+        "logs/{exp}/paper_tables.log",
     conda:
         "../envs/evosynth.yaml"
     shell:

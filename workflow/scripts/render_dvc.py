@@ -43,7 +43,7 @@ def _present(raw: dict[str, Any], key: str) -> bool:
 
 
 #: Steps kept in the root dvc.yaml (for the default target): the ones users name.
-ROOT_STEPS = ("prepare", "report", "evonet_tables", "runtime", "compare", "features", "papers")
+ROOT_STEPS = ("prepare", "report", "paper_tables", "runtime", "compare", "features", "papers")
 ROOT_FILE = "dvc.yaml"
 
 
@@ -65,7 +65,7 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
         stage["params"] = params
     # metrics and reports are small and live in git, so `dvc metrics diff` /
     # `dvc plots diff` compare them across commits; models go to DVC's cache.
-    in_git = step.step in ("code", "evaluate", "transfer", "report", "evonet_tables", "compare", "runtime")
+    in_git = step.step in ("code", "evaluate", "transfer", "report", "paper_tables", "compare", "runtime")
     stage["outs"] = [{out: {"cache": False}} if in_git else out for out in step.outs]
     return stage
 

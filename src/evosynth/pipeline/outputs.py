@@ -15,7 +15,7 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "retrain": ("model.pt", "train_log.json", "retrain.provenance.json"),
     "evaluate": ("metrics.json", "evaluate.provenance.json"),
     "transfer": ("metrics.json", "evaluate.provenance.json"),  # evaluate on another set of the task
-    "evonet_tables": ("evonet_tables.md", "evonet_tables.csv", "evonet_tables.provenance.json"),
+    "paper_tables": ("paper_tables.md", "paper_tables.csv", "paper_tables.provenance.json"),
     "report": ("generations.csv", "generations.md", "generations.png", "report.provenance.json"),
     "compare": ("comparisons.md", "comparisons.csv", "comparisons.png", "compare.provenance.json"),
     "export": ("model.onnx", "model.ts", "export.provenance.json"),
@@ -39,11 +39,15 @@ STEP_PARAMS: dict[str, tuple[str, ...]] = {
     "retrain": ("seed", "train", "data"),
     "evaluate": ("seed", "data", "environment"),
     "transfer": ("seed", "data", "environment"),
-    "evonet_tables": ("generations", "test_on"),
+    "paper_tables": ("generations", "architecture", "test_on"),
     "report": ("generations", "method", "dataset", "architecture", "environment", "init"),
     "export": ("architecture",),
     "runtime": ("generations",),
 }
+
+
+#: Architectures whose experiments get a ``paper_tables`` step (a paper table quotes them).
+PAPER_TABLE_ARCHITECTURES = ("detectnet",)
 
 
 def step_files(step: str, **names: str) -> list[str]:
@@ -56,5 +60,5 @@ STEP_MODULES: dict[str, str] = {
     "prepare": "prepare", "stress_train": "train", "encode": "encode", "synthesize": "synthesize",
     "retrain": "train", "evaluate": "evaluate", "report": "report", "compare": "compare", "export": "export",
     "prune": "prune", "runtime": "runtime", "features": "features", "papers": "papers",
-    "transfer": "evaluate", "evonet_tables": "evonet",
+    "transfer": "evaluate", "paper_tables": "tables",
 }

@@ -15,7 +15,7 @@ Per experiment ``e`` and population member ``m`` (docs/architecture.md §3.1)::
     evaluate      gen g ≥ 0         results/e/gen<g>[/m<k>]/metrics.json
     report                          reports/e/generations.{csv,md,png}
     transfer      gen g ≥ 0, d in test_on   reports/e/<d>/gen<g>[/m<k>]/metrics.json (no retraining)
-    evonet_tables (with test_on)    reports/e/evonet_tables.{md,csv} (EvoNet Tables I and II)
+    paper_tables (test_on, DetectNet)  reports/e/paper_tables.{md,csv} (EvoNet Tables I-II, cluster paper Table 3)
     export        gen g (runtime)   results/e/gen<g>/model.{onnx,ts}
     runtime                         reports/e/runtime.{md,csv,png,json}
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
@@ -61,7 +61,13 @@ from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's pu
     transfer_dir,
     transfer_metrics,
 )
-from evosynth.pipeline.outputs import STEP_FILES, STEP_MODULES, STEP_PARAMS, step_files  # noqa: F401 (re-exported)
+from evosynth.pipeline.outputs import (  # noqa: F401 (re-exported)
+    PAPER_TABLE_ARCHITECTURES,
+    STEP_FILES,
+    STEP_MODULES,
+    STEP_PARAMS,
+    step_files,
+)
 
 PARAMS_FILE = "params.yaml"
 
@@ -176,11 +182,14 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
     steps.append(
         _step("report", "report", report_dir(exp), metrics, ["--metrics", *metrics], experiment=exp)
     )
-    return steps + _transfer_steps(exp, spec) if spec["test_on"] else steps
+    if not spec["test_on"] and spec["architecture"] not in PAPER_TABLE_ARCHITECTURES:
+        return steps
+    return steps + _transfer_steps(exp, spec)
 
 
 def _transfer_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
-    """Every generation scored on each ``test_on`` set without retraining; EvoNet Tables I–II from them."""
+    """Every generation scored on each ``test_on`` set without retraining; the paper tables (EvoNet
+    Tables I–II, cluster paper Table 3) from them and the experiment's own metrics."""
     ancestor = f"{run_dir(exp, spec, 0)}/model.pt"
     steps, tables = [], list(metrics_files(exp, spec))
     read = tuple(f"experiments.{exp}.{key}" for key in STEP_PARAMS["transfer"])
@@ -198,7 +207,7 @@ def _transfer_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
                              params=read, **where)
                 steps.append(replace(step, dataset=dataset))
         tables += transfer_metrics(exp, spec, dataset)
-    steps.append(_step("evonet_tables", "evonet", report_dir(exp), tables, [], experiment=exp))
+    steps.append(_step("paper_tables", "tables", report_dir(exp), tables, [], experiment=exp))
     return steps
 
 
