@@ -152,3 +152,24 @@ def test_detectnet_runs_a_generation_on_the_kitti_fixture(tmp_path: Path, monkey
     for g, m in enumerate(metrics):
         cells = f"| d | {g} | {metrics[0]['synapses'] / m['synapses']:.2f}X |"
         assert cells in table and f"{100 * m['precision_car']:.2f} | {100 * m['recall_car']:.2f} |" in table
+
+
+def test_the_detectnet_experiment_has_the_same_dag_in_both_engines(tmp_path: Path) -> None:
+    import copy
+
+    from conftest import BIN, TINY_PARAMS, make_project, run
+    from test_hku_stage import _snakemake_jobs
+    from test_workflow import dvc_dag
+
+    params = copy.deepcopy(TINY_PARAMS)
+    params["datasets"]["kitti"] = {"source": "kitti", "root": "absent/kitti", "image_size": 64}
+    params["experiments"]["d"] = _experiment("kitti", "detectnet", "cluster", default=False, generations=2,
+                                             encoding={"clusters": "kernel", "truncation": 0.1})
+    project = make_project(tmp_path / "p", params, git=False)
+    run(["git", "init", "-q"], cwd=project)
+    run([str(BIN / "dvc"), "init", "-q"], cwd=project)
+    dvc = dvc_dag(project)
+    tables = [j for j in dvc if j[0] == "paper_tables"]
+    assert len(tables) == 1 and tables[0][1].startswith("evosynth tables ") and tables[0][2] >= {
+        f"results/d/gen{g}/metrics.json" for g in range(3)}
+    assert dvc == _snakemake_jobs(project, "all", "reports/d/paper_tables.md", "reports/d/generations.md")
