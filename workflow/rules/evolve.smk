@@ -131,6 +131,41 @@ rule evaluate:
         "{params.cmd} 2> {log}"
 
 
+rule transfer:
+    input:
+        step_inputs("transfer"),
+    output:
+        "reports/{scored}/metrics.json",
+        "reports/{scored}/evaluate.provenance.json",
+    params:
+        cmd=step_cmd("transfer"),
+        values=step_values("transfer"),
+    log:
+        "logs/{scored}/transfer.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
+
+
+rule paper_tables:
+    input:
+        step_inputs("paper_tables"),
+    output:
+        "reports/{exp}/paper_tables.md",
+        "reports/{exp}/paper_tables.csv",
+        "reports/{exp}/paper_tables.provenance.json",
+    params:
+        cmd=step_cmd("paper_tables"),
+        values=step_values("paper_tables"),
+    log:
+        "logs/{exp}/paper_tables.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
+
+
 rule report:
     input:
         step_inputs("report"),

@@ -121,6 +121,9 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
                   arg("--experiment", help="pipeline mode: a key of `experiments`"),
                   arg("--generation-dir", type=Path, action="append", help="pipeline mode: each generation's folder"),
                   arg("--out-dir", type=Path, help="pipeline mode: folder for the report"))),
+    Command("tables", "The paper tables of one experiment, quoted rows beside measured ones: EvoNet Tables I-II"
+            " (its own test set and each `test_on` set) and the cluster paper's KITTI DetectNet Table 3.", "tables",
+            generation=False),
     Command("report", "Generation table (CSV, Markdown) and plot of one experiment.", "report", generation=False,
             args=(arg("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation"),)),
 )}

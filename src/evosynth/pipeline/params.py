@@ -163,6 +163,12 @@ def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: 
             f"{source}: experiments.{name}.architecture: {exp['architecture']!r} is built for {wanted},"
             f" but dataset {exp['dataset']!r} ({data_source}) is a {task} set; allowed: {', '.join(allowed)}"
         )
+    for key in exp["test_on"]:
+        other = params["datasets"].get(key)
+        if other is None or key == exp["dataset"] or task_of(other["source"]) != task:
+            allowed = [d for d, x in params["datasets"].items() if d != exp["dataset"] and task_of(x["source"]) == task]
+            raise ParamsError(f"{source}: experiments.{name}.test_on: {key!r} is not another {task} dataset;"
+                              f" allowed: {', '.join(allowed) or '(none)'}")
     if data_source in TEST_ONLY_SOURCES:
         raise ParamsError(
             f"{source}: experiments.{name}.dataset: {exp['dataset']!r} ({data_source}) has no training images"
