@@ -15,13 +15,11 @@ engine: its exit status, output and log are the step's. If the caller dies
 (SIGKILL by the engine, Ctrl-C), the fork sees its socket close and exits at
 once, as the step itself would have died.
 
-The fork also takes the caller's limits: its nice value, its CPU affinity,
-its cgroup (by writing its pid into the caller's ``cgroup.procs``) and so its
-thread budget (torch's threads shrink to the caller's CPUs, as in a fresh
-process). A fork that cannot take one of them (a lower nice value needs
-privileges; a cgroup may not be writable) refuses before it runs anything
-and the caller runs the step itself, so a step never escapes ``nice``,
-``taskset``, ``systemd-run`` or a batch system's cgroup.
+The fork takes the caller's nice value, CPU affinity, cgroups (writing its
+pid into their ``cgroup.procs``) and so its thread budget (torch's threads
+shrink to the caller's CPUs, as in a fresh process); a fork that cannot
+(a lower nice value needs privileges, a cgroup may not be writable) refuses
+and the caller runs the step itself: no step escapes nice, taskset or a cgroup.
 
 The server is keyed by the uid, the checkout (the path of the evosynth package),
 the interpreter, the bytes of evosynth's source and the environment variables
