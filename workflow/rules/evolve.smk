@@ -1,8 +1,11 @@
 # One rule per step of a generation (docs/architecture.md §3.1). Every rule runs the
-# command the plan gives it, the same string as dvc.yaml's cmd.
+# command the plan gives it, the same string as dvc.yaml's cmd, with its threads
+# as torch's thread count (EVOSYNTH_THREADS, read by `evosynth --threads`); the
+# runtime rule takes every core, so no other job runs while it measures.
 
 
 rule code:
+    threads: 1
     input:
         step_inputs("code"),
     output:
@@ -14,10 +17,11 @@ rule code:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule prepare:
+    threads: 1
     input:
         step_inputs("prepare"),
     output:
@@ -32,10 +36,11 @@ rule prepare:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule stress_train:
+    threads: 1
     input:
         step_inputs("stress_train"),
     wildcard_constraints:
@@ -52,10 +57,11 @@ rule stress_train:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule encode:
+    threads: 1
     input:
         step_inputs("encode"),
     wildcard_constraints:
@@ -71,10 +77,11 @@ rule encode:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule synthesize:
+    threads: 1
     input:
         step_inputs("synthesize"),
     wildcard_constraints:
@@ -91,10 +98,11 @@ rule synthesize:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule retrain:
+    threads: 1
     input:
         step_inputs("retrain"),
     wildcard_constraints:
@@ -111,10 +119,11 @@ rule retrain:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule evaluate:
+    threads: 1
     input:
         step_inputs("evaluate"),
     output:
@@ -128,7 +137,7 @@ rule evaluate:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule transfer:
@@ -145,7 +154,7 @@ rule transfer:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule paper_tables:
@@ -163,10 +172,11 @@ rule paper_tables:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule report:
+    threads: 1
     input:
         step_inputs("report"),
     output:
@@ -182,10 +192,11 @@ rule report:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule compare:
+    threads: 1
     input:
         step_inputs("compare"),
     output:
@@ -201,10 +212,11 @@ rule compare:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule export:
+    threads: 1
     input:
         step_inputs("export"),
     output:
@@ -219,10 +231,11 @@ rule export:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule runtime:
+    threads: workflow.cores
     input:
         step_inputs("runtime"),
     output:
@@ -239,10 +252,11 @@ rule runtime:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule prune:
+    threads: 1
     wildcard_constraints:
         run=PRUNED,
     input:
@@ -259,10 +273,11 @@ rule prune:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule features:
+    threads: 1
     input:
         step_inputs("features"),
     output:
@@ -278,10 +293,11 @@ rule features:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule papers:
+    threads: 1
     input:
         step_inputs("papers"),
     output:
@@ -294,7 +310,7 @@ rule papers:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule evidence:
@@ -314,4 +330,4 @@ rule evidence:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
