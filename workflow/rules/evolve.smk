@@ -207,6 +207,28 @@ rule runtime:
         "{params.cmd} 2> {log}"
 
 
+ruleorder: picks > runtime
+
+
+rule picks:
+    input:
+        step_inputs("picks"),
+    output:
+        "reports/picks/runtime.md",
+        "reports/picks/runtime.csv",
+        "reports/picks/runtime.json",
+        "reports/picks/picks.provenance.json",
+    params:
+        cmd=step_cmd("picks"),
+        values=step_values("picks"),
+    log:
+        "logs/picks.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
+
+
 rule prune:
     wildcard_constraints:
         run=PRUNED,

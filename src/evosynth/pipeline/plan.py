@@ -10,13 +10,15 @@ Per experiment ``e`` and population member ``m`` (docs/architecture.md §3.1)::
     prepare                         data/prepared/<dataset>.npz
     stress_train  gen0              results/e/gen0[/m<k>]/model.pt      (the ancestors)
     encode        gen g ≥ 1         results/e/gen<g>[/m<k>]/genome.pt   (genome from g−1)
-    synthesize    gen g             results/e/gen<g>[/m<k>]/offspring.pt
-    retrain       gen g             results/e/gen<g>[/m<k>]/model.pt
+    synthesize    gen g             results/e/gen<g>[/m<k>]/offspring.pt (+ parents' and gen0 metrics.json
+                                                                          with environment.adaptive)
+    retrain       gen g             results/e/gen<g>[/m<k>]/model.pt    (+ parent model.pt with train.distill)
     evaluate      gen g ≥ 0         results/e/gen<g>[/m<k>]/metrics.json
     report                          reports/e/generations.{csv,md,png}
     export        gen g (runtime)   results/e/gen<g>/model.{onnx,ts}
     runtime                         reports/e/runtime.{md,csv,png,json}
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
+    picks (runtime.picks)           reports/picks/runtime.{md,csv,json}  (each run's pick beside its ancestor)
     features (one experiment)       reports/papers/features_tsne.png, stressednets_table4.*
     papers (everything)             reports/papers/*, reports/index.md
 
@@ -47,7 +49,9 @@ from typing import Any
 from evosynth.pipeline import codedeps
 from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's public surface)
     COMPARE_DIR,
+    PICKS_DIR,
     chain_metrics,
+    default_baselines,
     default_experiments,
     member_dir,
     metrics_files,
@@ -130,6 +134,11 @@ def _step(
     )
 
 
+def distills(spec: dict[str, Any]) -> bool:
+    """Offspring of this experiment learn from their parent's outputs (train.distill): the parent is a dependency."""
+    return spec["train"].get("distill", {}).get("alpha", 0.0) > 0
+
+
 def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
     data = prepared_path(spec["dataset"])
     ancestor = f"{run_dir(exp, spec, 0)}/model.pt"
@@ -151,10 +160,19 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
                 parent_args = [a for p in parents for a in ("--parent", p)]
                 fitness = [f"{p}/metrics.json" for p in previous] if sexual else []
                 fitness_args = [a for m in fitness for a in ("--parent-metrics", m)]
+                adaptive = [f"{p}/metrics.json" for p in previous] if spec["environment"].get("adaptive") else []
+                if adaptive:  # the environment reads how far the parents' accuracy fell below the ancestor's
+                    adaptive.append(f"{run_dir(exp, spec, 0)}/metrics.json")
+                adaptive_args = [a for m in adaptive[:-1] for a in ("--parent-metrics", m)]
+                adaptive_args += ["--ancestor-metrics", adaptive[-1]] if adaptive else []
+                teacher = parents if distills(spec) else []  # one member per generation (params.py checks)
                 steps += [
                     _step("encode", "encode", folder, parents + fitness, parent_args + fitness_args, **where),
-                    _step("synthesize", "synthesize", folder, [genome], ["--genome", genome], **where),
-                    _step("retrain", "train", folder, [offspring, data], ["--data", data, "--init", offspring], **where),
+                    _step("synthesize", "synthesize", folder, [genome, *adaptive], ["--genome", genome, *adaptive_args],
+                          **where),
+                    _step("retrain", "train", folder, [offspring, data, *teacher],
+                          ["--data", data, "--init", offspring, *(a for t in teacher for a in ("--teacher", t))],
+                          **where),
                 ]
                 lineage = ["--genome", genome]
             evaluate_deps = [model, data] + ([ancestor] if model != ancestor else []) + lineage[1:]
@@ -207,7 +225,7 @@ def _paper_steps(params: dict[str, Any]) -> list[Step]:
                           *papers["sweep"], papers["baselines"]["evolved"], *papers["baselines"]["against"]])
     deps = [m for run in runs for m in chain_metrics(run, params)]
     deps += [f"{report_dir(papers['runtime'])}/runtime.json", *features.outs[:-1]]
-    deps += [f"{report_dir(e)}/generations.png" for e in [*default_experiments(params), *params["baselines"]]]
+    deps += [f"{report_dir(e)}/generations.png" for e in [*default_experiments(params), *default_baselines(params)]]
     if params["comparisons"]:
         deps += [f"{COMPARE_DIR}/comparisons.md", f"{COMPARE_DIR}/comparisons.png"]
     read = ("papers", *(f"experiments.{e}.generations" for e in default_experiments(params)))
@@ -226,11 +244,13 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
         parent = ancestor if gen == 1 else f"{member_dir(name, gen - 1, 0, 1)}/model.pt"
         target = f"{member_dir(followed, gen, 0, 1)}/metrics.json"
         offspring, model = f"{folder}/offspring.pt", f"{folder}/model.pt"
+        teacher = [parent] if distills(exp) else []  # the same training as the followed run: from its own parent
         where = {"experiment": name, "generation": gen}
         steps += [
             _step("prune", "prune", folder, [parent, target], ["--parent", parent, "--target-metrics", target],
                   params=(f"baselines.{name}",), **where),
-            _step("retrain", "train", folder, [offspring, data], ["--data", data, "--init", offspring],
+            _step("retrain", "train", folder, [offspring, data, *teacher],
+                  ["--data", data, "--init", offspring, *(a for t in teacher for a in ("--teacher", t))],
                   params=reads["retrain"], **where),
             _step("evaluate", "evaluate", folder, [model, data, ancestor, parent],
                   ["--model", model, "--data", data, "--ancestor", ancestor, "--parent", parent],
@@ -240,6 +260,18 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
     steps.append(_step("report", "report", report_dir(name), metrics, ["--metrics", *metrics],
                        params=(f"baselines.{name}", f"experiments.{followed}.generations"), experiment=name))
     return steps
+
+
+def _picks_step(params: dict[str, Any]) -> Step:
+    """Each run's synthesized network beside its ancestor, timed in one process (which generation: known once run)."""
+    picks = params["runtime"]["picks"]
+    metrics = list(dict.fromkeys(m for run in picks for m in chain_metrics(run, params)))
+    deps = [f for m in metrics for f in (m, m.replace("metrics.json", "model.pt"))]
+    read = ("runtime", *(("papers",) if params.get("papers") else ()), *(f"experiments.{r}.generations" for r in picks if r in params["experiments"]),
+            *(f"baselines.{r}" for r in picks if r in params["baselines"]))
+    step = _step("picks", "picks", PICKS_DIR, deps, [], params=read)
+    every = set(picks) <= {*default_experiments(params), *default_baselines(params)}
+    return replace(step, default=every)
 
 
 def build_plan(params: dict[str, Any]) -> list[Step]:
@@ -260,7 +292,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
             chain += _runtime_steps(exp, spec, params["runtime"])
         steps += chain if exp in defaults else [replace(step, default=False) for step in chain]
     for name, spec in params["baselines"].items():
-        steps += _baseline_steps(name, spec, params)
+        chain = _baseline_steps(name, spec, params)
+        steps += chain if name in default_baselines(params) else [replace(step, default=False) for step in chain]
     if params.get("papers"):
         steps += _paper_steps(params)
     if params["comparisons"]:
@@ -268,6 +301,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         deps = [m for exp in involved for m in metrics_files(exp, params["experiments"][exp])]
         read = ("comparisons", *(f"experiments.{e}.generations" for e in involved))
         steps.append(_step("compare", "compare", COMPARE_DIR, deps, [], params=read))
+    if params["runtime"]["picks"]:
+        steps.append(_picks_step(params))
     steps = list({step.name: step for step in steps}.values())  # a shared ancestor's export is one step
     return _code_steps(steps) + steps
 
