@@ -9,7 +9,7 @@ region loss, per-pixel saliency cross-entropy). Training runs on CUDA when
 present (:func:`device`); data, masks on disk and the sampling generator stay
 on the CPU, so a CPU run draws exactly what it drew before.
 
-Two additions beyond the papers (docs/method.md §12), both off by default so
+Two additions beyond the papers (docs/method.md §13), both off by default so
 that a run without them is bit-for-bit what it was: a learning-rate schedule
 (:func:`learning_rate`: cosine, with learning-rate rewinding for offspring)
 and knowledge distillation from the parent (:func:`distillation_loss`).

@@ -11,7 +11,7 @@ which makes cluster-driven and EvoNet runs at equal F spend equal synapse
 budgets. ``target: macs`` weighs every cluster (or synapse) by the
 multiply-accumulates it carries, so the factors become expected MAC ratios.
 
-:func:`adapted` is an addition beyond the papers (docs/method.md §12.3): an
+:func:`adapted` is an addition beyond the papers (docs/method.md §13.3): an
 environment that slows the shrink when accuracy drops; off by default.
 """
 
@@ -134,7 +134,7 @@ def adapted(
 ) -> tuple[Environment, dict[str, Any]]:
     """The environment of a generation whose parents' accuracy may have fallen below the ancestor's.
 
-    An addition (docs/method.md §12.3), extending EvoNet's environmental factor
+    An addition (docs/method.md §13.3), extending EvoNet's environmental factor
     model F(E), which the papers hold fixed across generations: when the
     parents' accuracy is more than ``tolerance`` below the ancestor's, every
     factor is raised toward 1, F ← 1 − (1 − F)(1 − ``slowdown``), so the

@@ -154,7 +154,7 @@ def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: 
 
 
 def _check_additions(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
-    """The additions beyond the papers (docs/method.md §12) where they apply."""
+    """The additions beyond the papers (docs/method.md §13) where they apply."""
     train = exp["train"]
     if train["rewind"] and train["schedule"] == "constant":
         raise ParamsError(f"{source}: experiments.{name}.train.rewind: a constant learning rate has nothing to rewind;"

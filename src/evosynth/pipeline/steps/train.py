@@ -2,7 +2,7 @@
 
 An offspring trained with distillation (``train.distill.alpha`` > 0) learns
 from its parent's outputs too: the plan passes the parent's model.pt as
-``--teacher`` (docs/method.md §12.1).
+``--teacher`` (docs/method.md §13.1).
 """
 
 from __future__ import annotations
