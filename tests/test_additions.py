@@ -4,6 +4,7 @@ environment, and the plan dependencies they need (the parent's network, the pare
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 
 import pytest
@@ -45,19 +46,22 @@ def test_distillation_loss_is_the_hinton_mixture():
     assert distillation_loss(hard, teacher.clone(), teacher, 1.0, t).item() == pytest.approx(0.0, abs=1e-7)
 
 
+def _gap(student, teacher, x):
+    """KL(teacher || student) over a batch."""
+    return nn.functional.kl_div(torch.log_softmax(student(x), 1), torch.log_softmax(teacher(x), 1),
+                                reduction="batchmean", log_target=True).item()
+
+
 def test_distilled_training_moves_the_student_toward_its_teacher():
     torch.manual_seed(0)
     teacher, student = LeNet5(), LeNet5()
     data = _data()
     with torch.no_grad():
-        gap = lambda: nn.functional.kl_div(  # noqa: E731
-            torch.log_softmax(student(data.x_train), 1), torch.log_softmax(teacher(data.x_train), 1),
-            reduction="batchmean", log_target=True).item()
-        before = gap()
+        before = _gap(student, teacher, data.x_train)
     config = TrainConfig(epochs=3, batch_size=16, lr=0.05, distill_alpha=1.0, temperature=1.0)
     train(student, full_masks(student), data, config, seed=0, teacher=teacher)
     with torch.no_grad():
-        assert gap() < 0.5 * before
+        assert _gap(student, teacher, data.x_train) < 0.5 * before
     with pytest.raises(ValueError, match="teacher"):
         train(student, full_masks(student), data, config, seed=0)
 
@@ -73,7 +77,7 @@ def test_constant_schedule_is_lr_and_cosine_anneals_to_zero():
     assert learning_rate(cosine, 10, 10) == pytest.approx(0.05)  # half-way: lr / 2
     assert learning_rate(cosine, 20, 10) == pytest.approx(0.0, abs=1e-12)
     lrs = [learning_rate(cosine, s, 10) for s in range(20)]
-    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    assert all(a > b for a, b in itertools.pairwise(lrs))
 
 
 def test_rewinding_replays_the_tail_of_the_ancestors_schedule():

@@ -75,8 +75,8 @@ def _markdown(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
     b1, b256 = runtime.config_key("onnxruntime", 1), runtime.config_key(*runtime.THROUGHPUT)
     lines = [
         "# The picks side by side: each run's synthesized network against its ancestor\n",
-        "| run | generation | accuracy (ancestor) | synaptic eff. | cluster eff. | architecture | MAC reduction"
-        " | batch-1 speed-up, ORT 1 thread | batch-256 throughput speed-up | ÷ MAC reduction |",
+        ("| run | generation | accuracy (ancestor) | synaptic eff. | cluster eff. | architecture | MAC reduction"
+         " | batch-1 speed-up, ORT 1 thread | batch-256 throughput speed-up | ÷ MAC reduction |"),
         "|:---|---:|:---|---:|---:|:---|---:|---:|---:|---:|",
     ]
     for r in rows:
