@@ -85,6 +85,9 @@ def test_defaults_reproduce_the_masks_and_weights_of_the_commit_before(tmp_path)
         old = pool.submit(_run, tmp_path / "old", before, old_params, commands)
         new = pool.submit(_run, tmp_path / "new", ROOT / "src", _params(explicit=True), commands)
         old_dir, new_dir = old.result(), new.result()
+    # the two runs did run different sources: only the new one knows the new keys (its provenance records them)
+    provenance = "results/tiny/gen1/retrain.provenance.json"
+    assert "schedule" not in (old_dir / provenance).read_text() and "schedule" in (new_dir / provenance).read_text()
     checkpoints = sorted(p.relative_to(old_dir) for p in old_dir.glob("results/**/*.pt"))
     assert len(checkpoints) >= 20  # models, offspring and genomes of both experiments and both baselines
     for path in checkpoints:
