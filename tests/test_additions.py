@@ -181,3 +181,30 @@ def test_offspring_only_training_keys_may_differ_under_a_shared_ancestor(params)
     other["train"]["rewind"] = False
     with pytest.raises(ParamsError, match="experiments.other.ancestor: 'tiny' trains its ancestor with another train"):
         validate_params(params)
+
+
+# --- the steps, end to end ------------------------------------------------------------------------
+
+
+def test_every_addition_runs_through_the_evosynth_steps(params, tmp_path):
+    """The tiny experiment with every addition on, its group-norm baseline and the picks report, step by step."""
+    from conftest import ROOT
+    from test_additions_default import _run
+
+    from evosynth.artifacts import read_json
+
+    tiny = params["experiments"]["tiny"]
+    tiny["environment"]["adaptive"] = {"tolerance": 0.0, "slowdown": 0.5}  # any drop slows the shrink
+    params["runtime"] = {"experiments": [], "repeats": 6, "rounds": 2, "warmup": 1, "picks": ["tiny", "tiny_gn"]}
+    commands = [s.cmd for s in build_plan(validate_params(params)) if s.step not in ("report", "code")]
+    folder = _run(tmp_path / "run", ROOT / "src", params, commands)
+    for gen in (1, 2):
+        log = read_json(folder / f"results/tiny/gen{gen}/train_log.json")["epochs"]
+        assert log[-1]["last_lr"] < 0.01 * 0.5  # cosine: annealed toward 0 by the last step
+        decision = read_json(folder / f"results/tiny/gen{gen}/synthesis.json")["adaptive"]
+        assert decision["slowed"] == (decision["drop"] > 0)
+        if decision["slowed"]:
+            assert decision["factor"] == pytest.approx(0.75)  # 1 - (1 - 0.5)(1 - 0.5)
+    assert read_json(folder / "results/tiny_gn/gen2/prune.json")["method"] == "group_norm"
+    picks = (folder / "reports/picks/runtime.md").read_text()
+    assert "| tiny |" in picks and "| tiny_gn |" in picks
