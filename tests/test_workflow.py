@@ -206,6 +206,11 @@ def test_report_stages_run_end_to_end(dvc_project):
     assert (dvc_project / "results/tiny/gen2/model.onnx").stat().st_size > 1000
     runtime = json.loads((reports / "tiny/runtime.json").read_text())
     assert [g["generation"] for g in runtime["generations"]] == [0, 1, 2] and runtime["host"]["cores"]
+    timing = runtime["generations"][2]["onnxruntime_1thread"]  # interleaved in rounds, the samples kept
+    assert timing["rounds"] == 10 and len(timing["rounds_ms"]) == 10
+    assert "onnxruntime_1thread_b256" in runtime["generations"][0]
+    picks = (reports / "picks/runtime.md").read_text()  # each run's pick beside its ancestor, one process
+    assert "| tiny |" in picks and "| tiny_l1 |" in picks and "batch-256" in picks
     baseline = json.loads((dvc_project / "results/tiny_l1/gen2/metrics.json").read_text())
     followed = json.loads((dvc_project / "results/tiny/gen2/metrics.json").read_text())
     assert abs(baseline["synapses"] - followed["synapses"]) < 0.05 * followed["synapses"]

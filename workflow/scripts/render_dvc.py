@@ -46,7 +46,7 @@ def _present(raw: dict[str, Any], key: str) -> bool:
 
 
 #: Steps kept in the root dvc.yaml (for the default target): the ones users name.
-ROOT_STEPS = ("prepare", "report", "paper_tables", "runtime", "compare", "features", "papers")
+ROOT_STEPS = ("prepare", "report", "paper_tables", "runtime", "compare", "features", "papers", "picks")
 ROOT_FILE = "dvc.yaml"
 
 
@@ -54,7 +54,7 @@ def pipeline_file(step: Step) -> str:
     """The dvc.yaml that holds ``step``, relative to the project root."""
     if step.default and step.step in ROOT_STEPS:
         return ROOT_FILE
-    return f"pipelines/{step.experiment or (step.step if step.step in ('code', 'evidence') else 'data')}/dvc.yaml"
+    return f"pipelines/{step.experiment or (step.step if step.step in ('code', 'evidence', 'picks') else 'data')}/dvc.yaml"
 
 
 def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
@@ -68,7 +68,8 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
         stage["params"] = params
     # metrics and reports are small and live in git, so `dvc metrics diff` /
     # `dvc plots diff` compare them across commits; models go to DVC's cache.
-    in_git = step.step in ("code", "evaluate", "transfer", "report", "paper_tables", "compare", "runtime", "evidence")
+    in_git = step.step in ("code", "evaluate", "transfer", "report", "paper_tables", "compare", "runtime", "evidence",
+                           "picks")
     stage["outs"] = [{out: {"cache": False}} if in_git else out for out in step.outs]
     return stage
 

@@ -73,6 +73,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
             )
     for name, exp in params["experiments"].items():
         _check_task(params, name, exp, source)
+        _check_additions(params, name, exp, source)
         _check_ancestor(params, name, exp, source)
     defaults = [name for name, exp in params["experiments"].items() if exp["default"]]
     for name, spec in params["comparisons"].items():
@@ -85,16 +86,16 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
     for name, spec in params["baselines"].items():
         if name in params["experiments"]:
             raise ParamsError(f"{source}: baselines.{name}: the name is taken by an experiment; allowed: a new name")
-        followed = params["experiments"].get(spec["follow"]) if spec["follow"] in defaults else None
+        followed = params["experiments"].get(spec["follow"])
         if followed is None or followed["method"] == "sexual":
-            allowed = [e for e in defaults if params["experiments"][e]["method"] != "sexual"]
+            allowed = [e for e, x in params["experiments"].items() if x["method"] != "sexual"]
             raise ParamsError(
                 f"{source}: baselines.{name}.follow: {spec['follow']!r} is not an experiment with one network"
                 f" per generation; allowed: {', '.join(allowed)}"
             )
     papers = params.get("papers")
     if papers:
-        chains = [*defaults, *params["baselines"]]
+        chains = [*defaults, *(b for b, x in params["baselines"].items() if x["follow"] in defaults)]
         named = [("table1", n) for n in papers["table1"]] + [("cluster_tables", n) for n in papers["cluster_tables"]]
         named += [("sweep", n) for n in papers["sweep"]] + [("baselines.against", n) for n in papers["baselines"]["against"]]
         named += [(f"sexual.{k}", v) for k, v in papers["sexual"].items()]
@@ -106,6 +107,11 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
         if papers["runtime"] not in params["runtime"]["experiments"]:
             raise ParamsError(f"{source}: papers.runtime: {papers['runtime']!r} is not timed;"
                               f" allowed: {', '.join(params['runtime']['experiments']) or '(none: list it in runtime.experiments)'}")
+    for name in params["runtime"]["picks"]:
+        runs = [e for e, x in params["experiments"].items() if x["method"] != "sexual"] + list(params["baselines"])
+        if name not in runs:
+            raise ParamsError(f"{source}: runtime.picks: {name!r} is not a run with one network per generation;"
+                              f" allowed: {', '.join(runs)}")
     for name in params["runtime"]["experiments"]:
         if name not in defaults:
             raise ParamsError(
@@ -176,12 +182,28 @@ def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: 
         )
 
 
+def _check_additions(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
+    """The additions beyond the papers (docs/method.md §13) where they apply."""
+    train = exp["train"]
+    if train["rewind"] and train["schedule"] == "constant":
+        raise ParamsError(f"{source}: experiments.{name}.train.rewind: a constant learning rate has nothing to rewind;"
+                          " allowed: schedule cosine, or rewind false")
+    if train["distill"]["alpha"] > 0:
+        task = task_of(params["datasets"][exp["dataset"]]["source"])
+        if exp["method"] == "sexual" or task != "classification":
+            raise ParamsError(f"{source}: experiments.{name}.train.distill.alpha: distillation needs one parent per"
+                              f" offspring and class outputs (here method {exp['method']}, task {task});"
+                              " allowed: 0, or method evonet or cluster on a classification set")
+
+
 def _architectures() -> list[str]:
     return SCHEMA["$defs"]["experiment"]["properties"]["architecture"]["enum"]
 
 
 #: What an experiment's ancestor (generation 0) depends on: equal for experiments sharing one.
 ANCESTOR_KEYS = ("dataset", "architecture", "seed", "train", "data")
+#: Training keys that only offspring read: experiments sharing an ancestor may differ in them.
+OFFSPRING_TRAIN_KEYS = ("distill", "rewind")
 
 
 def _check_ancestor(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
@@ -195,7 +217,10 @@ def _check_ancestor(params: dict[str, Any], name: str, exp: dict[str, Any], sour
         raise ParamsError(f"{key}: {owner!r} is not an experiment that trains its own ancestor;"
                           f" allowed: {', '.join(owners) or '(none)'}")
     for field in ANCESTOR_KEYS:
-        if exp[field] != params["experiments"][owner][field]:
+        mine, theirs = exp[field], params["experiments"][owner][field]
+        if field == "train":
+            mine, theirs = ({k: v for k, v in t.items() if k not in OFFSPRING_TRAIN_KEYS} for t in (mine, theirs))
+        if mine != theirs:
             raise ParamsError(f"{key}: {owner!r} trains its ancestor with another {field}"
                               f" ({params['experiments'][owner][field]!r}, here {exp[field]!r}); allowed: equal {field}")
     if exp["default"] and not params["experiments"][owner]["default"]:
