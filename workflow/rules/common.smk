@@ -7,13 +7,11 @@ from snakemake.utils import validate
 
 from evosynth.errors import ParamsError
 from evosynth.pipeline.params import SCHEMA_PATH, validate_params
-from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.plan import STEP_FILES, build_plan, param_values
 
-# The steps read params.yaml themselves: read it as they do (duplicate keys, size) and make sure
-# Snakemake's config is that file, so whatever `evosynth check` accepts is what every job runs.
+# The steps read params.yaml themselves (RAW: the Snakefile read it as they do): validate it and make
+# sure Snakemake's config is that file, so whatever `evosynth check` accepts is what every job runs.
 try:
-    RAW = read_params_file("params.yaml")
     PARAMS = validate_params(RAW, check_files=True, source="params.yaml")
     if config != RAW:
         raise ParamsError("params.yaml: Snakemake's config differs from the file (--config or --configfile?);"

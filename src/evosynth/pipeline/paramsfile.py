@@ -4,7 +4,8 @@ The three readers of the file disagree where YAML leaves room: for a key
 written twice evosynth and Snakemake would keep the last value while DVC
 refuses the file, so a duplicate key is an error here too. The file is
 parsed with libyaml (``yaml.CSafeLoader``) when PyYAML has it, and bounded
-in size, nesting and in what anchors and aliases expand to, so a careless
+in size, in nesting (deep nesting crashes the C composer) and in what
+anchors and aliases expand to, so a careless
 or hostile file costs milliseconds, not minutes and gigabytes (and
 ``json.dumps`` of its params into every provenance record stays small).
 """
@@ -22,6 +23,8 @@ from evosynth.errors import ParamsError
 MAX_BYTES = 1_000_000
 #: Most values (mappings, lists and scalars, counted as often as aliases repeat them) a params file may hold.
 MAX_VALUES = 200_000
+#: Deepest nesting of mappings and lists (the schema needs 5 levels).
+MAX_DEPTH = 32
 #: The libyaml loader where PyYAML was built with it (the pure-Python one is 10-50 times slower).
 BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -72,6 +75,7 @@ def read_params_file(path: str | Path) -> Any:
         line = data[: exc.start].count(b"\n") + 1
         raise ParamsError(f"{path}: not UTF-8 text at line {line} (byte {exc.start}); allowed: UTF-8") from None
     try:
+        _check_depth(path, text)
         raw = yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a safe loader)
         values = _count_values(raw)
     except _DuplicateKey as exc:
@@ -81,11 +85,28 @@ def read_params_file(path: str | Path) -> Any:
         where = f" at line {mark.line + 1}" if mark else ""
         raise ParamsError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
     except RecursionError:
-        raise ParamsError(f"{path}: nested too deeply; allowed: the few levels the schema describes") from None
+        raise ParamsError(f"{path}: nested too deeply; allowed: at most {MAX_DEPTH} levels") from None
     if values > MAX_VALUES:
         raise ParamsError(f"{path}: anchors and aliases expand to more than {MAX_VALUES:,} values;"
                           " allowed: a params file that expands to fewer")
     return raw
+
+
+def _check_depth(path: Path, text: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` from the parser's events, before anything recurses.
+
+    libyaml's parser is a state machine, but the composer that builds nodes from its events
+    recurses (in C, with the C loader): 200,000 nested ``[`` in a 400 kB file overflow its stack.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=BASE_LOADER):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ParamsError(f"{path}: nested more than {MAX_DEPTH} levels deep at line"
+                                  f" {event.start_mark.line + 1}; allowed: at most {MAX_DEPTH} levels")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
 
 
 def _count_values(value: Any) -> int:
