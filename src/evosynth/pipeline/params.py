@@ -220,7 +220,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
     key, schema, value = _key(error.absolute_path), error.schema, error.instance
     if error.validator == "additionalProperties":
         known = sorted(schema.get("properties", {}))
-        unknown = sorted(set(value) - set(known), key=repr)[0]
+        unknown = min(set(value) - set(known), key=repr)
         hint = difflib.get_close_matches(unknown, known, n=1) if isinstance(unknown, str) else []
         did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
         return f"{key}: unknown key {unknown!r}{did_you_mean}; allowed: {', '.join(known)}"
