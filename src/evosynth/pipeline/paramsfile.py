@@ -19,10 +19,11 @@ import yaml
 
 from evosynth.errors import ParamsError
 
-#: Largest params file read (the committed ones are about 15 kB).
-MAX_BYTES = 1_000_000
+#: Largest params file read: the committed ones are about 15 kB; even with libyaml, PyYAML's
+#: constructor takes about 1 s per 256 kB (and every step reads the file).
+MAX_BYTES = 256 * 1024
 #: Most values (mappings, lists and scalars, counted as often as aliases repeat them) a params file may hold.
-MAX_VALUES = 200_000
+MAX_VALUES = 100_000
 #: Deepest nesting of mappings and lists (the schema needs 5 levels).
 MAX_DEPTH = 32
 #: The libyaml loader where PyYAML was built with it (the pure-Python one is 10-50 times slower).
@@ -67,8 +68,8 @@ def read_params_file(path: str | Path) -> Any:
         raise ParamsError(f"{path}: cannot read the params file ({exc.strerror})") from None
     if len(data) > MAX_BYTES:
         size = path.stat().st_size
-        raise ParamsError(f"{path}: {size / 1e6:.1f} MB is too large for a params file;"
-                          f" allowed: at most {MAX_BYTES / 1e6:g} MB")
+        raise ParamsError(f"{path}: {size / 1024:,.0f} kB is too large for a params file;"
+                          f" allowed: at most {MAX_BYTES // 1024} kB")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -87,8 +88,8 @@ def read_params_file(path: str | Path) -> Any:
     except RecursionError:
         raise ParamsError(f"{path}: nested too deeply; allowed: at most {MAX_DEPTH} levels") from None
     if values > MAX_VALUES:
-        raise ParamsError(f"{path}: anchors and aliases expand to more than {MAX_VALUES:,} values;"
-                          " allowed: a params file that expands to fewer")
+        raise ParamsError(f"{path}: holds more than {MAX_VALUES:,} keys and values (aliases expanded);"
+                          f" allowed: at most {MAX_VALUES:,}")
     return raw
 
 
@@ -96,7 +97,7 @@ def _check_depth(path: Path, text: str) -> None:
     """Refuse nesting deeper than :data:`MAX_DEPTH` from the parser's events, before anything recurses.
 
     libyaml's parser is a state machine, but the composer that builds nodes from its events
-    recurses (in C, with the C loader): 200,000 nested ``[`` in a 400 kB file overflow its stack.
+    recurses (in C, with the C loader): 30,000 nested ``[`` in a 60 kB file overflow its stack.
     """
     depth = 0
     for event in yaml.parse(text, Loader=BASE_LOADER):
