@@ -29,19 +29,28 @@ def _three_experiments() -> dict:
 
 
 def dvc_dag(project: Path) -> set[tuple]:
-    """(step, cmd, deps, outs) of every stage, as DVC itself reads dvc.yaml."""
+    """(step, cmd, deps, outs) of every stage, as DVC itself reads dvc.yaml.
+
+    The code stages' dependency on params.yaml is DVC's only (it makes them validate the file
+    before any other stage runs; render_dvc.DVC_ONLY_DEPS): it is checked here, then left out.
+    """
     from dvc.dependency.param import ParamsDependency
     from dvc.repo import Repo
 
     with Repo(str(project)) as repo:
+        stages = list(repo.index.stages)
+        for stage in stages:
+            files = [d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)]
+            assert ("params.yaml" in files) == stage.name.startswith("code-"), stage.name
+            assert all(o.persist == stage.name.startswith("code-") for o in stage.outs), stage.name
         return {
             (
                 stage.name.split("-")[0],
                 stage.cmd,
-                frozenset(d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)),
+                frozenset(d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)) - {"params.yaml"},
                 frozenset(o.def_path for o in stage.outs),
             )
-            for stage in repo.index.stages
+            for stage in stages
         }
 
 

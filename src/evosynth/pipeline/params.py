@@ -9,14 +9,15 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from evosynth.errors import ParamsError
+from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.seeds import FAMILIES, expand_seeds
 from evosynth.tasks.kinds import ARCHITECTURE_TASKS, KITTI_KEYS, TEST_ONLY_SOURCES, task_of
 
@@ -27,23 +28,33 @@ SCHEMA_PATH = Path(str(resources.files("evosynth.pipeline").joinpath("params.sch
 
 
 def load_params(path: str | Path, check_files: bool = False) -> dict[str, Any]:
-    """Read, validate and complete (with the schema's defaults) a params file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ParamsError(f"{path}: params file not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ParamsError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    return validate_params(raw, check_files=check_files, source=str(path))
+    """Read (:func:`~evosynth.pipeline.paramsfile.read_params_file`), validate and complete a params file."""
+    return validate_params(read_params_file(path), check_files=check_files, source=str(Path(path)))
+
+
+def _is_integer(checker: Any, value: Any) -> bool:
+    """An integer as written: ``2.0`` is not one (the engines would render "gen2.0"), nor is ``true``."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(checker: Any, value: Any) -> bool:
+    """A finite number: NaN passes every range test and then fails inside a step; infinity is no factor either."""
+    return _is_integer(checker, value) or (isinstance(value, float) and math.isfinite(value))
+
+
+#: JSON Schema with the types the steps need (the standard's integer includes 2.0, its number NaN).
+VALIDATOR = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}
+    ),
+)
 
 
 def validate_params(raw: Any, check_files: bool = False, source: str = "params") -> dict[str, Any]:
     """Validate ``raw`` against the schema and the cross-references; return it with defaults."""
     errors = sorted(
-        jsonschema.Draft202012Validator(SCHEMA).iter_errors(raw),
+        VALIDATOR(SCHEMA).iter_errors(raw),
         key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),
     )
     if errors:
@@ -131,7 +142,10 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
         }
         optional |= {name for name, spec in params["datasets"].items() if spec["source"] in TEST_ONLY_SOURCES}
         for name, spec in params["datasets"].items():
-            problem = None if name in optional else check_source(spec)
+            try:
+                problem = None if name in optional else check_source(spec)
+            except OSError as exc:  # e.g. a file name longer than the file system allows
+                problem = f"{spec.get('root', '(default root)')}: cannot be read ({exc.strerror})"
             if problem:
                 raise ParamsError(f"{source}: datasets.{name}.root: {problem}")
     return params
@@ -260,8 +274,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     key, schema, value = _key(error.absolute_path), error.schema, error.instance
     if error.validator == "additionalProperties":
         known = sorted(schema.get("properties", {}))
-        unknown = sorted(set(value) - set(known))[0]
-        hint = difflib.get_close_matches(unknown, known, n=1)
+        unknown = min(set(value) - set(known), key=repr)
+        hint = difflib.get_close_matches(unknown, known, n=1) if isinstance(unknown, str) else []
         did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
         return f"{key}: unknown key {unknown!r}{did_you_mean}; allowed: {', '.join(known)}"
     if error.validator == "required":
@@ -269,15 +283,22 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{key}: missing key {missing!r}"
     if error.validator == "enum":
         return f"{key}: {value!r} is not allowed; allowed: {', '.join(map(str, schema['enum']))}"
+    if error.validator in ("type", "pattern", "maxLength") and "propertyNames" in error.schema_path:
+        return (f"{key}: {value!r} is not a valid name; allowed: letters, digits and _, starting with a letter,"
+                f" at most {SCHEMA['$defs']['name']['maxLength']} characters")
+    if error.validator == "type" and isinstance(value, float) and not math.isfinite(value):
+        return f"{key}: {value!r} is not a finite number; allowed: a finite number"
     if error.validator == "type":
         expected = schema["type"] if isinstance(schema["type"], str) else " or ".join(schema["type"])
         return f"{key}: expected {expected}, got {type(value).__name__} {value!r}"
     if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return f"{key}: {value!r} is out of range; allowed: {_allowed_range(schema)}"
+    if error.validator == "pattern" and error.schema == SCHEMA["$defs"]["path"]:
+        return f"{key}: {value!r} holds a control character; allowed: a path without control characters"
+    if error.validator == "maxLength":
+        return f"{key}: {len(value)} characters are too many; allowed: at most {schema['maxLength']}"
     if error.validator == "minProperties":
         return f"{key}: must name at least one entry"
-    if error.validator == "pattern":
-        return f"{key}: {value!r} is not a valid name; allowed: letters, digits and _, starting with a letter"
     return f"{key}: {error.message}"
 
 
