@@ -39,7 +39,7 @@ def _child(env: Environment, kind: str | None = "filter", seed: int = 3):
 
 @pytest.mark.parametrize("architecture", ["lenet5", "cifar10_quick"])
 def test_compacted_masks_are_what_compaction_keeps(architecture: str) -> None:
-    model, genome, masks, output, costs = _setup(architecture, kind=None)
+    model, _, masks, _, _ = _setup(architecture, kind=None)
     g = torch.Generator().manual_seed(1)
     sparse = {n: torch.rand(m.shape, generator=g) < 0.3 for n, m in masks.items()}
     first = prunable_layers(model)[1][0]

@@ -88,11 +88,14 @@ def comparison_report(
             lines.append(f"| {gen} | " + " | ".join(cells) + " |")
         lines += [
             "",
-            f"**Measured at generation {v['generation']}: the claim {v['outcome']}** "
-            f"({spec['metric']} {v['treatment_metric']:.3g} vs {v['control_metric']:.3g};"
-            f" accuracy {100 * v['treatment_accuracy']:.2f} % vs {100 * v['control_accuracy']:.2f} %;"
-            f" synaptic efficiency {v['treatment_synaptic_efficiency']:.2f}× vs {v['control_synaptic_efficiency']:.2f}×;"
-            f" cluster efficiency {v['treatment_cluster_efficiency']:.2f}× vs {v['control_cluster_efficiency']:.2f}×).",
+            (
+                f"**Measured at generation {v['generation']}: the claim {v['outcome']}** "
+                f"({spec['metric']} {v['treatment_metric']:.3g} vs {v['control_metric']:.3g};"
+                f" accuracy {100 * v['treatment_accuracy']:.2f} % vs {100 * v['control_accuracy']:.2f} %;"
+                f" synaptic efficiency {v['treatment_synaptic_efficiency']:.2f}× vs"
+                f" {v['control_synaptic_efficiency']:.2f}×; cluster efficiency"
+                f" {v['treatment_cluster_efficiency']:.2f}× vs {v['control_cluster_efficiency']:.2f}×)."
+            ),
             "",
         ]
     write_text(md_path, "\n".join(lines))

@@ -10,8 +10,8 @@ from typing import Any
 import torch
 
 from evosynth.artifacts import load_checkpoint, save_checkpoint, write_json
-from evosynth.evolution.environment import Environment, parent_sized
 from evosynth.evolution.calibration import measured, offspring
+from evosynth.evolution.environment import Environment, parent_sized
 from evosynth.evolution.synthesis import seed_for
 from evosynth.nets.architectures import build_model
 from evosynth.nets.coupling import coupled_channels
