@@ -29,6 +29,7 @@ from evosynth.training import MaskedOptimizer
 
 TINY = {  # name -> (constructor of a reduced network, input shape, classes)
     "lenet5": (lambda: build_model("lenet5", (3, 32, 32), 10), (3, 32, 32), 10),
+    "cifar10_quick": (lambda: build_model("cifar10_quick", (3, 32, 32), 10), (3, 32, 32), 10),
     "alexnet": (lambda: AlexNetCifar(3, 10, 32, width=1 / 8), (3, 32, 32), 10),
     "resnet56": (lambda: build_model("resnet56", (3, 32, 32), 10), (3, 32, 32), 10),
     "vgg16_saliency": (lambda: VGG16Saliency(3, 2, 32, width=1 / 16), (3, 32, 32), 2),
@@ -127,7 +128,7 @@ def test_encode_synthesize_compact_train_evaluate(name: str, method: str) -> Non
 
 
 def test_registry_builds_every_architecture_for_its_papers_input() -> None:
-    assert set(ARCHITECTURES) == {"lenet5", "alexnet", "resnet56", "vgg16_saliency", "yolov2", "detectnet"}
+    assert set(ARCHITECTURES) == {"lenet5", "cifar10_quick", "alexnet", "resnet56", "vgg16_saliency", "yolov2", "detectnet"}
     lenet = build_model("lenet5", (3, 32, 32), 10)  # sexual paper, CIFAR-10
     assert lenet.conv1.in_channels == 3 and lenet.fc1.in_features == 50 * 5 * 5
     assert lenet(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
@@ -410,3 +411,23 @@ def test_keep_minimum_revives_a_class_synapse_that_reads_a_living_channel() -> N
     assert int(kept["fc"][3].sum()) == 1 and not kept["fc"][3, 0]
     assert not kept["fc"][:, 0].any()  # nobody reads the dead channel
     _assert_shared_fate(model, shape, kept)
+
+
+@pytest.mark.parametrize("channels, side", [(1, 28), (1, 32), (3, 32)])
+def test_cifar10_quick_has_the_sexual_papers_lenet5_counts(channels: int, side: int) -> None:
+    """Sexual paper §3: 143,136 synapses / 7,200 kernels (1 channel), 144,736 / 7,264 (3 channels).
+
+    The classifier's 64·10 synapses are not in the paper's count; ip1's 64×64 kernels of 4×4 are.
+    """
+    from evosynth.nets.architectures.cifar10_quick import PAPER_COUNTS
+    from evosynth.nets.masks import living_kernels, total_synapses
+
+    model = build_model("cifar10_quick", (channels, side, side), 10)
+    masks = full_masks(model)
+    assert total_synapses(masks) - 64 * 10 == PAPER_COUNTS[channels][0]
+    assert living_kernels(masks) == PAPER_COUNTS[channels][1]
+    assert [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)] == [32, 32, 64, 64]
+    assert model.ip1.kernel_size == (4, 4)  # Caffe's ip1 over the 64×4×4 map
+    lenet = full_masks(build_model("lenet5", (channels, side, side), 10))
+    assert (total_synapses(lenet), living_kernels(lenet)) != PAPER_COUNTS[channels]  # LeNet5-Caffe is not it
+    assert model(torch.zeros(2, channels, side, side)).shape == (2, 10)

@@ -13,7 +13,7 @@ from evosynth.evolution.encoding import (
     encode_clusters,
 )
 from evosynth.evolution.environment import Environment
-from evosynth.evolution.synthesis import synthesize_clustered
+from evosynth.evolution.synthesis import keep_minimum, synthesize_clustered
 
 
 def test_clusters_of_kernels_filters_and_rows():
@@ -75,15 +75,18 @@ def test_budget_mode_hits_cluster_and_overall_synapse_factors(kind):
     env = Environment(factor=0.6, cluster_factor=0.8)
     parent = sum(int(m.sum()) for m in masks.values())
     parent_clusters = int((clusters["conv"] > 0).sum())
-    kept, kept_clusters = [], []
+    kept, drawn, living = [], [], []
     for seed in range(200):
         out, summary = synthesize_clustered(synapses, clusters, kind, env, seed, protected={"fc"})
         kept.append(sum(int(m.sum()) for m in out.values()))
-        kept_clusters.append(int(clusters_of(out["conv"], kind).any(1).sum()))
+        drawn.append(summary["clusters"] - int(clusters["fc"].gt(0).sum()))  # conv survivors of the cluster draw
+        living.append(int(clusters_of(out["conv"], kind).any(1).sum()))
         assert all(not (out[n] & ~masks[n]).any() for n in out)  # nothing revived
+        assert living[-1] <= drawn[-1]  # no synapse outside a surviving cluster
     assert abs(sum(kept) / len(kept) / parent - 0.6) < 0.01
-    # conv clusters: survivors of the cluster draw may still lose every synapse, hence <=
-    assert sum(kept_clusters) / len(kept_clusters) / parent_clusters <= 0.8 + 0.01
+    # two-sided: F_c of the conv clusters survive the draw, and (almost) all of them keep a synapse
+    assert abs(sum(drawn) / len(drawn) / parent_clusters - 0.8) < 0.015
+    assert abs(sum(living) / len(living) / parent_clusters - 0.8) < 0.02
 
 
 def test_synapse_factor_calibrated_inside_surviving_clusters():
@@ -100,10 +103,18 @@ def test_synapse_factor_calibrated_inside_surviving_clusters():
 
 def test_protected_output_layer_keeps_every_class_cluster():
     synapses, clusters, _ = _genomes(kind="filter")
+    classes = int((clusters["fc"] > 0).sum())
+    assert classes == 10
     env = Environment(factor=0.2, cluster_factor=0.2)
+    unprotected_losses = 0
     for seed in range(20):
-        out, _ = synthesize_clustered(synapses, clusters, "filter", env, seed, protected={"fc"})
-        assert int(out["fc"].any(1).sum()) >= 9  # each class row survives the cluster draw
+        out, summary = synthesize_clustered(synapses, clusters, "filter", env, seed, protected={"fc"})
+        conv_drawn = summary["clusters"] - classes  # every class row survives the cluster draw
+        assert conv_drawn >= int(clusters_of(out["conv"], "filter").any(1).sum())
+        assert int(keep_minimum(out, synapses, "fc")["fc"].any(1).sum()) == classes  # and keeps a synapse
+        bare, _ = synthesize_clustered(synapses, clusters, "filter", env, seed)
+        unprotected_losses += int(bare["fc"].any(1).sum()) < classes
+    assert unprotected_losses > 0  # without protection, F_c = 0.2 kills classes: the protection is doing it
 
 
 def test_literal_mode_is_fc_times_pc_then_fs_times_ps():

@@ -45,3 +45,15 @@ def test_verdict_at_last_common_generation(tmp_path):
     assert "**Measured at generation 1: the claim does not hold" in (tmp_path / "c.md").read_text()
     assert next(csv.DictReader(open(tmp_path / "c.csv")))["holds"] == "False"
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_verdict_reports_cluster_efficiencies_whatever_the_metric(tmp_path):
+    """Issue 15: the sexual paper's claim is about synaptic and cluster efficiency; both are stated."""
+    t = [{**r, "cluster_efficiency": 3.83} for r in _rows([0.9, 0.9], [1, 9])]
+    c = [{**r, "cluster_efficiency": 6.18} for r in _rows([0.9, 0.9], [1, 3])]
+    results = comparison_report({"demo": SPEC}, {"t": t, "c": c}, tmp_path / "c.md", tmp_path / "c.csv",
+                                tmp_path / "c.png", "title")
+    assert results[0]["treatment_cluster_efficiency"] == 3.83 and results[0]["control_cluster_efficiency"] == 6.18
+    assert "cluster efficiency 3.83× vs 6.18×" in (tmp_path / "c.md").read_text()
+    row = next(csv.DictReader(open(tmp_path / "c.csv")))
+    assert float(row["control_cluster_efficiency"]) == 6.18 and float(row["treatment_synaptic_efficiency"]) == 9

@@ -33,13 +33,13 @@ def test_monotone_in_magnitude_and_never_above_one():
 
 
 def test_known_wrong_readings_differ():
+    """P = exp(|w|/Z − 1) with Z the largest |w|, worked by hand; the known wrong readings give other values."""
     w = torch.tensor([0.0, -3.0, 1.0])
     p = synapse_probability(w, torch.ones(3, dtype=torch.bool))
-    z = w.abs().max()
-    wrong_shift = torch.exp(w.abs() / z) - 1  # exp(|w|/Z) - 1: 0 at w = 0
-    wrong_signed = torch.exp(w.abs() / w.max() - 1)  # Z = max of signed weights: P > 1
-    assert not torch.allclose(p, wrong_shift)
-    assert wrong_signed.max() > 1 and p.max() <= 1
+    by_hand = torch.tensor([math.exp(-1.0), 1.0, math.exp(1 / 3 - 1)])
+    assert torch.allclose(p, by_hand, rtol=1e-6)
+    assert not torch.allclose(by_hand, torch.tensor([0.0, math.e - 1, math.exp(1 / 3) - 1]))  # exp(|w|/Z) − 1
+    assert not torch.allclose(by_hand, torch.tensor([math.exp(-1.0), math.exp(2.0), 1.0]))  # Z = signed max: P > 1
 
 
 def test_layer_with_no_living_synapse_is_all_zero():

@@ -65,3 +65,86 @@ def test_the_lone_ancestor_mates_with_itself_and_an_empty_pool_is_refused():
     assert choose_parents([0.9], "random", 0.01, 0) == (0, 0)
     with pytest.raises(ValueError, match="empty"):
         choose_parents([], "fitness", 0.01, 0)
+
+
+def _lenet_parent(tmp_path, seed, accuracy):
+    from evosynth.artifacts import save_checkpoint, write_json
+    from evosynth.nets.architectures import build_model
+    from evosynth.nets.masks import apply_masks, full_masks
+
+    torch.manual_seed(seed)
+    model = build_model("lenet5", (1, 28, 28), 10)
+    g = torch.Generator().manual_seed(seed)
+    masks = {n: torch.rand(m.shape, generator=g) > 0.5 for n, m in full_masks(model).items()}
+    masks["conv2"][seed::7] = False  # some dead filters: their biases are masked
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1)  # non-zero biases
+    apply_masks(model, masks)
+    path = tmp_path / f"parent{seed}.pt"
+    save_checkpoint(path, "model", {"state_dict": model.state_dict(), "masks": masks, "architecture": "lenet5",
+                                    "input_shape": (1, 28, 28), "num_classes": 10, "experiment": "x"})
+    write_json(tmp_path / f"metrics{seed}.json", {"accuracy": accuracy})
+    return path, tmp_path / f"metrics{seed}.json", model.state_dict(), masks
+
+
+def test_offspring_inherits_mated_weights_and_blended_biases(tmp_path):
+    """Encode → synthesize as the pipeline runs them: living synapses carry α_s·w_A + β_s·w_B (eq. 5),
+
+    biases (which eq. 5 does not name) α_s·b_A + β_s·b_B, for a unit that lives in the child.
+    """
+    from evosynth.artifacts import load_checkpoint
+    from evosynth.pipeline.steps.encode import run_encode
+    from evosynth.pipeline.steps.synthesize import run_synthesize
+
+    exp = {"method": "sexual", "seed": 0, "init": "inherit", "encoding": {"clusters": "filter", "truncation": 0.1},
+           "population": {"size": 2, "parents": "random", "temperature": 0.01},
+           "mating": {"alpha_c": 0.5, "beta_c": 0.5, "alpha_s": 0.3, "beta_s": 0.7},
+           "environment": {"factor": 0.7, "cluster_factor": 0.85}}
+    params = {"experiments": {"x": exp}}
+    parents = [_lenet_parent(tmp_path, s, 0.5 + s / 10) for s in (1, 2)]
+    (tmp_path / "enc").mkdir()
+    chosen = run_encode(params, "x", 1, [p[0] for p in parents], tmp_path / "enc", [p[1] for p in parents], 0)
+    order = [next(p for p in parents if str(p[0]) == c) for c in chosen["parents"]]
+    (_, _, sa, ma), (_, _, sb, mb) = order
+    genome = load_checkpoint(tmp_path / "enc" / "genome.pt", "genome")
+    for name in ma:
+        mated = 0.3 * sa[f"{name}.weight"] * ma[name] + 0.7 * sb[f"{name}.weight"] * mb[name]
+        assert torch.allclose(genome["state_dict"][f"{name}.weight"], mated)
+        assert torch.allclose(genome["state_dict"][f"{name}.bias"], 0.3 * sa[f"{name}.bias"] + 0.7 * sb[f"{name}.bias"])
+        assert torch.equal(genome["masks"][name], ma[name] | mb[name])
+    (tmp_path / "syn").mkdir()
+    run_synthesize(params, "x", 1, tmp_path / "enc" / "genome.pt", tmp_path / "syn", 0)
+    child = load_checkpoint(next((tmp_path / "syn").glob("*.pt")), "offspring")
+    for name in ma:
+        living = child["masks"][name]
+        weight = child["state_dict"][f"{name}.weight"]
+        assert torch.equal(weight[living], genome["state_dict"][f"{name}.weight"][living])
+        units = living.flatten(1).any(1)
+        assert units.any()
+        bias = child["state_dict"][f"{name}.bias"]
+        assert torch.allclose(bias[units], genome["state_dict"][f"{name}.bias"][units])
+        assert (bias[~units] == 0).all()
+
+
+def test_parent_sized_budget_refers_to_the_parents_not_their_union():
+    """A mated genome holds the union of both parents: F (and F_c) are rescaled by parent size / union size."""
+    from evosynth.evolution.environment import parent_sized
+
+    (wa, ma), (wb, mb) = _parent(0), _parent(1)
+    mated = mate(wa, ma, wb, mb, MatingWeights(), "filter", 0.1)
+    genome = {"synapses": encode(mated.weights, mated.masks),
+              "clusters": encode_clusters(mated.weights, mated.masks, "filter", 0.1, mated.cluster_strengths),
+              "parent_synapses": mated.parent_synapses, "parent_clusters": mated.parent_clusters}
+    union = sum(int(m.sum()) for m in mated.masks.values())
+    assert mated.parent_synapses == (sum(int(m.sum()) for m in ma.values()) + sum(int(m.sum()) for m in mb.values())) / 2
+    assert mated.parent_synapses < union
+    env = parent_sized(Environment(0.7, cluster_factor=0.85), genome)
+    assert abs(env.factor * union - 0.7 * mated.parent_synapses) < 1e-9
+    clusters = sum(int((p > 0).sum()) for p in genome["clusters"].values())
+    assert abs(env.cluster_factor * clusters - 0.85 * mated.parent_clusters) < 1e-9
+    kept = [sum(int(m.sum()) for m in synthesize_clustered(genome["synapses"], genome["clusters"], "filter", env,
+                                                           s)[0].values()) for s in range(300)]
+    assert abs(sum(kept) / len(kept) / mated.parent_synapses - 0.7) < 0.02  # F of a parent, not of the union
+    assert parent_sized(Environment(0.7, mode="literal"), genome).factor == 0.7  # literal: F as printed
+    assert parent_sized(Environment(0.7), {"synapses": genome["synapses"]}) == Environment(0.7)  # asexual

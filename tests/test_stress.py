@@ -62,16 +62,55 @@ def test_the_reversed_reading_fails():
     assert (model.fc1.weight[strong] == before[strong]).float().mean() > 0.9
 
 
-def test_beta_one_changes_nothing_and_dead_synapses_stay_dead():
+def test_beta_one_changes_nothing_but_draws_the_same_selection():
+    """β = 1 leaves every weight as it was, yet selects exactly the synapses β = 0.5 weakens."""
+    model = _model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    counts = stress(model, full_masks(model), 1.0, torch.Generator().manual_seed(0))
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    halved = _model()
+    weakened = stress(halved, full_masks(halved), 0.5, torch.Generator().manual_seed(0))
+    assert counts == weakened and sum(counts.values()) > 0
+    changed = sum(int((halved.get_submodule(n).weight != before[f"{n}.weight"]).sum()) for n in counts)
+    assert changed == sum(weakened.values())
+
+
+def test_dead_synapses_are_never_stressed_even_with_a_stale_weight():
+    """A masked-out synapse is not drawn: its weight (left non-zero on purpose) is untouched, not counted."""
     model = _model()
     masks = full_masks(model)
     masks["fc1"][:, :100] = False
-    with torch.no_grad():
-        model.fc1.weight[:, :100] = 0
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    counts = stress(model, masks, 1.0, torch.Generator().manual_seed(0))
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    assert counts["fc1"] <= int(masks["fc1"].sum())
+    before = model.fc1.weight.detach().clone()
+    counts = stress(model, masks, 0.5, torch.Generator().manual_seed(0))
+    assert torch.equal(model.fc1.weight[:, :100], before[:, :100])
+    changed = model.fc1.weight != before
+    assert counts["fc1"] == int(changed.sum()) > 0
+    assert int(changed[:, 100:].sum()) == counts["fc1"]
+
+
+def test_stress_runs_inside_the_training_loop_once_per_epoch():
+    """training.train with β < 1 weakens synapses after every epoch; β = 1 trains the same batches unstressed."""
+    from evosynth.data.prepared import Split
+    from evosynth.training import TrainConfig, train
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(128, 1, 28, 28, generator=g), torch.randint(0, 10, (128,), generator=g)
+    runs = {}
+    for beta in (1.0, 0.5):
+        model = _model()
+        masks = {n: torch.rand(m.shape, generator=torch.Generator().manual_seed(1)) < 0.4
+                 for n, m in full_masks(model).items()}
+        history = train(model, masks, Split(x, y, x[:32], y[:32]), TrainConfig(epochs=2, batch_size=32, stress=beta),
+                        seed=1, on=torch.device("cpu"))
+        runs[beta] = (model, masks, history)
+    assert [r["stressed_synapses"] for r in runs[1.0][2]] == [0, 0]
+    stressed = [r["stressed_synapses"] for r in runs[0.5][2]]
+    assert all(n > 0 for n in stressed) and len(stressed) == 2
+    model, masks, _ = runs[0.5]
+    for name, mask in masks.items():  # dead synapses stay dead through stress and training
+        assert not model.get_submodule(name).weight[~mask].any()
+    norm = {b: sum(float(r[0].get_submodule(n).weight.detach().abs().sum()) for n in r[1]) for b, r in runs.items()}
+    assert norm[0.5] < 0.95 * norm[1.0]  # the weakened weights are what training hands on
 
 
 @pytest.mark.parametrize("beta", [0.0, 1.5])

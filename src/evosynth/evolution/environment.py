@@ -11,6 +11,13 @@ which makes cluster-driven and EvoNet runs at equal F spend equal synapse
 budgets. ``target: macs`` weighs every cluster (or synapse) by the
 multiply-accumulates it carries, so the factors become expected MAC ratios.
 
+Expected counts are those of the sampled masks; compaction then removes
+synapses that read dead units (fc1's inputs from a dead conv2 filter), so with
+filter clusters the child held far fewer synapses than F promised. With
+``calibrate: compacted`` (the default) budget mode delivers F measured after
+``keep_minimum`` and compaction (:mod:`evosynth.evolution.calibration`);
+``sampled`` is the uncorrected calibration.
+
 :func:`adapted` is an addition beyond the papers (docs/method.md §13.3): an
 environment that slows the shrink when accuracy drops; off by default.
 """
@@ -24,6 +31,7 @@ import torch
 
 MODES = ("budget", "literal")
 TARGETS = ("synapses", "macs")
+CALIBRATIONS = ("compacted", "sampled")
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class Environment:
     cluster_factor: float = 1.0  # F_c: expected cluster (or cluster-MAC) ratio
     synapse_factor: float | None = None  # F_s inside surviving clusters; None: derived from F
     target: str = "synapses"
+    calibrate: str = "compacted"  # F measured after keep_minimum and compaction, or on the sampled masks
 
     def __post_init__(self) -> None:
         for name in ("factor", "cluster_factor") + (("synapse_factor",) if self.synapse_factor is not None else ()):
@@ -45,6 +54,10 @@ class Environment:
             raise ValueError(f"unknown environment mode {self.mode!r}; allowed: {', '.join(MODES)}")
         if self.target not in TARGETS:
             raise ValueError(f"unknown environment target {self.target!r}; allowed: {', '.join(TARGETS)}")
+        if self.calibrate not in CALIBRATIONS:
+            raise ValueError(
+                f"unknown environment calibrate {self.calibrate!r}; allowed: {', '.join(CALIBRATIONS)}"
+            )
 
 
 def calibrate_scale(

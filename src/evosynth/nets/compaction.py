@@ -55,16 +55,17 @@ class Compacted:
                     state[key].view(-1)[self.index[key]] = value.reshape(-1).to(state[key].dtype)
 
 
-def compact(model: nn.Module, masks: Masks, input_shape: tuple[int, ...]) -> Compacted:
-    """The smallest dense network computing what the masked ``model`` computes."""
-    small = copy.deepcopy(model)
-    index_model = copy.deepcopy(model).double()
-    with torch.no_grad():
-        for tensor in list(index_model.parameters()) + list(index_model.buffers()):
-            if tensor.dtype.is_floating_point:
-                tensor.copy_(torch.arange(tensor.numel(), dtype=torch.float64).view_as(tensor))
+def removal_plan(
+    model: nn.Module, masks: Masks, input_shape: tuple[int, ...]
+) -> tuple[list[tuple[str, torch.Tensor]], list[str]]:
+    """Per channel group (by root layer): the channels compaction removes; the groups kept at their strongest.
+
+    A channel is removed when silent (no producer writes it) or unread; the
+    output layer's neurons never; a group that would lose every channel keeps
+    its strongest filter (Σ|w| of living synapses over its producers).
+    """
     output_layer = prunable_layers(model)[-1][0]
-    plans: list[tuple[str, list[int]]] = []
+    plans: list[tuple[str, torch.Tensor]] = []
     kept_strongest = []
     for group in channel_groups(model, input_shape):
         if output_layer in group.producers:  # the classes
@@ -79,10 +80,40 @@ def compact(model: nn.Module, masks: Masks, input_shape: tuple[int, ...]) -> Com
             dead[int(strength.argmax())] = False
             kept_strongest.append(group.root)
         if dead.any():
-            plans.append((group.root, dead.nonzero().flatten().tolist()))
+            plans.append((group.root, dead))
+    return plans, kept_strongest
+
+
+def compacted_masks(model: nn.Module, masks: Masks, input_shape: tuple[int, ...]) -> Masks:
+    """``compact(model, masks, input_shape).ancestor_masks(masks)`` without building the networks.
+
+    The removed channels' producer filters and reader inputs are dead; the
+    channel groups come from the cached dependency-graph analysis, so this is
+    cheap enough to call once per calibration draw (:mod:`evosynth.evolution.calibration`).
+    """
+    groups = {g.root: g for g in channel_groups(model, input_shape)}
+    result = {n: m.clone() for n, m in masks.items()}
+    for root, dead in removal_plan(model, masks, input_shape)[0]:
+        group = groups[root]
+        for name, members in group.producers.items():
+            result[name][members.index[dead[members.root]].to(result[name].device)] = False
+        for name, members in group.readers.items():
+            result[name][:, members.index[dead[members.root]].to(result[name].device)] = False
+    return result
+
+
+def compact(model: nn.Module, masks: Masks, input_shape: tuple[int, ...]) -> Compacted:
+    """The smallest dense network computing what the masked ``model`` computes."""
+    small = copy.deepcopy(model)
+    index_model = copy.deepcopy(model).double()
+    with torch.no_grad():
+        for tensor in list(index_model.parameters()) + list(index_model.buffers()):
+            if tensor.dtype.is_floating_point:
+                tensor.copy_(torch.arange(tensor.numel(), dtype=torch.float64).view_as(tensor))
+    plans, kept_strongest = removal_plan(model, masks, input_shape)
     for target in (small, index_model):
         graph = dependency_graph(target, input_shape)
-        for name, dead in plans:
+        for name, dead in ((root, d.nonzero().flatten().tolist()) for root, d in plans):
             module = target.get_submodule(name)
             handler = graph.get_pruner_of_module(module).prune_out_channels
             group = graph.get_pruning_group(module, handler, idxs=dead)

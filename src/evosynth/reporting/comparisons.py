@@ -5,6 +5,8 @@ is about and an accuracy tolerance. The claim *holds* at the last common
 generation when the treatment's metric is higher and its accuracy is no more
 than the tolerance below the control's; otherwise the note says which
 condition failed. Populations (sexual synthesis) count as their mean member.
+Whatever the metric, the verdict also states both arms' synaptic and cluster
+efficiencies (the sexual paper's claim is about both).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def verdict(spec: dict[str, Any], treatment: dict[int, dict[str, float]], contro
         "control_metric": c[metric],
         "treatment_accuracy": t["accuracy"],
         "control_accuracy": c["accuracy"],
+        **{f"{role}_{m}": arm[m] for m in METRICS[:2] for role, arm in (("treatment", t), ("control", c))},
         "outcome": outcome,
         "holds": better and accurate,
     }
@@ -85,9 +88,14 @@ def comparison_report(
             lines.append(f"| {gen} | " + " | ".join(cells) + " |")
         lines += [
             "",
-            f"**Measured at generation {v['generation']}: the claim {v['outcome']}** "
-            f"({spec['metric']} {v['treatment_metric']:.3g} vs {v['control_metric']:.3g};"
-            f" accuracy {100 * v['treatment_accuracy']:.2f} % vs {100 * v['control_accuracy']:.2f} %).",
+            (
+                f"**Measured at generation {v['generation']}: the claim {v['outcome']}** "
+                f"({spec['metric']} {v['treatment_metric']:.3g} vs {v['control_metric']:.3g};"
+                f" accuracy {100 * v['treatment_accuracy']:.2f} % vs {100 * v['control_accuracy']:.2f} %;"
+                f" synaptic efficiency {v['treatment_synaptic_efficiency']:.2f}× vs"
+                f" {v['control_synaptic_efficiency']:.2f}×; cluster efficiency"
+                f" {v['treatment_cluster_efficiency']:.2f}× vs {v['control_cluster_efficiency']:.2f}×)."
+            ),
             "",
         ]
     write_text(md_path, "\n".join(lines))

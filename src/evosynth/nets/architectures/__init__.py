@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from evosynth.nets.architectures.alexnet import AlexNetCifar
+from evosynth.nets.architectures.cifar10_quick import Cifar10Quick
 from evosynth.nets.architectures.detectnet import DetectNet
 from evosynth.nets.architectures.resnet import ResNet56
 from evosynth.nets.architectures.vgg_saliency import VGG16Saliency
@@ -15,7 +16,10 @@ from evosynth.nets.architectures.yolov2 import YOLOv2
 
 
 class LeNet5(nn.Module):
-    """LeNet5-Caffe, 20-50-800-500 (StressedNets Table 1; cluster paper §3).
+    """LeNet5-Caffe, 20-50-800-500 (StressedNets Table 1).
+
+    Not the cluster and sexual papers' LeNet-5 (143,136 synapses, 7,200 kernels):
+    that is ``cifar10_quick`` (:mod:`evosynth.nets.architectures.cifar10_quick`).
 
     Caffe's ``lenet_train_test.prototxt``: conv 5×5 (20) → max-pool 2 → conv 5×5
     (50) → max-pool 2 → fc 800→500 → ReLU → fc 500→classes. On 28×28 inputs the
@@ -43,9 +47,11 @@ class LeNet5(nn.Module):
 
 
 #: ``name -> constructor(in_channels, num_classes, image_size)``. ``lenet5`` serves
-#: MNIST-like (1, 28, 28) and CIFAR-10 (3, 32, 32) inputs alike (sexual paper §3).
+#: MNIST-like (1, 28, 28) and CIFAR-10 (3, 32, 32) inputs alike; ``cifar10_quick`` is the
+#: cluster and sexual papers' LeNet-5 (sexual paper §3: 143,136 synapses, 7,200 kernels).
 ARCHITECTURES: dict[str, Callable[[int, int, int], nn.Module]] = {
     "lenet5": LeNet5,
+    "cifar10_quick": Cifar10Quick,
     "alexnet": AlexNetCifar,
     "resnet56": ResNet56,
     "vgg16_saliency": VGG16Saliency,

@@ -11,10 +11,10 @@ import torch
 
 from evosynth.artifacts import load_checkpoint, read_json, save_checkpoint, write_json
 from evosynth.errors import ParamsError
+from evosynth.evolution.calibration import measured, offspring
 from evosynth.evolution.environment import Environment, adapted, parent_sized
-from evosynth.evolution.synthesis import keep_minimum, seed_for, synthesize_clustered, synthesize_synapses
+from evosynth.evolution.synthesis import seed_for
 from evosynth.nets.architectures import build_model
-from evosynth.nets.compaction import compact
 from evosynth.nets.coupling import coupled_channels
 from evosynth.nets.masks import apply_masks, prunable_layers, synapse_macs, total_synapses
 from evosynth.pipeline.outputs import step_files
@@ -49,18 +49,9 @@ def run_synthesize(
     costs = synapse_macs(model, tuple(genome["input_shape"]))
     output_layer = prunable_layers(model)[-1][0]
     groups = coupled_channels(model, tuple(genome["input_shape"]))  # residual adds share a fate; chains: none
-    if "clusters" in genome:
-        masks, summary = synthesize_clustered(
-            genome["synapses"], genome["clusters"], genome["cluster_kind"], env, seed, {output_layer}, costs,
-            groups,
-        )
-    else:
-        masks, summary = synthesize_synapses(genome["synapses"], env, seed, costs, groups)
-    masks = keep_minimum(
-        {n: m & parent_masks[n] for n, m in masks.items()}, genome["synapses"], output_layer, groups
+    masks, summary, compacted = offspring(  # F delivered after keep_minimum and compaction
+        model, genome, parent_masks, env, seed, tuple(genome["input_shape"]), output_layer, costs, groups
     )
-    compacted = compact(model, masks, tuple(genome["input_shape"]))
-    masks = compacted.ancestor_masks(masks)  # synapses of removed filters and neurons are dead too
     summary["kept_strongest"] = compacted.kept_strongest
     if exp["init"] == "scratch":
         torch.manual_seed(seed_for(exp["seed"], generation, stream("init", member)))
@@ -77,6 +68,8 @@ def run_synthesize(
     )
     summary["expected_ratio"] = summary["expected_synapses"] / parent_count if parent_count else 0.0
     summary["realised_ratio"] = summary["synapses"] / parent_count if parent_count else 0.0
+    parent_macs = measured(parent_masks, costs)
+    summary["realised_mac_ratio"] = measured(masks, costs) / parent_macs if parent_macs else 0.0
     files = step_files("synthesize")
     save_checkpoint(out_dir / files[0], "offspring", network_payload(model, masks, genome, generation=generation))
     write_json(out_dir / files[1], summary)
