@@ -60,6 +60,7 @@ from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's pu
 from evosynth.pipeline.outputs import STEP_FILES, STEP_MODULES, STEP_PARAMS, step_files  # noqa: F401 (re-exported)
 
 PARAMS_FILE = "params.yaml"
+TOLERANCE = "papers.tolerance"  # a report's summary picks the last generation within it
 
 @dataclass(frozen=True)
 class Step:
@@ -91,13 +92,16 @@ class Step:
 
 
 def param_values(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    """The values of dotted ``keys`` in ``params`` (what a step reads)."""
+    """The values of dotted ``keys`` in ``params`` (what a step reads); a key absent from params is left out."""
     values = {}
     for key in keys:
-        node = params
+        node: Any = params
         for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                break
             node = node[part]
-        values[key] = node
+        else:
+            values[key] = node
     return values
 
 
@@ -125,7 +129,7 @@ def _step(
             if exp
             else (f"datasets.{where['dataset']}",)
         ),
-        metrics=tuple(o for o in outs if o.endswith("metrics.json")),
+        metrics=tuple(o for o in outs if o.endswith(("/summary.json", "/speed.json"))),  # one small file per experiment
         **where,
     )
 
@@ -170,7 +174,8 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
             )
     metrics = metrics_files(exp, spec)
     steps.append(
-        _step("report", "report", report_dir(exp), metrics, ["--metrics", *metrics], experiment=exp)
+        _step("report", "report", report_dir(exp), metrics, ["--metrics", *metrics], experiment=exp,
+              params=(*(f"experiments.{exp}.{key}" for key in STEP_PARAMS["report"]), TOLERANCE))
     )
     return steps
 
@@ -238,7 +243,7 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
         ]
     metrics = chain_metrics(name, params)
     steps.append(_step("report", "report", report_dir(name), metrics, ["--metrics", *metrics],
-                       params=(f"baselines.{name}", f"experiments.{followed}.generations"), experiment=name))
+                       params=(f"baselines.{name}", f"experiments.{followed}.generations", TOLERANCE), experiment=name))
     return steps
 
 

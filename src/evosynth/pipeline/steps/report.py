@@ -7,10 +7,11 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
-from evosynth.artifacts import read_json
+from evosynth.artifacts import read_json, write_csv, write_json
 from evosynth.pipeline.outputs import step_files
 from evosynth.pipeline.steps.common import finish, step_params
 from evosynth.reporting import generations as report_mod
+from evosynth.reporting import summary
 
 
 def run_report(params: dict[str, Any], experiment: str, metrics: list[Path], out_dir: Path) -> None:
@@ -28,8 +29,16 @@ def run_report(params: dict[str, Any], experiment: str, metrics: list[Path], out
             f" ({env['mode']} mode), init {exp['init']}"
         )
         used = step_params(exp, "report")
-    report_mod.generation_report(experiment, title, rows, *(out_dir / f for f in files[:-1]))
-    finish("report", used, started, out_dir, files)
+    report_mod.generation_report(experiment, title, rows, *(out_dir / f for f in files[:3]))
+    tolerance = tolerance_of(params)
+    write_json(out_dir / files[3], summary.summary(rows, tolerance))
+    write_csv(out_dir / files[4], summary.plot_rows(rows))
+    finish("report", {**used, "papers.tolerance": tolerance}, started, out_dir, files)
+
+
+def tolerance_of(params: dict[str, Any]) -> float:
+    """The accuracy tolerance of the synthesized network (``papers.tolerance``; the papers' 1 % without it)."""
+    return float((params.get("papers") or {}).get("tolerance", 0.01))
 
 
 def main(params: dict[str, Any], args: Namespace) -> None:
