@@ -224,7 +224,7 @@ def test_dvc_metrics_diff_across_commits_shows_a_factor_change(dvc_project):
     repro = run([DVC, "repro"], cwd=dvc_project).stdout
     assert "Stage 'pipelines/tiny/dvc.yaml:stress_train-tiny-gen0' didn't change, skipping" in repro  # only what F touches reruns
     summaries = json.loads(run([DVC, "metrics", "diff", "HEAD", "--json"], cwd=dvc_project).stdout)
-    assert set(summaries) <= {"reports/tiny/summary.json", "reports/tiny_l1/summary.json", "reports/tiny/speed.json"}
+    assert set(summaries) <= {"reports/tiny/summary.json", "reports/tiny_l1/summary.json"}
     assert "reports/tiny/summary.json" in summaries  # the experiment's one metrics file changed
     # a generation's own metrics file is plot data, not a declared metric: diff it by name
     gens = [f"results/tiny/gen{g}/metrics.json" for g in (1, 2)]

@@ -46,14 +46,15 @@ def readable_log(ax: Any, axis: str, values: list[float]) -> bool:
 
     Returns whether the axis is logarithmic (the caller says so in its label).
     """
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     positive = [v for v in values if v and v > 0]
     if not positive or max(positive) / min(positive) < LOG_ABOVE:
         return False
     getattr(ax, f"set_{axis}scale")("log")
     target = getattr(ax, f"{axis}axis")
-    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))  # 1, 2, 3, 5, 10, ...: a tick per panel height
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1000 else f"{v:g}"))
     target.set_minor_formatter(NullFormatter())
     return True
 

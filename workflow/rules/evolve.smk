@@ -204,7 +204,6 @@ rule runtime:
         report("reports/{exp}/runtime.png", caption="../report/runtime.rst", category="Runtime",
                subcategory="{exp}", labels={"experiment": "{exp}", "what": "figure"}),
         "reports/{exp}/runtime.json",
-        "reports/{exp}/speed.json",
         "reports/{exp}/runtime.provenance.json",
     params:
         cmd=step_cmd("runtime"),

@@ -120,5 +120,6 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
                   arg("--generation-dir", type=Path, action="append", help="pipeline mode: each generation's folder"),
                   arg("--out-dir", type=Path, help="pipeline mode: folder for the report"))),
     Command("report", "Generation table (CSV, Markdown) and plot of one experiment.", "report", generation=False,
-            args=(arg("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation"),)),
+            args=(arg("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation"),
+                  arg("--runtime", type=Path, help="runtime.json of the experiment: its speed-up goes into summary.json"))),
 )}

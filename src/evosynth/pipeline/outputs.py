@@ -19,7 +19,7 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "compare": ("comparisons.md", "comparisons.csv", "comparisons.png", "compare.provenance.json"),
     "export": ("model.onnx", "model.ts", "export.provenance.json"),
     "prune": ("offspring.pt", "prune.json", "prune.provenance.json"),
-    "runtime": ("runtime.md", "runtime.csv", "runtime.png", "runtime.json", "speed.json", "runtime.provenance.json"),
+    "runtime": ("runtime.md", "runtime.csv", "runtime.png", "runtime.json", "runtime.provenance.json"),
     "features": ("features_tsne.png", "stressednets_table4.md", "stressednets_table4.csv", "features.provenance.json"),
     "papers": (
         *(f"papers/{name}.{ext}" for name in ("stressednets_table1", "stressednets_table2", "stressednets_table3",

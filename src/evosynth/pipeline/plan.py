@@ -129,7 +129,7 @@ def _step(
             if exp
             else (f"datasets.{where['dataset']}",)
         ),
-        metrics=tuple(o for o in outs if o.endswith(("/summary.json", "/speed.json"))),  # one small file per experiment
+        metrics=tuple(o for o in outs if o.endswith("/summary.json")),  # one small file per experiment
         **where,
     )
 
@@ -193,6 +193,13 @@ def _runtime_steps(exp: str, spec: dict[str, Any], runtime: dict[str, Any]) -> l
     read = (f"experiments.{exp}.generations", "runtime")
     steps.append(_step("runtime", "runtime", report_dir(exp), deps, args, params=read, experiment=exp))
     return steps
+
+
+def _with_speed(report: Step) -> Step:
+    """A report step that also reads the experiment's runtime.json (its summary then holds the measured speed-up)."""
+    timing = f"{report.folder}/runtime.json"
+    cmd = report.cmd.replace(" --out-dir ", f" --runtime {timing} --out-dir ")
+    return replace(report, deps=(*report.deps, timing), cmd=cmd)
 
 
 def _paper_steps(params: dict[str, Any]) -> list[Step]:
@@ -263,6 +270,7 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         chain = _experiment_steps(exp, spec)
         if exp in params["runtime"]["experiments"]:
             chain += _runtime_steps(exp, spec, params["runtime"])
+            chain = [_with_speed(step) if step.step == "report" else step for step in chain]
         steps += chain if exp in defaults else [replace(step, default=False) for step in chain]
     for name, spec in params["baselines"].items():
         steps += _baseline_steps(name, spec, params)

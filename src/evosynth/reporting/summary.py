@@ -1,10 +1,13 @@
 """One experiment in a few numbers (its DVC metric) and its per-generation plot data.
 
-``summary.json`` is what ``dvc metrics show`` lists, one row per experiment:
-the final generation and its test accuracy, and the synthesized network (the
-last generation within ``tolerance`` of the ancestor's accuracy, StressedNets
-§4 / docs/method.md §9) with its synaptic (EvoNet Table 1) and cluster
-efficiency (cluster paper §3), MACs and MAC reduction. A population's
+``summary.json`` is what ``dvc metrics show`` lists, one row per experiment
+with short keys so that the table fits a terminal: the final generation
+(``gen``) and its test accuracy in % (``accuracy``), and the synthesized
+network (``pick``: the last generation within ``tolerance`` of the ancestor's
+accuracy, StressedNets §4 / docs/method.md §9) with its accuracy, synaptic
+efficiency (``A-E``, EvoNet Table 1), cluster efficiency (``C-E``, cluster
+paper §3), ``MACs`` and MAC reduction (``MAC_x``, × generation 0); where the runtime
+stage times the experiment, the last generation's measured speed-up. A population's
 generation counts as the mean of its members (as the sexual paper plots it).
 
 ``plots.csv`` holds the per-generation values DVC plots: accuracy in percent
@@ -40,15 +43,26 @@ def summary(rows: Sequence[dict[str, Any]], tolerance: float) -> dict[str, Any]:
     final = generations[-1]
     pick = selection.synthesized_generation(generations, tolerance)
     return {
-        "generation": final["generation"],
+        "gen": final["generation"],
         "accuracy": round(100 * final["accuracy"], 2),
         "pick": pick["generation"],
         "pick_accuracy": round(100 * pick["accuracy"], 2),
-        "synaptic_eff": round(pick["synaptic_efficiency"], 2),
-        "cluster_eff": round(pick["cluster_efficiency"], 2),
-        "macs": round(pick["macs"]),
-        "mac_reduction": round(pick["mac_reduction"], 2),
+        "A-E": round(pick["synaptic_efficiency"], 2),
+        "C-E": round(pick["cluster_efficiency"], 2),
+        "MACs": round(pick["macs"]),
+        "MAC_x": round(pick["mac_reduction"], 2),
     }
+
+
+def speedup(generations: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The last generation's measured batch-1 speed-up over generation 0, the faster runtime with one thread.
+
+    ``generations`` as in ``runtime.json`` (one timing dict per configuration,
+    :mod:`evosynth.analysis.runtime`); speed is machine-dependent, the rest of the summary is not.
+    """
+    first, last = generations[0], generations[-1]
+    keys = ("onnxruntime_1thread", "pytorch_1thread")
+    return {"speedup": round(max(last[k]["fps"] / first[k]["fps"] for k in keys), 2)}
 
 
 def plot_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

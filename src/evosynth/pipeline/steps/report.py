@@ -14,7 +14,8 @@ from evosynth.reporting import generations as report_mod
 from evosynth.reporting import summary
 
 
-def run_report(params: dict[str, Any], experiment: str, metrics: list[Path], out_dir: Path) -> None:
+def run_report(params: dict[str, Any], experiment: str, metrics: list[Path], out_dir: Path,
+               runtime: Path | None = None) -> None:
     started = time.time()
     rows = [read_json(path) for path in metrics]
     files = step_files("report")
@@ -31,7 +32,8 @@ def run_report(params: dict[str, Any], experiment: str, metrics: list[Path], out
         used = step_params(exp, "report")
     report_mod.generation_report(experiment, title, rows, *(out_dir / f for f in files[:3]))
     tolerance = tolerance_of(params)
-    write_json(out_dir / files[3], summary.summary(rows, tolerance))
+    speed = summary.speedup(read_json(runtime)["generations"]) if runtime else {}
+    write_json(out_dir / files[3], {**summary.summary(rows, tolerance), **speed})
     write_csv(out_dir / files[4], summary.plot_rows(rows))
     finish("report", {**used, "papers.tolerance": tolerance}, started, out_dir, files)
 
@@ -42,4 +44,4 @@ def tolerance_of(params: dict[str, Any]) -> float:
 
 
 def main(params: dict[str, Any], args: Namespace) -> None:
-    run_report(params, args.experiment, args.metrics, args.out_dir)
+    run_report(params, args.experiment, args.metrics, args.out_dir, args.runtime)

@@ -45,8 +45,6 @@ def run_runtime(params: dict[str, Any], experiment: str, generation_dirs: list[P
     write_csv(out_dir / files[1], rows)
     runtime.plot_speedup(rows, out_dir / files[2])
     write_json(out_dir / files[3], {"host": machine, "generations": generations})
-    # the DVC metric: the last generation's batch-1 speed-up, the faster runtime with one thread
-    write_json(out_dir / files[4], {"speedup": round(rows[-1]["best_1thread_speedup"], 2)})
     finish("runtime", {"runtime": settings}, started, out_dir, files)
     return rows
 
