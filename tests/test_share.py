@@ -143,7 +143,7 @@ def test_metrics_are_one_summary_per_experiment_and_plots_are_labelled(shared):
     accuracy = plots["tiny: accuracy"][0]["content"]
     assert accuracy["encoding"]["y"]["title"] == "test accuracy (%)"
     assert accuracy["encoding"]["x"]["title"] == "generation" and accuracy["encoding"]["x"]["axis"]["tickMinStep"] == 1
-    assert all(1 < d["accuracy_percent"] <= 100 for d in accuracy["data"]["values"])  # percent, as in the PNGs
+    assert all(1 < float(d["accuracy_percent"]) <= 100 for d in accuracy["data"]["values"])  # percent, as in the PNGs
     efficiency = plots["tiny: efficiency"][0]["content"]
     assert efficiency["encoding"]["color"]["field"] == "line"  # one colour per line
     lines = {(d.get("field") or "") for d in efficiency["data"]["values"]}

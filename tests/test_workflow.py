@@ -228,7 +228,7 @@ def test_dvc_metrics_diff_across_commits_shows_a_factor_change(dvc_project):
     assert "reports/tiny/summary.json" in summaries  # the experiment's one metrics file changed
     # a generation's own metrics file is plot data, not a declared metric: diff it by name
     gens = [f"results/tiny/gen{g}/metrics.json" for g in (1, 2)]
-    diff = json.loads(run([DVC, "metrics", "diff", "HEAD", "--json", *gens], cwd=dvc_project).stdout)
+    diff = json.loads(run([DVC, "metrics", "diff", "HEAD", "--json", "--targets", *gens], cwd=dvc_project).stdout)
     gen2 = diff["results/tiny/gen2/metrics.json"]
     assert gen2["synapses"]["new"] < gen2["synapses"]["old"]
     assert gen2["synaptic_efficiency"]["new"] > gen2["synaptic_efficiency"]["old"]
