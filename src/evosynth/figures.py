@@ -60,10 +60,10 @@ def readable_log(ax: Any, axis: str, values: list[float]) -> bool:
 
 
 def panels(fig: Any) -> list[dict[str, str]]:
-    """Title, x-axis and y-axis title of every panel that shows data (a twin axis shares its host's x title)."""
+    """Title, x-axis and y-axis title of every panel that shows data or is labelled (a twin axis shares its host's x title)."""
     described = []
     for ax in fig.get_axes():
-        if not (ax.lines or ax.collections or ax.patches or ax.images):
+        if not (ax.lines or ax.collections or ax.patches or ax.images) and not ax.get_ylabel():
             continue
         xlabel = ax.get_xlabel() or next(
             (o.get_xlabel() for o in fig.get_axes() if o is not ax and o.get_position().bounds == ax.get_position().bounds
@@ -81,9 +81,9 @@ def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 100) -> list[
     plt = pyplot()
     described = panels(fig)
     missing = [p["title"] or f"panel {k + 1}" for k, p in enumerate(described) if not (p["xlabel"] and p["ylabel"])]
-    if missing or not described:
+    if missing:
         plt.close(fig)
-        raise ArtifactError(f"{path}: figure without axis titles ({', '.join(missing) or 'no panel with data'})")
+        raise ArtifactError(f"{path}: figure without axis titles ({', '.join(missing)})")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, metadata={AXES_KEY: json.dumps(described)})

@@ -39,24 +39,27 @@ def papers_outputs():
 # what the plan holds, so a mistyped target is "No rule to produce <target>" (one line), never a
 # traceback from an input function looking up a step that does not exist.
 def _one_of(names):
-    return "(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + ")" if names else "(?!)"
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return f"(?:{alternatives})" if names else "(?!)"
 
 
 RUNS = {s.folder.removeprefix("results/") for s in PLAN.values() if s.folder.startswith("results/") and s.step != "code"}
 KNOWN_RUN = f"(?={_one_of(RUNS)}/)"  # a lookahead: the folder is one the plan has
-EXPERIMENT = _one_of({s.experiment for s in PLAN.values() if s.step in ("report", "runtime")})
+EXPERIMENT = _one_of({s.experiment for s in PLAN.values() if s.experiment and s.folder == f"reports/{s.experiment}"})
+SCORED = {s.folder.removeprefix("reports/") for s in PLAN.values() if s.step == "transfer"}
 # Offspring of experiments are synthesized, offspring of baselines pruned: the names tell them apart.
-ANCESTOR = KNOWN_RUN + r"[A-Za-z][A-Za-z0-9_]*[/]gen0([/]m[0-9]+)?"
-OFFSPRING = KNOWN_RUN + r"[A-Za-z][A-Za-z0-9_]*[/]gen[1-9][0-9]*([/]m[0-9]+)?"
-EVOLVED = KNOWN_RUN + f"({'|'.join(PARAMS['experiments'])})[/]gen[1-9][0-9]*([/]m[0-9]+)?"
-PRUNED = KNOWN_RUN + f"({'|'.join(PARAMS['baselines']) or '(?!)'})[/]gen[1-9][0-9]*"
+ANCESTOR = f"{KNOWN_RUN}[A-Za-z][A-Za-z0-9_]*[/]gen0([/]m[0-9]+)?"
+OFFSPRING = f"{KNOWN_RUN}[A-Za-z][A-Za-z0-9_]*[/]gen[1-9][0-9]*([/]m[0-9]+)?"
+EVOLVED = f"{KNOWN_RUN}({'|'.join(PARAMS['experiments'])})[/]gen[1-9][0-9]*([/]m[0-9]+)?"
+PRUNED = f"{KNOWN_RUN}({'|'.join(PARAMS['baselines']) or '(?!)'})[/]gen[1-9][0-9]*"
 
 
 wildcard_constraints:
     exp=EXPERIMENT,
     dataset=_one_of({s.dataset for s in PLAN.values() if s.step == "prepare"}),
     module=_one_of({s.unit for s in PLAN.values() if s.step == "code"}),
-    run=KNOWN_RUN + r"[A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
+    run=f"{KNOWN_RUN}[A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
+    scored=f"(?={_one_of(SCORED)}/)[A-Za-z][A-Za-z0-9_]*[/][A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
 
 
 def all_outputs():
@@ -71,6 +74,8 @@ def _step(rule_step, wildcards):
     """
     if "run" in wildcards.keys():
         where = Path(wildcards.run).parts
+    elif "scored" in wildcards.keys():  # <experiment>/<test set>/gen<g>[/m<k>] under reports/
+        where = Path(wildcards.scored).parts
     else:
         where = [w for w in (wildcards.get("dataset"), wildcards.get("exp"), wildcards.get("module")) if w]
     if not where:

@@ -22,9 +22,13 @@ status`` list them all as deleted and cost seconds to parse)::
     dvc repro pipelines/cluster_alexnet_cifar10/dvc.yaml
 
 An experiment rendered once stays rendered (its file is kept fresh) until
-its file is deleted. Metrics are one small ``summary.json`` per experiment
-(and ``speed.json`` where the runtime is measured); the per-generation values
-are plot data (``plots.csv``), drawn by the template in ``.dvc/plots/``.
+its file is deleted. The evidence set's verdict stage is
+``pipelines/evidence/dvc.yaml``, rendered with every chain it needs by
+``--with evidence`` (then ``dvc repro pipelines/evidence/dvc.yaml``): a
+stage of the root file would run in every plain ``dvc repro``, which
+reproduces all of ./dvc.yaml. Metrics are one small ``summary.json`` per
+experiment; the per-generation values are plot data (``plots.csv``), drawn by
+the template in ``.dvc/plots/``.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def _present(raw: dict[str, Any], key: str) -> bool:
 
 
 #: Steps kept in the root dvc.yaml (for the default target): the ones users name.
-ROOT_STEPS = ("prepare", "report", "runtime", "compare", "features", "papers")
+ROOT_STEPS = ("prepare", "report", "paper_tables", "runtime", "compare", "features", "papers")
 ROOT_FILE = "dvc.yaml"
 
 
@@ -61,7 +65,7 @@ def pipeline_file(step: Step) -> str:
     """The dvc.yaml that holds ``step``, relative to the project root."""
     if step.default and step.step in ROOT_STEPS:
         return ROOT_FILE
-    return f"pipelines/{step.experiment or ('code' if step.step == 'code' else 'data')}/dvc.yaml"
+    return f"pipelines/{step.experiment or (step.step if step.step in ('code', 'evidence') else 'data')}/dvc.yaml"
 
 
 def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
@@ -75,7 +79,8 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
         stage["params"] = params
     # metrics and reports are small and live in git, so `dvc metrics diff` /
     # `dvc plots diff` compare them across commits; models go to DVC's cache.
-    in_git = step.step in ("code", "evaluate", "report", "compare", "runtime", "features", "papers")
+    in_git = step.step in ("code", "evaluate", "transfer", "report", "paper_tables", "compare", "runtime", "evidence",
+                           "features", "papers")
     stage["outs"] = [{out: {"cache": False}} if in_git else out for out in step.outs]
     return stage
 
@@ -117,19 +122,29 @@ def _members(step: Step, params: dict[str, Any]) -> int:
 
 
 def rendered_steps(params: dict[str, Any], opted: set[str]) -> list[Step]:
-    """The steps rendered into dvc.yaml files: the default target's, and every step of the ``opted`` experiments.
+    """The steps rendered into dvc.yaml files: the default target's, and those the ``opted`` targets need.
 
-    A prepare or code stage of an experiment outside the default target is
-    rendered with the first opted experiment that needs it.
+    A target is an experiment with ``default: false`` (its chain and report)
+    or ``evidence`` (the verdict stage); every step they depend on (a chain,
+    a prepare or code stage) is rendered with them.
     """
     plan = build_plan(params)
-    chosen = [s for s in plan if (s.default and s.step not in ("prepare", "code")) or s.experiment in opted]
-    names, needed = {s.name for s in chosen}, {dep for s in chosen for dep in s.deps}
-    return [s for s in plan if s.name in names or (s.step in ("prepare", "code") and (s.default or needed & set(s.outs)))]
+    producer = {out: step for step in plan for out in step.outs}
+    todo = [s for s in plan if (s.default and s.step not in ("prepare", "code")) or s.experiment in opted
+            or (s.step == "evidence" and "evidence" in opted)]
+    names: set[str] = set()
+    while todo:
+        step = todo.pop()
+        if step.name not in names:
+            names.add(step.name)
+            todo += [producer[d] for d in step.deps if d in producer]
+    return [s for s in plan if s.name in names]
 
 
-def optional_experiments(params: dict[str, Any]) -> list[str]:
-    return [e for e, spec in params["experiments"].items() if not spec.get("default", True)]
+def optional_targets(params: dict[str, Any]) -> list[str]:
+    """What ``--with`` accepts: the experiments with ``default: false``, and ``evidence`` if params has it."""
+    named = [e for e, spec in params["experiments"].items() if not spec.get("default", True)]
+    return named + (["evidence"] if params.get("evidence") else [])
 
 
 def render(params: dict[str, Any], raw: dict[str, Any], opted: set[str] = frozenset()) -> dict[str, str]:
@@ -162,15 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--root", type=Path, default=Path("."), help="the project folder (default: .)")
     parser.add_argument("--check", action="store_true", help="only check that the dvc.yaml files are up to date")
-    parser.add_argument("--with", dest="opted", action="append", default=[], metavar="EXPERIMENT",
-                        help="also render an experiment with default: false (repeatable)")
+    parser.add_argument("--with", dest="opted", action="append", default=[], metavar="TARGET",
+                        help="also render an experiment with default: false, or evidence (repeatable)")
     args = parser.parse_args(argv)
     try:
         params = load_params(args.params)
-        optional = optional_experiments(params)
+        optional = optional_targets(params)
         unknown = [e for e in args.opted if e not in optional]
         if unknown:
-            raise ParamsError(f"{args.params}: --with {unknown[0]}: not an experiment with default: false;"
+            raise ParamsError(f"{args.params}: --with {unknown[0]}: not an experiment with default: false nor evidence;"
                               f" allowed: {', '.join(optional) or 'none'}")
         # an optional experiment whose file exists was asked for before: it stays rendered
         opted = set(args.opted) | {e for e in optional if (args.root / f"pipelines/{e}/dvc.yaml").is_file()}
