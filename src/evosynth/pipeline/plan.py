@@ -236,7 +236,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         chain = _experiment_steps(exp, spec)
         if exp in params["runtime"]["experiments"]:
             chain += _runtime_steps(exp, spec, params["runtime"])
-            chain = [_with_speed(step) if step.step == "report" else step for step in chain]
+            # the report reads the timings: it moves after them, as the plan is in dependency order
+            chain = [s for s in chain if s.step != "report"] + [_with_speed(s) for s in chain if s.step == "report"]
         steps += chain if exp in defaults else [replace(step, default=False) for step in chain]
     for name, spec in params["baselines"].items():
         steps += _baseline_steps(name, spec, params)
