@@ -81,9 +81,16 @@ def make_project(path: Path, params: dict = TINY_PARAMS, git: bool = True) -> Pa
     if git:
         run(["git", "init", "-q"], cwd=path)
         run([str(BIN / "dvc"), "init", "-q"], cwd=path)
+        copy_dvc_settings(path)
         run(["git", "add", "-A"], cwd=path)
         run(["git", "commit", "-qm", "tiny project"], cwd=path)
     return path
+
+
+def copy_dvc_settings(path: Path) -> None:
+    """The project's DVC config (its default remote) and plot templates, into an initialised project."""
+    shutil.copy(ROOT / ".dvc" / "config", path / ".dvc" / "config")
+    shutil.copytree(ROOT / ".dvc" / "plots", path / ".dvc" / "plots", dirs_exist_ok=True)
 
 
 @pytest.fixture

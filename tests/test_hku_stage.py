@@ -12,6 +12,7 @@ import copy
 import functools
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,7 @@ def _snakemake_jobs(project: Path, *targets: str) -> set[tuple]:
 
 def test_the_hku_is_stages_are_identical_in_both_engines(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", _saliency_params(), git=False)
+    run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "s"], cwd=project)  # default: false: on request
     run(["git", "init", "-q"], cwd=project)
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)
     dvc = dvc_dag(project)

@@ -283,11 +283,9 @@ def test_named_paper_experiments_stay_out_of_the_default_target() -> None:
         "cifar10", "stl10", "msra_b", "kitti"}
     root = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     upstream = {d for stage in root.values() for d in stage.get("deps", [])}
-    for name in named:
-        pipeline = yaml.safe_load((ROOT / f"pipelines/{name}/dvc.yaml").read_text())["stages"]
-        outs = {next(iter(o)) if isinstance(o, dict) else o for s in pipeline.values() for o in s["outs"]}
-        assert not outs & upstream, name
-        assert not any(name in key for key in root), name
+    for name in named:  # rendered only on request (render_dvc.py --with): DVC collects every dvc.yaml
+        assert not (ROOT / f"pipelines/{name}/dvc.yaml").exists(), name
+        assert not any(name in key for key in root) and not any(f"/{name}/" in d for d in upstream), name
     plan = build_plan(params)
     assert all(not step.default for step in plan if step.experiment in named)
     named_outs = {out for step in plan if not step.default for out in step.outs}

@@ -131,15 +131,23 @@ def test_each_experiment_has_its_own_lock_and_named_targets_stay_out_of_the_defa
     run(["git", "init", "-q"], cwd=project)
     run([DVC, "init", "-q"], cwd=project)
     files = sorted(p.relative_to(project).as_posix() for p in project.glob("**/dvc.yaml"))
-    assert files == ["dvc.yaml", *(f"pipelines/{n}/dvc.yaml" for n in ("code", "data", "named", "other", "pruned", "sexual", "tiny"))]
-    default = _upstream_of_root(project)
-    everything = {j for j in dvc_dag(project)}
-    assert len(default) == len(everything) - (1 + 1 + 1 + 2 * 4 + 1)  # named's prepare, chain and report
-    assert not any("named" in name or "cifar" in name for name in default)
+    # an experiment with default: false is not rendered until asked for: DVC collects every dvc.yaml
+    assert files == ["dvc.yaml", *(f"pipelines/{n}/dvc.yaml" for n in ("code", "other", "pruned", "sexual", "tiny"))]
+    default = {j for j in dvc_dag(project)}
+    assert len(default) == len(_upstream_of_root(project)) and not any("named" in j[1] or "cifar" in j[1] for j in default)
+    status = run([DVC, "status"], cwd=project).stdout
+    assert "named" not in status and "cifar" not in status
     # Snakemake's default target is the same set of jobs (the CIFAR-10 files are absent, and not needed)
-    assert snakemake_dag(project) == {j for j in everything if "named" not in j[1] and "cifar" not in j[1]}
+    assert snakemake_dag(project) == default
+    wrong = run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "tiny"], cwd=project, check=False)
+    assert wrong.returncode == 2 and "--with tiny: not an experiment with default: false nor evidence; allowed: named" in wrong.stderr
+    run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "named"], cwd=project)
+    everything = {j for j in dvc_dag(project)}
+    assert len(everything) == len(default) + (1 + 1 + 1 + 2 * 4 + 1)  # named's prepare, chain and report
+    assert (project / "pipelines/named/dvc.yaml").is_file() and (project / "pipelines/data/dvc.yaml").is_file()
+    assert not any("named" in name or "cifar" in name for name in _upstream_of_root(project))
     check = run([sys.executable, "workflow/scripts/render_dvc.py", "--check"], cwd=project, check=False)
-    assert check.returncode == 0, check.stderr
+    assert check.returncode == 0, check.stderr  # once rendered, it stays rendered (and checked)
     params["experiments"].pop("named")
     write_params(project / "params.yaml", params)
     check = run([sys.executable, "workflow/scripts/render_dvc.py", "--check"], cwd=project, check=False)
@@ -245,7 +253,12 @@ def test_dvc_metrics_diff_across_commits_shows_a_factor_change(dvc_project):
     write_params(dvc_project / "params.yaml", params)
     repro = run([DVC, "repro"], cwd=dvc_project).stdout
     assert "Stage 'pipelines/tiny/dvc.yaml:stress_train-tiny-gen0' didn't change, skipping" in repro  # only what F touches reruns
-    diff = json.loads(run([DVC, "metrics", "diff", "HEAD", "--json"], cwd=dvc_project).stdout)
+    summaries = json.loads(run([DVC, "metrics", "diff", "HEAD", "--json"], cwd=dvc_project).stdout)
+    assert set(summaries) <= {"reports/tiny/summary.json", "reports/tiny_l1/summary.json"}
+    assert "reports/tiny/summary.json" in summaries  # the experiment's one metrics file changed
+    # a generation's own metrics file is plot data, not a declared metric: diff it by name
+    gens = [f"results/tiny/gen{g}/metrics.json" for g in (1, 2)]
+    diff = json.loads(run([DVC, "metrics", "diff", "HEAD", "--json", "--targets", *gens], cwd=dvc_project).stdout)
     gen2 = diff["results/tiny/gen2/metrics.json"]
     assert gen2["synapses"]["new"] < gen2["synapses"]["old"]
     assert gen2["synaptic_efficiency"]["new"] > gen2["synaptic_efficiency"]["old"]

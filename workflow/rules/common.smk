@@ -1,6 +1,7 @@
 # Input functions and the plan lookup shared by every rule. The plan is built
 # by evosynth from params.yaml, exactly as for dvc.yaml.
 import json
+import re
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -22,22 +23,48 @@ validate(config, str(SCHEMA_PATH))
 
 PLAN = {step.name: step for step in build_plan(PARAMS)}
 PAPERS_OUTPUTS = [f"reports/{name}" for name in STEP_FILES["papers"]]
+REPORT_DIR = Path(workflow.basedir) / "report"
 
-# {run} is one member's folder under results/: <experiment>/gen<g>[/m<k>]
-EXPERIMENT = r"[A-Za-z][A-Za-z0-9_]*"
+
+def papers_outputs():
+    """The papers step's files; its tables (CSV) and figures (PNG) go into `snakemake --report`, captioned."""
+    marked = []
+    for path in PAPERS_OUTPUTS:
+        name = Path(path).stem
+        if path.endswith((".csv", ".png")):
+            caption = "papers.rst" if not (REPORT_DIR / f"{name}.rst").is_file() else f"{name}.rst"
+            kind = "figure" if path.endswith(".png") else "table"
+            marked.append(report(path, caption=f"../report/{caption}", category="Papers", subcategory=name,
+                                 labels={"name": name, "what": kind}))
+        else:
+            marked.append(path)
+    return marked
+
+# {run} is one member's folder under results/: <experiment>/gen<g>[/m<k>]. Every wildcard matches only
+# what the plan holds, so a mistyped target is "No rule to produce <target>" (one line), never a
+# traceback from an input function looking up a step that does not exist.
+def _one_of(names):
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return f"(?:{alternatives})" if names else "(?!)"
+
+
+RUNS = {s.folder.removeprefix("results/") for s in PLAN.values() if s.folder.startswith("results/") and s.step != "code"}
+KNOWN_RUN = f"(?={_one_of(RUNS)}/)"  # a lookahead: the folder is one the plan has
+EXPERIMENT = _one_of({s.experiment for s in PLAN.values() if s.experiment and s.folder == f"reports/{s.experiment}"})
+SCORED = {s.folder.removeprefix("reports/") for s in PLAN.values() if s.step == "transfer"}
 # Offspring of experiments are synthesized, offspring of baselines pruned: the names tell them apart.
-ANCESTOR = r"[A-Za-z][A-Za-z0-9_]*[/]gen0([/]m[0-9]+)?"
-OFFSPRING = r"[A-Za-z][A-Za-z0-9_]*[/]gen[1-9][0-9]*([/]m[0-9]+)?"
-EVOLVED = f"({'|'.join(PARAMS['experiments'])})[/]gen[1-9][0-9]*([/]m[0-9]+)?"
-PRUNED = f"({'|'.join(PARAMS['baselines']) or '(?!)'})[/]gen[1-9][0-9]*"
+ANCESTOR = f"{KNOWN_RUN}[A-Za-z][A-Za-z0-9_]*[/]gen0([/]m[0-9]+)?"
+OFFSPRING = f"{KNOWN_RUN}[A-Za-z][A-Za-z0-9_]*[/]gen[1-9][0-9]*([/]m[0-9]+)?"
+EVOLVED = f"{KNOWN_RUN}({'|'.join(PARAMS['experiments'])})[/]gen[1-9][0-9]*([/]m[0-9]+)?"
+PRUNED = f"{KNOWN_RUN}({'|'.join(PARAMS['baselines']) or '(?!)'})[/]gen[1-9][0-9]*"
 
 
 wildcard_constraints:
     exp=EXPERIMENT,
-    dataset=EXPERIMENT,
-    module=r"[a-z_]+",
-    run=r"[A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
-    scored=r"[A-Za-z][A-Za-z0-9_]*[/][A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
+    dataset=_one_of({s.dataset for s in PLAN.values() if s.step == "prepare"}),
+    module=_one_of({s.unit for s in PLAN.values() if s.step == "code"}),
+    run=f"{KNOWN_RUN}[A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
+    scored=f"(?={_one_of(SCORED)}/)[A-Za-z][A-Za-z0-9_]*[/][A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
 
 
 def all_outputs():

@@ -162,7 +162,8 @@ rule paper_tables:
         step_inputs("paper_tables"),
     output:
         "reports/{exp}/paper_tables.md",
-        "reports/{exp}/paper_tables.csv",
+        report("reports/{exp}/paper_tables.csv", caption="../report/paper_tables.rst", category="Papers",
+               subcategory="{exp}", labels={"experiment": "{exp}", "what": "table"}),
         "reports/{exp}/paper_tables.provenance.json",
     params:
         cmd=step_cmd("paper_tables"),
@@ -180,9 +181,14 @@ rule report:
     input:
         step_inputs("report"),
     output:
-        "reports/{exp}/generations.csv",
+        report("reports/{exp}/generations.csv", caption="../report/generations.rst", category="Generations",
+               subcategory="{exp}", labels={"experiment": "{exp}", "what": "table"}),
         "reports/{exp}/generations.md",
-        "reports/{exp}/generations.png",
+        report("reports/{exp}/generations.png", caption="../report/generations.rst", category="Generations",
+               subcategory="{exp}", labels={"experiment": "{exp}", "what": "figure"}),
+        report("reports/{exp}/summary.json", caption="../report/summary.rst", category="Generations",
+               subcategory="{exp}", labels={"experiment": "{exp}", "what": "summary"}),
+        "reports/{exp}/plots.csv",
         "reports/{exp}/report.provenance.json",
     params:
         cmd=step_cmd("report"),
@@ -201,8 +207,10 @@ rule compare:
         step_inputs("compare"),
     output:
         "reports/methods/comparisons.md",
-        "reports/methods/comparisons.csv",
-        "reports/methods/comparisons.png",
+        report("reports/methods/comparisons.csv", caption="../report/comparisons.rst", category="Claims",
+               labels={"what": "table"}),
+        report("reports/methods/comparisons.png", caption="../report/comparisons.rst", category="Claims",
+               labels={"what": "figure"}),
         "reports/methods/compare.provenance.json",
     params:
         cmd=step_cmd("compare"),
@@ -240,8 +248,10 @@ rule runtime:
         step_inputs("runtime"),
     output:
         "reports/{exp}/runtime.md",
-        "reports/{exp}/runtime.csv",
-        "reports/{exp}/runtime.png",
+        report("reports/{exp}/runtime.csv", caption="../report/runtime.rst", category="Runtime",
+               subcategory="{exp}", labels={"experiment": "{exp}", "what": "table"}),
+        report("reports/{exp}/runtime.png", caption="../report/runtime.rst", category="Runtime",
+               subcategory="{exp}", labels={"experiment": "{exp}", "what": "figure"}),
         "reports/{exp}/runtime.json",
         "reports/{exp}/runtime.provenance.json",
     params:
@@ -303,9 +313,11 @@ rule features:
     input:
         step_inputs("features"),
     output:
-        "reports/papers/features_tsne.png",
+        report("reports/papers/features_tsne.png", caption="../report/features.rst", category="Papers",
+               subcategory="StressedNets Figure 7, Table 4", labels={"what": "figure"}),
         "reports/papers/stressednets_table4.md",
-        "reports/papers/stressednets_table4.csv",
+        report("reports/papers/stressednets_table4.csv", caption="../report/features.rst", category="Papers",
+               subcategory="StressedNets Figure 7, Table 4", labels={"what": "table"}),
         "reports/papers/features.provenance.json",
     params:
         cmd=step_cmd("features"),
@@ -323,7 +335,7 @@ rule papers:
     input:
         step_inputs("papers"),
     output:
-        PAPERS_OUTPUTS,
+        papers_outputs(),
     params:
         cmd=step_cmd("papers"),
         values=step_values("papers"),
@@ -340,9 +352,12 @@ rule evidence:
         step_inputs("evidence"),
     output:
         "reports/evidence/evidence.md",
-        "reports/evidence/evidence.csv",
-        "reports/evidence/evidence.png",
-        "reports/evidence/sweep.png",
+        report("reports/evidence/evidence.csv", caption="../report/evidence.rst", category="Evidence",
+               labels={"what": "table"}),
+        report("reports/evidence/evidence.png", caption="../report/evidence.rst", category="Evidence",
+               labels={"what": "claims"}),
+        report("reports/evidence/sweep.png", caption="../report/evidence.rst", category="Evidence",
+               labels={"what": "sweep"}),
         "reports/evidence/evidence.provenance.json",
     params:
         cmd=step_cmd("evidence"),

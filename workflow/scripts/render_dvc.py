@@ -14,10 +14,21 @@ than the stages themselves. ``dvc.yaml`` at the root holds what a user asks
 for by name (data preparation, every experiment's report, runtime, compare,
 features, papers), so plain ``dvc repro`` reaches every default experiment
 through its report. Experiments with ``default: false`` keep all their stages
-in their own file: ``dvc repro pipelines/<experiment>/dvc.yaml`` runs one.
-The evidence set's verdict stage is ``pipelines/evidence/dvc.yaml``
-(``dvc repro pipelines/evidence/dvc.yaml``): a stage of the root file would
-run in every plain ``dvc repro``, which reproduces all of ./dvc.yaml.
+in their own file, rendered only on request (DVC collects every dvc.yaml in
+the repository, so a file for each never-run experiment made every ``dvc
+status`` list them all as deleted and cost seconds to parse)::
+
+    python workflow/scripts/render_dvc.py --with cluster_alexnet_cifar10   # then:
+    dvc repro pipelines/cluster_alexnet_cifar10/dvc.yaml
+
+An experiment rendered once stays rendered (its file is kept fresh) until
+its file is deleted. The evidence set's verdict stage is
+``pipelines/evidence/dvc.yaml``, rendered with every chain it needs by
+``--with evidence`` (then ``dvc repro pipelines/evidence/dvc.yaml``): a
+stage of the root file would run in every plain ``dvc repro``, which
+reproduces all of ./dvc.yaml. Metrics are one small ``summary.json`` per
+experiment; the per-generation values are plot data (``plots.csv``), drawn by
+the template in ``.dvc/plots/``.
 """
 
 from __future__ import annotations
@@ -72,7 +83,7 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
     # metrics and reports are small and live in git, so `dvc metrics diff` /
     # `dvc plots diff` compare them across commits; models go to DVC's cache.
     in_git = step.step in ("code", "evaluate", "transfer", "report", "paper_tables", "compare", "runtime", "evidence",
-                           "picks")
+                           "picks", "features", "papers")
     stage["outs"] = [{out: {"cache": False}} if in_git else out for out in step.outs]
     if step.step == "code":
         # Every stage depends on a code stage, so with params.yaml as a dependency the code stages
@@ -85,37 +96,90 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
     return stage
 
 
-def _plots(step: Step, up: str) -> list[dict[str, Any]]:
-    table = up + step.outs[0]
-    return [
-        {f"{step.experiment}: accuracy": {"x": "generation", "y": {table: "accuracy"}, "template": "linear"}},
-        {
-            f"{step.experiment}: efficiency": {
-                "x": "generation",
-                "y": {table: ["synaptic_efficiency", "cluster_efficiency", "mac_reduction"]},
-                "template": "linear",
-            }
-        },
-    ]
+#: The Vega-Lite template of every line plot (.dvc/plots/<name>.json): one colour per line, whole generations.
+TEMPLATE = "evosynth_lines"
+#: The plot data's quantities: column, axis title.
+PLOTTED = (
+    ("accuracy_percent", "test accuracy (%)"),
+    ("synaptic_efficiency", "× generation 0's synapses"),
+    ("cluster_efficiency", "× generation 0's kernels"),
+    ("mac_reduction", "× generation 0's MACs"),
+)
 
 
-def render(params: dict[str, Any], raw: dict[str, Any]) -> dict[str, str]:
+def _plots(step: Step, up: str, members: int) -> list[dict[str, Any]]:
+    """Line plots of the report's plots.csv (one line per population member) and every PNG it writes."""
+    table = up + next(o for o in step.outs if o.endswith("/plots.csv"))
+    tags = [f"_m{k}" for k in range(members)] if members > 1 else [""]
+    common = {"x": "generation", "x_label": "generation", "template": TEMPLATE}
+    plots = [{f"{step.experiment}: accuracy": {
+        **common, "y": {table: [f"accuracy_percent{t}" for t in tags]}, "y_label": "test accuracy (%)",
+        "title": f"{step.experiment}: test accuracy (%) vs generation"}}]
+    plots.append({f"{step.experiment}: efficiency": {
+        **common, "y": {table: [f"{key}{t}" for key, _ in PLOTTED[1:] for t in tags]},
+        "y_label": "× generation 0 (synapses, kernels, MACs)",
+        "title": f"{step.experiment}: synaptic, cluster efficiency, MAC reduction vs generation"}})
+    return plots
+
+
+def _images(step: Step, up: str) -> list[str]:
+    """The PNGs a step writes, declared as image plots (``dvc plots show`` embeds them)."""
+    return [up + o for o in step.outs if o.endswith(".png")]
+
+
+def _members(step: Step, params: dict[str, Any]) -> int:
+    spec = params["experiments"].get(step.experiment or "")
+    return spec["population"]["size"] if spec and spec["method"] == "sexual" else 1
+
+
+def rendered_steps(params: dict[str, Any], opted: set[str]) -> list[Step]:
+    """The steps rendered into dvc.yaml files: the default target's, and those the ``opted`` targets need.
+
+    A target is an experiment with ``default: false`` (its chain and report)
+    or ``evidence`` (the verdict stage); every step they depend on (a chain,
+    a prepare or code stage) is rendered with them.
+    """
+    plan = build_plan(params)
+    producer = {out: step for step in plan for out in step.outs}
+    todo = [s for s in plan if (s.default and s.step not in ("prepare", "code")) or s.experiment in opted
+            or (s.step in ("evidence", "picks") and s.step in opted)]
+    names: set[str] = set()
+    while todo:
+        step = todo.pop()
+        if step.name not in names:
+            names.add(step.name)
+            todo += [producer[d] for d in step.deps if d in producer]
+    return [s for s in plan if s.name in names]
+
+
+def optional_targets(params: dict[str, Any]) -> list[str]:
+    """What ``--with`` accepts: the experiments with ``default: false``, the baselines following one of them,
+    ``evidence`` if params has it, and ``picks`` when it times such runs."""
+    named = [e for e, spec in params["experiments"].items() if not spec.get("default", True)]
+    named += [b for b, spec in params["baselines"].items() if spec["follow"] in named]
+    picks = params["runtime"].get("picks") or []
+    return named + (["evidence"] if params.get("evidence") else []) + (["picks"] if set(picks) & set(named) else [])
+
+
+def render(params: dict[str, Any], raw: dict[str, Any], opted: set[str] = frozenset()) -> dict[str, str]:
     """The text of every dvc.yaml (root first), keyed by its path relative to the project root.
 
     A stage lists the params keys it reads that ``raw`` (the file as written)
     contains: DVC refuses keys missing from params.yaml, and a key left to its
     default can only change by being written, which makes the stage stale.
     Paths in a file under pipelines/ (its metrics and plots) are relative to it.
+    ``opted`` names experiments with ``default: false`` to render as well.
     """
     documents: dict[str, dict[str, Any]] = {ROOT_FILE: {"stages": {}, "metrics": [], "plots": []}}
-    for step in build_plan(params):
+    for step in rendered_steps(params, set(opted)):
         path = pipeline_file(step)
         up = "../" * path.count("/")
         document = documents.setdefault(path, {"stages": {}, "metrics": [], "plots": []})
         document["stages"][step.name] = _stage(step, raw, up.rstrip("/") or None)
         document["metrics"] += [up + m for m in step.metrics]
         if step.step == "report":
-            document["plots"] += _plots(step, up)
+            document["plots"] += _plots(step, up, _members(step, params))
+        document["plots"] += _images(step, up)
     return {
         path: HEADER + yaml.safe_dump({k: v for k, v in doc.items() if v}, sort_keys=False, width=120)
         for path, doc in documents.items()
@@ -127,10 +191,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--root", type=Path, default=Path("."), help="the project folder (default: .)")
     parser.add_argument("--check", action="store_true", help="only check that the dvc.yaml files are up to date")
+    parser.add_argument("--with", dest="opted", action="append", default=[], metavar="TARGET",
+                        help="also render an experiment with default: false, or evidence (repeatable)")
     args = parser.parse_args(argv)
     try:
         raw = read_params_file(args.params)
-        texts = render(validate_params(raw, source=str(args.params)), raw)
+        params = validate_params(raw, source=str(args.params))
+        optional = optional_targets(params)
+        unknown = [e for e in args.opted if e not in optional]
+        if unknown:
+            raise ParamsError(f"{args.params}: --with {unknown[0]}: not an experiment with default: false nor evidence;"
+                              f" allowed: {', '.join(optional) or 'none'}")
+        # an optional experiment whose file exists was asked for before: it stays rendered
+        opted = set(args.opted) | {e for e in optional if (args.root / f"pipelines/{e}/dvc.yaml").is_file()}
+        texts = render(params, raw, opted)
     except ParamsError as exc:
         print(f"render_dvc: error: {exc}", file=sys.stderr)
         return 2

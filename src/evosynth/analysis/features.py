@@ -21,7 +21,6 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from torch import nn
 
-from evosynth.artifacts import atomic_path
 from evosynth.nets.masks import Masks, layer_units
 
 ArrayLike = np.ndarray | torch.Tensor
@@ -107,20 +106,16 @@ def pca_features(
 
 def plot_tsne(panels: Mapping[str, tuple[np.ndarray, ArrayLike]], path: str | Path) -> None:
     """StressedNets Figure 7: one t-SNE scatter per network, coloured by class, written as PNG."""
-    import matplotlib
+    from evosynth import figures
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = figures.pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.5), squeeze=False)
     for ax, (title, (embedding, labels)) in zip(axes[0], panels.items(), strict=True):
         labels = np.asarray(labels)
         for label in np.unique(labels):
             points = embedding[labels == label]
             ax.scatter(points[:, 0], points[:, 1], s=6, color=plt.cm.tab10(label % 10), label=str(label))
-        ax.set(title=title, xticks=[], yticks=[])
+        # t-SNE coordinates have no unit or meaning of their own: the axes are named, not ticked
+        ax.set(title=title, xticks=[], yticks=[], xlabel="t-SNE dimension 1", ylabel="t-SNE dimension 2")
     axes[0][-1].legend(title="class", loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=2)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    figures.save_figure(fig, path, dpi=100)

@@ -49,7 +49,23 @@ def host() -> dict[str, Any]:
     }
 
 
+def _stats(samples: list[float]) -> dict[str, float]:
+    """Median and 10th / 90th percentile of single-run latencies in ms."""
+    samples = sorted(samples)
+    return {
+        "median_ms": statistics.median(samples),
+        "p10_ms": samples[int(0.1 * (len(samples) - 1))],
+        "p90_ms": samples[int(0.9 * (len(samples) - 1))],
+        "runs": len(samples),
+    }
+
+
 def _time(run: Callable[[], Any], repeats: int, warmup: int) -> dict[str, float]:
+    """Time ``run`` alone ``repeats`` times after ``warmup`` runs, with ``time.perf_counter``.
+
+    ONNX Runtime is timed here rather than with ``torch.utils.benchmark``:
+    this path must run on a device without torch (``evosynth runtime --model``).
+    """
     for _ in range(warmup):
         run()
     samples = []
@@ -57,14 +73,7 @@ def _time(run: Callable[[], Any], repeats: int, warmup: int) -> dict[str, float]
         start = time.perf_counter()
         run()
         samples.append((time.perf_counter() - start) * 1e3)
-    samples.sort()
-    median = statistics.median(samples)
-    return {
-        "median_ms": median,
-        "p10_ms": samples[int(0.1 * (len(samples) - 1))],
-        "p90_ms": samples[int(0.9 * (len(samples) - 1))],
-        "runs": repeats,
-    }
+    return _stats(samples)
 
 
 def onnx_runner(path: Path, batch: int, threads: int) -> Callable[[], Any]:
@@ -105,16 +114,17 @@ def measure_torch(model: Any, input_shape: tuple[int, ...], batch: int, threads:
                   repeats: int = 30, warmup: int = 10) -> dict[str, float]:
     """Latency of one eager PyTorch inference of ``batch`` images with ``threads`` threads."""
     import torch
+    from torch.utils import benchmark
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        model.eval()
-        x = torch.randn(batch, *input_shape, generator=torch.Generator().manual_seed(0))
-        with torch.inference_mode():
-            timing = _time(lambda: model(x), repeats, warmup)
-    finally:
-        torch.set_num_threads(previous)
+    model.eval()
+    x = torch.randn(batch, *input_shape, generator=torch.Generator().manual_seed(0))
+    # torch.utils.benchmark sets (and restores) the thread count and times with its own timer;
+    # one run per measurement, so that the spread is of single runs as for ONNX Runtime
+    timer = benchmark.Timer(stmt="model(x)", globals={"model": model, "x": x}, num_threads=threads)
+    with torch.inference_mode():
+        for _ in range(warmup):
+            timer.timeit(1)
+        timing = _stats([timer.timeit(1).median * 1e3 for _ in range(repeats)])
     return {**timing, "fps": batch * 1e3 / timing["median_ms"], "batch": batch, "threads": threads}
 
 
@@ -249,26 +259,29 @@ def timing_note(machine: dict[str, Any]) -> str:
 
 
 def plot_speedup(rows: list[dict[str, Any]], path: Path) -> None:
-    """Measured speed-up against MAC reduction, one line per configuration."""
-    import matplotlib
+    """Measured speed-up against MAC reduction, one line per configuration.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Log axes only when the values span a wide range (:func:`evosynth.figures.readable_log`):
+    a reduction from 1.00× to 1.05× is drawn on linear axes with plain tick labels.
+    """
+    from evosynth import figures
 
-    from evosynth.artifacts import atomic_path
-
+    plt = figures.pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     reduction = [r["mac_reduction"] for r in rows]
+    speedups = []
     for engine, threads in CONFIGS:
         key = config_key(engine, threads)
-        ax.plot(reduction, [r[f"{key}_speedup"] for r in rows], "o-", label=key.replace("_", " "))
+        speedups += [r[f"{key}_speedup"] for r in rows]
+        label = f"{'ONNX Runtime' if engine == 'onnxruntime' else 'PyTorch'}, {'all cores' if threads == 0 else '1 thread'}"
+        ax.plot(reduction, [r[f"{key}_speedup"] for r in rows], "o-", label=label)
     top = max(reduction)
     ax.plot([1, top], [1, top], "k:", label="speed-up = MAC reduction")
-    ax.set(xscale="log", yscale="log", xlabel="MAC reduction vs generation 0 (×)",
-           ylabel="measured speed-up, batch 1 (×)", title="Measured speed-up vs MAC reduction")
+    log_x = figures.readable_log(ax, "x", reduction)
+    log_y = figures.readable_log(ax, "y", [*speedups, 1.0, top])
+    ax.set(xlabel="MAC reduction vs generation 0 (×)" + (", log scale" if log_x else ""),
+           ylabel="measured speed-up vs generation 0, batch 1 (×)" + (", log scale" if log_y else ""),
+           title="Measured speed-up vs MAC reduction")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    figures.save_figure(fig, path, dpi=100)

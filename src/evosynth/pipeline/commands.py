@@ -133,5 +133,6 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             " interleaved in one process: batch-1 ONNX Runtime 1 thread and batch-256 throughput.", "picks",
             experiment=False, generation=False),
     Command("report", "Generation table (CSV, Markdown) and plot of one experiment.", "report", generation=False,
-            args=(arg("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation"),)),
+            args=(arg("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation"),
+                  arg("--runtime", type=Path, help="runtime.json of the experiment: its speed-up goes into summary.json"))),
 )}

@@ -16,7 +16,8 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "evaluate": ("metrics.json", "evaluate.provenance.json"),
     "transfer": ("metrics.json", "evaluate.provenance.json"),  # evaluate on another set of the task
     "paper_tables": ("paper_tables.md", "paper_tables.csv", "paper_tables.provenance.json"),
-    "report": ("generations.csv", "generations.md", "generations.png", "report.provenance.json"),
+    "report": ("generations.csv", "generations.md", "generations.png", "summary.json", "plots.csv",
+               "report.provenance.json"),
     "compare": ("comparisons.md", "comparisons.csv", "comparisons.png", "compare.provenance.json"),
     "evidence": ("evidence.md", "evidence.csv", "evidence.png", "sweep.png", "evidence.provenance.json"),
     "export": ("model.onnx", "model.ts", "export.provenance.json"),

@@ -177,6 +177,13 @@ def _runtime_steps(exp: str, spec: dict[str, Any], runtime: dict[str, Any]) -> l
     return steps
 
 
+def _with_speed(report: Step) -> Step:
+    """A report step that also reads the experiment's runtime.json (its summary then holds the measured speed-up)."""
+    timing = f"{report.folder}/runtime.json"
+    line = report.cmd.replace(" --out-dir ", f" --runtime {timing} --out-dir ")
+    return replace(report, deps=(*report.deps, timing), cmd=line)
+
+
 def _paper_steps(params: dict[str, Any]) -> list[Step]:
     """The feature analysis and the papers' tables, figures and index (docs/method.md §11.2)."""
     papers = params["papers"]
@@ -261,6 +268,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         chain = _experiment_steps(exp, spec)
         if exp in params["runtime"]["experiments"]:
             chain += _runtime_steps(exp, spec, params["runtime"])
+            # the report reads the timings: it moves after them, as the plan is in dependency order
+            chain = [s for s in chain if s.step != "report"] + [_with_speed(s) for s in chain if s.step == "report"]
         steps += chain if exp in defaults else [replace(step, default=False) for step in chain]
     for name, spec in params["baselines"].items():
         chain = _baseline_steps(name, spec, params)

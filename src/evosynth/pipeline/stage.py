@@ -13,6 +13,7 @@ from evosynth.pipeline.outputs import STEP_MODULES, STEP_PARAMS, step_files
 from evosynth.pipeline.seeds import FAMILIES
 
 PARAMS_FILE = "params.yaml"
+TOLERANCE = "papers.tolerance"
 
 @dataclass(frozen=True)
 class Step:
@@ -44,16 +45,19 @@ class Step:
 
 
 def param_values(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    """The values of dotted ``keys`` in ``params`` (what a step reads)."""
+    """The values of dotted ``keys`` in ``params`` (what a step reads); a key absent from params is left out."""
     values = {}
     for key in keys:
         parts = key.split(".")
-        node = params
+        node: Any = params
         if parts[0] == "experiments" and parts[1] in params.get(FAMILIES, {}):  # as written: the seeds' family
             node, parts = params[FAMILIES], parts[1:]
         for part in parts:
+            if not isinstance(node, dict) or part not in node:
+                break
             node = node[part]
-        values[key] = node
+        else:
+            values[key] = node
     return values
 
 
@@ -71,18 +75,19 @@ def make_step(
     target += ["--generation", str(gen)] if gen is not None else []
     target += ["--member", str(member)] if member is not None else []
     outs = tuple(f"{folder}/{f}" for f in step_files(step, dataset=where.get("dataset", "")))
+    read = params or (
+        tuple(f"experiments.{family or exp}.{key}" for key in STEP_PARAMS[step] if not (family and key == "seed"))
+        if exp
+        else (f"datasets.{where['dataset']}",)
+    )
     return Step(
         step=step,
         folder=folder,
         cmd=cmd(subcommand, *target, *args, "--out-dir", folder),
         deps=(codedeps.record_path(STEP_MODULES[step]), *deps),
         outs=outs,
-        params=params or (
-            tuple(f"experiments.{family or exp}.{key}" for key in STEP_PARAMS[step] if not (family and key == "seed"))
-            if exp
-            else (f"datasets.{where['dataset']}",)
-        ),
-        metrics=tuple(o for o in outs if o.endswith("metrics.json")),
+        params=(*read, TOLERANCE) if step == "report" else read,  # a report's summary picks within the tolerance
+        metrics=tuple(o for o in outs if o.endswith("/summary.json")),  # one small file per experiment
         **where,
     )
 

@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from evosynth.artifacts import atomic_path, write_csv, write_text
+from evosynth import figures
+from evosynth.artifacts import write_csv, write_text
 from evosynth.reporting.comparisons import per_generation
 
 LOG_METRICS = ("synaptic_efficiency", "cluster_efficiency", "mac_reduction")
@@ -195,19 +196,11 @@ def _band(chains: dict[int, list[dict[str, Any]]], metric: str, grid: np.ndarray
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return figures.pyplot()
 
 
 def _save(fig: Any, path: Path) -> None:
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    _pyplot().close(fig)
+    figures.save_figure(fig, path, dpi=90)  # refuses a panel without axis titles, records them in the PNG
 
 
 def _plot_claims(claims: dict[str, Any], runs: dict[str, dict[int, list[dict[str, Any]]]], path: Path) -> None:
@@ -242,7 +235,8 @@ def _plot_sweep(names: list[str], runs: dict[str, dict[int, list[dict[str, Any]]
         acc = np.array([[100 * s[g]["accuracy"] for g in gens] for s in series])
         line, = ax.plot(gens, acc.mean(0), "o-", label=f"F = {factors[name]:g} ({len(series)} seeds)")
         ax.fill_between(gens, acc.min(0), acc.max(0), color=line.get_color(), alpha=0.2)
-    ax.set(title="environmental-factor sweep", xlabel="generation", ylabel="test accuracy %")
+    ax.set(title="environmental-factor sweep", xlabel="generation", ylabel="test accuracy (%)")
+    figures.integer_ticks(ax)
     ax.grid(alpha=0.3)
     if names:
         ax.legend(fontsize="small")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evosynth.artifacts import atomic_path, write_csv, write_text
+from evosynth import figures
+from evosynth.artifacts import write_csv, write_text
 
 COLUMNS = [
     ("generation", "generation", "{}"),
@@ -63,28 +64,28 @@ def generation_report(
 
 
 def _plot(experiment: str, rows: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Accuracy % and the three efficiencies vs generation; each member of a population its own line."""
+    plt = figures.pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     members = sorted({r.get("member") or 0 for r in rows})
+    ratios = []
     for member in members:
         mine = [r for r in rows if (r.get("member") or 0) == member]
         gens = [r["generation"] for r in mine]
-        tag = f" m{member}" if len(members) > 1 else ""
+        tag = f" (member {member})" if len(members) > 1 else ""
         left.plot(gens, [100 * r["accuracy"] for r in mine], "o-", label=f"accuracy{tag}")
-        right.semilogy(gens, [r["synaptic_efficiency"] for r in mine], "o-", label=f"synaptic (A-E){tag}")
-        right.semilogy(gens, [r["cluster_efficiency"] for r in mine], "s-", label=f"cluster (C-E){tag}")
-        right.semilogy(gens, [r["mac_reduction"] for r in mine], "^-", label=f"MAC reduction{tag}")
-    left.set(xlabel="generation", ylabel="test accuracy %", title=f"{experiment}: accuracy")
-    right.set(xlabel="generation", ylabel="× vs generation 0", title="efficiency")
-    right.legend(fontsize="small")
+        for key, marker, label in (("synaptic_efficiency", "o-", "synaptic efficiency (A-E)"),
+                                   ("cluster_efficiency", "s-", "cluster efficiency (C-E)"),
+                                   ("mac_reduction", "^-", "MAC reduction")):
+            right.plot(gens, [r[key] for r in mine], marker, label=f"{label}{tag}")
+            ratios += [r[key] for r in mine]
+    log = figures.readable_log(right, "y", ratios)
+    left.set(xlabel="generation", ylabel="test accuracy (%)", title=f"{experiment}: accuracy")
+    right.set(xlabel="generation", ylabel="× generation 0's count" + (" (log scale)" if log else ""),
+              title=f"{experiment}: efficiency")
     for ax in (left, right):
-        ax.grid(alpha=0.3)
-        ax.set_xticks(sorted({r["generation"] for r in rows}))
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+        ax.grid(alpha=0.3, which="both")
+        figures.integer_ticks(ax)
+        if len(ax.lines) > 1:
+            ax.legend(fontsize="small")
+    figures.save_figure(fig, path, dpi=100)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from evosynth.artifacts import atomic_path, write_text
+from evosynth import figures
+from evosynth.artifacts import write_text
 from evosynth.reporting import cluster, selection, stressednets
 from evosynth.reporting.comparisons import per_generation
 from evosynth.reporting.table import MeasuredRow, Table
@@ -20,20 +21,16 @@ Rows = Sequence[Mapping[str, Any]]
 
 
 def _figure(rows: int, cols: int, width: float = 4.2, height: float = 3.4):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = figures.pyplot()
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
     return plt, fig, axes
 
 
 def _save(plt, fig, path: Path) -> None:
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
+    for ax in fig.get_axes():
+        if ax.get_xlabel() == "generation":
+            figures.integer_ticks(ax)
+    figures.save_figure(fig, path, dpi=90)
 
 
 def table1(runs: Mapping[str, Rows], tolerance: float, out: Path, sources: Mapping[str, Sequence[str]]) -> dict[str, Any]:
@@ -110,9 +107,9 @@ def sexual_figure(asexual: Rows, sexual: Rows, names: tuple[str, str], out: Path
         series = per_generation(list(rows))
         gens = sorted(series)
         for ax, key, label in zip(axes[0], ("accuracy", "synaptic_efficiency", "cluster_efficiency"),
-                                  ("test accuracy %", "synaptic efficiency (×)", "cluster efficiency (×)")):
+                                  ("test accuracy (%)", "synaptic efficiency (× generation 0)", "cluster efficiency (× generation 0)")):
             scale = 100 if key == "accuracy" else 1
-            ax.plot(gens, [scale * series[g][key] for g in gens], style, label=name)
+            ax.plot(gens, [scale * series[g][key] for g in gens], style, label=f"{name} (mean of members)")
             ax.set(xlabel="generation", ylabel=label)
             ax.grid(alpha=0.3)
     axes[0][0].legend()
@@ -128,10 +125,11 @@ def factor_sweep(runs: Mapping[str, Rows], out: Path) -> None:
         gens = [r["generation"] for r in rows]
         ax.plot(gens, [100 * r["accuracy"] for r in rows], "o-", color="tab:blue")
         ax.axhline(100 * rows[0]["accuracy"], color="tab:blue", ls=":", lw=1)
-        ax.set(title=f"{name}", xlabel="generation", ylabel="accuracy %")
+        ax.set(title=f"{name}", xlabel="generation", ylabel="test accuracy (%)")
         twin = ax.twinx()
-        twin.semilogy(gens, [r["synapses"] for r in rows], "s--", color="tab:red")
-        twin.set_ylabel("living synapses", color="tab:red")
+        twin.plot(gens, [r["synapses"] for r in rows], "s--", color="tab:red")
+        log = figures.readable_log(twin, "y", [r["synapses"] for r in rows])
+        twin.set_ylabel("living synapses" + (", log scale" if log else ""), color="tab:red")
     fig.suptitle("Environmental-factor sweep, stressed (StressedNets Figure 6 layout)")
     _save(plt, fig, out / "factor_sweep.png")
     lines = ["| run | generation | accuracy % | synapses |", "|:---|---:|---:|---:|"]
@@ -152,7 +150,9 @@ def baselines(runs: Mapping[str, Rows], evolved: str, tolerance: float, out: Pat
             ax.plot([r[axis] for r in points], [100 * r["accuracy"] for r in points], "o", alpha=0.4)
             ax.plot([r[axis] for r in front], [100 * r["accuracy"] for r in front], "-",
                     color=ax.lines[-1].get_color(), label=name)
-        ax.set(xscale="log", xlabel=f"living {axis}", ylabel="test accuracy %", title=f"accuracy vs living {axis}")
+        log = figures.readable_log(ax, "x", [r[axis] for rows in runs.values() for r in rows])
+        ax.set(xlabel=f"living {axis}" + (", log scale" if log else ""), ylabel="test accuracy (%)",
+               title=f"accuracy vs living {axis}")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize="small")
     _save(plt, fig, out / "pareto.png")

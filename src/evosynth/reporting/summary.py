@@ -1,0 +1,79 @@
+"""One experiment in a few numbers (its DVC metric) and its per-generation plot data.
+
+``summary.json`` is what ``dvc metrics show`` lists, one row per experiment
+with short keys so that the table fits a terminal: the final generation
+(``gen``) and its test accuracy in % (``accuracy``), and the synthesized
+network (``pick``: the last generation within ``tolerance`` of the ancestor's
+accuracy, StressedNets §4 / docs/method.md §9) with its accuracy, synaptic
+efficiency (``A-E``, EvoNet Table 1), cluster efficiency (``C-E``, cluster
+paper §3), ``MACs`` and MAC reduction (``MAC_x``, × generation 0); where the runtime
+stage times the experiment, the last generation's measured speed-up. A population's
+generation counts as the mean of its members (as the sexual paper plots it).
+
+``plots.csv`` holds the per-generation values DVC plots: accuracy in percent
+and the three efficiencies, one column per population member, so that the
+two members of a sexual population are two lines (generation 0, their common
+ancestor, starts both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from evosynth.reporting import selection
+
+#: The efficiencies plotted per generation (× generation 0).
+RATIOS = ("synaptic_efficiency", "cluster_efficiency", "mac_reduction")
+
+
+def _means(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per generation: the members' mean of every number the summary reads."""
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["generation"], []).append(row)
+    keys = ("accuracy", "macs", *RATIOS)
+    return [{"generation": g, **{k: sum(float(m[k]) for m in members) / len(members) for k in keys}}
+            for g, members in sorted(grouped.items())]
+
+
+def summary(rows: Sequence[dict[str, Any]], tolerance: float) -> dict[str, Any]:
+    """The final generation and the synthesized network within ``tolerance`` (absolute, 0.01 = 1 point)."""
+    generations = _means(rows)
+    final = generations[-1]
+    pick = selection.synthesized_generation(generations, tolerance)
+    return {
+        "gen": final["generation"],
+        "accuracy": round(100 * final["accuracy"], 2),
+        "pick": pick["generation"],
+        "pick_accuracy": round(100 * pick["accuracy"], 2),
+        "A-E": round(pick["synaptic_efficiency"], 2),
+        "C-E": round(pick["cluster_efficiency"], 2),
+        "MACs": round(pick["macs"]),
+        "MAC_x": round(pick["mac_reduction"], 2),
+    }
+
+
+def speedup(generations: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The last generation's measured batch-1 speed-up over generation 0, the faster runtime with one thread.
+
+    ``generations`` as in ``runtime.json`` (one timing dict per configuration,
+    :mod:`evosynth.analysis.runtime`); speed is machine-dependent, the rest of the summary is not.
+    """
+    first, last = generations[0], generations[-1]
+    keys = ("onnxruntime_1thread", "pytorch_1thread")
+    return {"speedup": round(max(last[k]["fps"] / first[k]["fps"] for k in keys), 2)}
+
+
+def plot_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per generation: ``accuracy_percent`` and :data:`RATIOS`, suffixed ``_m<k>`` per member of a population."""
+    members = sorted({r.get("member") for r in rows if r.get("member") is not None})
+    by_generation: dict[int, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: (r["generation"], r.get("member") or 0)):
+        values = {"accuracy_percent": round(100 * row["accuracy"], 4), **{k: round(row[k], 4) for k in RATIOS}}
+        # a generation without members (the ancestor) starts every member's line
+        tags = [f"_m{row['member']}"] if row.get("member") is not None else [f"_m{k}" for k in members] or [""]
+        out = by_generation.setdefault(row["generation"], {"generation": row["generation"]})
+        out.update({f"{key}{tag}": value for tag in tags for key, value in values.items()})
+    return list(by_generation.values())
+
