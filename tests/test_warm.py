@@ -75,7 +75,7 @@ def test_a_step_in_the_warm_server_equals_the_step_in_its_own_process(project):
     # a failing step: the same message on the caller's stderr, the same exit status
     args = ["train", "--experiment", "tiny", "--generation", "0", "--data", "missing.npz", "--out-dir", "x"]
     cold, hot = _evosynth(project, args, warm_on=False), _evosynth(project, args, warm_on=True)
-    assert hot.returncode == cold.returncode == 1
+    assert hot.returncode == cold.returncode == 2  # bad input (a DataError)
     assert hot.stderr == cold.stderr and "missing.npz" in hot.stderr
 
 

@@ -16,8 +16,8 @@ import sys
 from typing import Any, Sequence
 
 from evosynth import __version__
-from evosynth.artifacts import write_json
-from evosynth.errors import EvosynthError, ParamsError
+from evosynth.artifacts import all_or_nothing, write_json
+from evosynth.errors import DataError, EvosynthError, ParamsError
 from evosynth.pipeline import codedeps, warm
 from evosynth.pipeline.commands import COMMANDS, DEVICE_RUNTIME
 from evosynth.pipeline.params import load_params, training_spec
@@ -87,7 +87,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    importlib.import_module(COMMANDS[args.command].module).main(params, args)
+    with all_or_nothing():  # a failed step leaves none of its outputs behind
+        importlib.import_module(COMMANDS[args.command].module).main(params, args)
     return 0
 
 
@@ -98,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args, argv)
     except ParamsError as exc:
         print(f"evosynth: error: {exc}", file=sys.stderr)
+        return 2
+    except DataError as exc:  # bad input too: a dataset the user gave, not in an accepted form
+        print(f"evosynth {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except EvosynthError as exc:
         print(f"evosynth {args.command}: error: {exc}", file=sys.stderr)

@@ -36,7 +36,12 @@ def load_params(path: str | Path, check_files: bool = False) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ParamsError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    return validate_params(raw, check_files=check_files, source=str(path))
+    except RecursionError:
+        raise ParamsError(f"{path}: nested too deeply to read; params nest a few levels (see params.yaml)") from None
+    try:
+        return validate_params(raw, check_files=check_files, source=str(path))
+    except RecursionError:
+        raise ParamsError(f"{path}: nested too deeply to check; params nest a few levels (see params.yaml)") from None
 
 
 def validate_params(raw: Any, check_files: bool = False, source: str = "params") -> dict[str, Any]:
