@@ -66,7 +66,9 @@ def as_uint8(x: np.ndarray, name: str) -> np.ndarray:
                         f" (rescale to [0, 1] first, e.g. (x + 1) / 2 for [-1, 1]); {ACCEPTED_PIXELS}")
     if x.max() <= 1.0:
         return np.rint(x * 255.0).astype(np.uint8)
-    if x.max() > 255 or (x != np.rint(x)).any():
+    if x.max() > 255:
+        raise DataError(f"{name}: float pixels range {_span(x)}, values above 255 would be clipped; {ACCEPTED_PIXELS}")
+    if (x != np.rint(x)).any():
         raise DataError(f"{name}: float pixels range {_span(x)} with fractional values above 1, neither [0, 1]"
                         f" nor whole numbers 0..255 (the scale is ambiguous); {ACCEPTED_PIXELS}")
     return x.astype(np.uint8)
