@@ -89,9 +89,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except (OSError, RuntimeError) as exc:
         if not _out_of_space(exc):
             raise
-        raise ArtifactError(
-            f"{target}: could not be written, no space left on the device; free space there and rerun"
-        ) from None
+        why = exc.strerror if isinstance(exc, OSError) else "the write failed, is the device full?"
+        raise ArtifactError(f"{target}: could not be written ({why}); free space there and rerun") from None
     finally:
         tmp_path.unlink(missing_ok=True)
 
