@@ -116,3 +116,31 @@ def test_killing_the_caller_kills_the_step(project):
         time.sleep(0.1)
     assert _processes_in(work) == []
     assert not (project / "killed/model.pt").exists()
+
+
+def test_progress_streams_from_the_warm_server_as_it_happens(project):
+    """Epoch lines reach the caller while the step runs, not when it ends: the fork's streams are
+    pipes here, which Python would block-buffer (40 short lines fit in one buffer, so with block
+    buffering the first line would arrive only at exit, with the trained model already written)."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["experiments"]["tiny"]["train"]["ancestor_epochs"] = 40
+    (project / "params-progress.yaml").write_text(yaml.safe_dump(params))
+    env = engine_env() | {"EVOSYNTH_WARM": "1"}
+    caller = subprocess.Popen(
+        [EVOSYNTH, "train", "--params", "params-progress.yaml", *TRAIN[1:], "--out-dir", "progress"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        lines = []
+        for line in caller.stderr:
+            lines.append(line)
+            if "epoch 1/40:" in line:
+                break
+        assert any("epoch 1/40:" in line for line in lines), lines
+        assert caller.poll() is None, "the first epoch line arrived only when the step ended"
+        assert not (project / "progress/model.pt").exists()
+        second = caller.stderr.readline()
+        assert "epoch 2/40:" in second and caller.poll() is None, second
+    finally:
+        caller.send_signal(signal.SIGKILL)
+        caller.wait()
