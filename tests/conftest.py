@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,14 @@ def make_project(path: Path, params: dict = TINY_PARAMS, git: bool = True) -> Pa
         run(["git", "add", "-A"], cwd=path)
         run(["git", "commit", "-qm", "tiny project"], cwd=path)
     return path
+
+
+def record(*paths: Path) -> None:
+    """Write the provenance record a step leaves beside its outputs ``paths`` (artifacts are loaded only with one)."""
+    from evosynth.artifacts import provenance, write_json
+
+    first = Path(paths[0])
+    write_json(first.with_name(f"{first.stem}.provenance.json"), provenance("test", {}, time.time(), list(paths)))
 
 
 @pytest.fixture

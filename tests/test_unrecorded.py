@@ -173,3 +173,25 @@ def test_prepare_on_a_full_disk_exits_with_one_line_and_no_partial_artifact(tmp_
     assert result.stderr == (f"evosynth prepare: error: {small_disk}/prepared/digits.npz: could not be written"
                              " (No space left on device); free space there and rerun\n")
     assert list((small_disk / "prepared").iterdir()) == []
+
+
+# ------------------------------------------------------------------------------ prepared data
+@pytest.mark.parametrize("damage, words", [
+    (lambda f: (f / "digits.provenance.json").unlink(), NO_RECORD),
+    (lambda f: (_flip(f / "digits.npz"), (f / "digits.provenance.json").unlink()), NO_RECORD),
+    (lambda f: _flip(f / "digits.npz"), "digits.npz: sha256 mismatch"),
+], ids=["record deleted", "byte-flipped and record deleted", "byte-flipped"])
+def test_a_prepared_file_is_used_only_with_its_record(tmp_path, monkeypatch, capsys, damage, words):
+    from evosynth.pipeline.cli import main
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EVOSYNTH_WARM", "0")
+    assert main(["prepare", "--dataset", "digits", "--out-dir", "data"]) == 0
+    damage(tmp_path / "data")
+    capsys.readouterr()
+    train = ["train", "--experiment", "tiny", "--generation", "0", "--data", "data/digits.npz", "--out-dir", "gen0"]
+    assert main(train) == 1
+    stderr = capsys.readouterr().err.strip()
+    assert "\n" not in stderr and stderr.startswith("evosynth train: error: data/digits.npz: ") and words in stderr
+    assert not (tmp_path / "gen0").exists() or list((tmp_path / "gen0").iterdir()) == []

@@ -10,11 +10,14 @@ KITTI boxes per image; all three are read through :func:`read_prepared`.
 from __future__ import annotations
 
 import hashlib
+import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from evosynth.artifacts import verify
 from evosynth.errors import DataError
 
 if TYPE_CHECKING:
@@ -40,14 +43,16 @@ def array_sha(array: np.ndarray) -> str:
 
 
 def read_prepared(path: str | Path, kind: str, required: list[str]) -> dict[str, np.ndarray]:
-    """Every array of a prepared ``.npz``; a clear error if it is missing, unreadable or lacks ``required``."""
+    """Every array of a prepared ``.npz``, checked against its provenance record; a clear error if it is
+    missing, unrecorded, unreadable or lacks ``required``."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: prepared dataset missing (run the prepare step)")
+    verify(path)  # the prepare step's record names it with its sha256, or it is not used
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataError(f"{path}: prepared dataset unreadable, truncated or corrupted ({exc})") from None
     missing = [key for key in required if key not in arrays]
     if missing:
