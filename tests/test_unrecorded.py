@@ -195,3 +195,20 @@ def test_a_prepared_file_is_used_only_with_its_record(tmp_path, monkeypatch, cap
     stderr = capsys.readouterr().err.strip()
     assert "\n" not in stderr and stderr.startswith("evosynth train: error: data/digits.npz: ") and words in stderr
     assert not (tmp_path / "gen0").exists() or list((tmp_path / "gen0").iterdir()) == []
+
+
+def test_a_full_disk_anywhere_in_a_step_is_one_line(tmp_path, monkeypatch, capsys):
+    """ENOSPC raised outside the artifact writers (a library writing its own file) is one line too."""
+    import evosynth.pipeline.steps.prepare as step
+    from evosynth.pipeline.cli import main
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device", "/scratch/cache.bin")
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EVOSYNTH_WARM", "0")
+    monkeypatch.setattr(step, "prepare", full)
+    assert main(["prepare", "--dataset", "digits", "--out-dir", "out"]) == 1
+    assert capsys.readouterr().err == ("evosynth prepare: error: /scratch/cache.bin: could not be written"
+                                       " (No space left on device); free space there and rerun\n")

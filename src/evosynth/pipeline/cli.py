@@ -10,6 +10,7 @@ names it), in this process or in a fork of the warm server.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -105,6 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except EvosynthError as exc:
         print(f"evosynth {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk outside the artifact writers (which say so themselves)
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"evosynth {args.command}: error: {exc.filename or 'a file'}: could not be written ({exc.strerror});"
+              " free space there and rerun", file=sys.stderr)
         return 1
 
 
