@@ -212,3 +212,18 @@ def test_a_full_disk_anywhere_in_a_step_is_one_line(tmp_path, monkeypatch, capsy
     assert main(["prepare", "--dataset", "digits", "--out-dir", "out"]) == 1
     assert capsys.readouterr().err == ("evosynth prepare: error: /scratch/cache.bin: could not be written"
                                        " (No space left on device); free space there and rerun\n")
+
+
+def test_a_prepared_file_with_bad_labels_is_refused_at_load(tmp_path):
+    """A file prepared before the labels were checked: a stray 255 would give a 256-way network."""
+    import numpy as np
+    from conftest import record
+
+    from evosynth.data.prepared import load_prepared
+    from evosynth.errors import DataError
+
+    x = np.zeros((4, 1, 8, 8), np.uint8)
+    np.savez(tmp_path / "old.npz", x_train=x, y_train=np.array([0, 1, 255, 1]), x_test=x, y_test=np.array([0, 1, 0, 1]))
+    record(tmp_path / "old.npz")
+    with pytest.raises(DataError, match=r"old.npz: y_train: labels 0, 1, 255 are not 0..K-1: .*; prepare it again$"):
+        load_prepared(tmp_path / "old.npz")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from evosynth.artifacts import verify
+from evosynth.data.validation import check_classes
 from evosynth.errors import DataError
 
 if TYPE_CHECKING:
@@ -80,6 +81,10 @@ def load_prepared(
     import torch
 
     arrays = read_prepared(path, "classification", list(CLASSIFICATION_ARRAYS))
+    try:  # a file prepared before the labels were checked (a stray 255: a 256-way network)
+        check_classes(arrays["y_train"], arrays["y_test"])
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}; prepare it again") from None
     seeded_subset(arrays, {"train": train_size, "test": test_size}, ("x", "y"), seed)
     x_train = torch.from_numpy(arrays["x_train"]).float().div_(255.0)
     mean = x_train.mean(dim=(0, 2, 3), keepdim=True)
