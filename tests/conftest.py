@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -92,7 +91,7 @@ def record(*paths: Path) -> None:
     from evosynth.artifacts import provenance, write_json
 
     first = Path(paths[0])
-    write_json(first.with_name(f"{first.stem}.provenance.json"), provenance("test", {}, time.time(), list(paths)))
+    write_json(first.with_name(f"{first.stem}.provenance.json"), provenance("test", {}, list(paths)))
 
 
 @pytest.fixture

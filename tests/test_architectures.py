@@ -18,6 +18,7 @@ from evosynth.evolution.environment import Environment
 from evosynth.evolution.synthesis import keep_minimum, synthesize_clustered, synthesize_synapses
 from evosynth.nets.architectures import ARCHITECTURES, LeNet5, build_model
 from evosynth.nets.architectures.alexnet import AlexNetCifar
+from evosynth.nets.architectures.detectnet import DetectNet
 from evosynth.nets.architectures.resnet import ResNet56
 from evosynth.nets.architectures.vgg_saliency import VGG16Saliency
 from evosynth.nets.architectures.yolov2 import YOLOv2
@@ -32,6 +33,7 @@ TINY = {  # name -> (constructor of a reduced network, input shape, classes)
     "resnet56": (lambda: build_model("resnet56", (3, 32, 32), 10), (3, 32, 32), 10),
     "vgg16_saliency": (lambda: VGG16Saliency(3, 2, 32, width=1 / 16), (3, 32, 32), 2),
     "yolov2": (lambda: YOLOv2(3, 2, 64, width=1 / 16), (3, 64, 64), 2),
+    "detectnet": (lambda: DetectNet(3, 2, 64, width=1 / 8), (3, 64, 64), 2),
 }
 
 
@@ -68,7 +70,7 @@ def _synthesize(model: nn.Module, shape: tuple[int, ...], method: str, factor: f
 
 def _natural_loss(name: str, output: torch.Tensor, classes: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(1)
-    if name == "yolov2":  # any simple loss on the detection tensor
+    if name in ("yolov2", "detectnet"):  # any simple loss on the detection tensor
         return (output - torch.randn(output.shape, generator=g)).pow(2).mean()
     if name == "vgg16_saliency":  # per-pixel 2-class cross-entropy against a random saliency mask
         target = torch.randint(0, 2, (output.shape[0], *output.shape[2:]), generator=g)
@@ -125,7 +127,7 @@ def test_encode_synthesize_compact_train_evaluate(name: str, method: str) -> Non
 
 
 def test_registry_builds_every_architecture_for_its_papers_input() -> None:
-    assert set(ARCHITECTURES) == {"lenet5", "alexnet", "resnet56", "vgg16_saliency", "yolov2"}
+    assert set(ARCHITECTURES) == {"lenet5", "alexnet", "resnet56", "vgg16_saliency", "yolov2", "detectnet"}
     lenet = build_model("lenet5", (3, 32, 32), 10)  # sexual paper, CIFAR-10
     assert lenet.conv1.in_channels == 3 and lenet.fc1.in_features == 50 * 5 * 5
     assert lenet(torch.zeros(2, 3, 32, 32)).shape == (2, 10)

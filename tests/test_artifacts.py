@@ -1,7 +1,6 @@
 """Atomic writes and verified loading: damaged artifacts are reported, never used."""
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from evosynth.errors import ArtifactError
 def _artifacts(folder: Path) -> Path:
     save_checkpoint(folder / "model.pt", "model", {"weights": torch.arange(1000.0)})
     write_json(folder / "metrics.json", {"accuracy": 0.9})
-    write_json(folder / "step.provenance.json", provenance("step", {}, time.time(), [folder / "model.pt", folder / "metrics.json"]))
+    write_json(folder / "step.provenance.json", provenance("step", {}, [folder / "model.pt", folder / "metrics.json"]))
     return folder / "model.pt"
 
 
@@ -68,7 +67,7 @@ def test_wrong_kind_and_unrecorded_garbage(tmp_path):
 
 def _record(path: Path) -> None:
     """A provenance record naming ``path`` with its true sha256 (a step that wrote it)."""
-    write_json(path.parent / f"{path.stem}.provenance.json", provenance("step", {}, time.time(), [path]))
+    write_json(path.parent / f"{path.stem}.provenance.json", provenance("step", {}, [path]))
 
 
 def test_pickled_code_is_refused(tmp_path):

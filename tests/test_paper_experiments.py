@@ -74,7 +74,7 @@ def _run_experiment(
     _in_project(project, params, monkeypatch)
     dataset = params["experiments"][name]["dataset"]
     steps = [s for s in build_plan(validate_params(params)) if s.experiment == name or s.dataset == dataset]
-    assert [s.step for s in steps] == [
+    assert [s.step for s in steps if s.step != "paper_tables"] == [  # paper_tables: DetectNet's Table 3
         "prepare", "stress_train", "evaluate", "encode", "synthesize", "retrain", "evaluate", "report"
     ]
     for step in steps:
@@ -273,7 +273,7 @@ def test_kitti_prepare_names_the_expected_layout(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------- the committed params
-PAPER_ARCHITECTURES = {"lenet5", "alexnet", "resnet56", "vgg16_saliency", "yolov2"}
+PAPER_ARCHITECTURES = {"lenet5", "alexnet", "resnet56", "vgg16_saliency", "yolov2", "detectnet"}
 
 
 def test_named_paper_experiments_stay_out_of_the_default_target() -> None:

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from conftest import TINY_PARAMS, engine_env
 
 from evosynth.artifacts import (
     all_or_nothing,
+    atomic_path,
     load_checkpoint,
     provenance,
     read_json,
@@ -32,7 +32,7 @@ def _step(folder: Path) -> None:
     save_checkpoint(folder / "model.pt", "model", {"weights": torch.arange(100.0)})
     write_json(folder / "train_log.json", {"epochs": [1]})
     outputs = [folder / "model.pt", folder / "train_log.json"]
-    write_json(folder / "retrain.provenance.json", provenance("retrain", {}, time.time(), outputs))
+    write_json(folder / "retrain.provenance.json", provenance("retrain", {}, outputs))
 
 
 def _flip(path: Path) -> None:
@@ -146,10 +146,16 @@ def small_disk(tmp_path):
 
 
 def test_torch_on_a_full_disk_is_one_line_and_leaves_nothing(small_disk):
+    big = {"weights": torch.zeros(100_000)}
     with pytest.raises(ArtifactError) as error:  # torch's zip writer: "enforce fail at inline_container.cc"
-        save_checkpoint(small_disk / "model.pt", "model", {"weights": torch.zeros(100_000)})
-    assert str(error.value) == (f"{small_disk}/model.pt: could not be written (the write failed, is the device"
+        with atomic_path(small_disk / "model.ts") as tmp:  # as the export step writes TorchScript
+            torch.save(big, tmp)
+    assert str(error.value) == (f"{small_disk}/model.ts: could not be written (the write failed, is the device"
                                 " full?); free space there and rerun")
+    with pytest.raises(ArtifactError) as error:  # a checkpoint: serialised in memory, then written
+        save_checkpoint(small_disk / "model.pt", "model", big)
+    assert str(error.value) == (f"{small_disk}/model.pt: could not be written (No space left on device);"
+                                " free space there and rerun")
     assert list(small_disk.iterdir()) == []
 
 

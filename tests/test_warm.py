@@ -50,6 +50,10 @@ def test_the_server_key_follows_the_code_and_the_import_time_environment(tmp_pat
     assert warm.server_key(package, {"OMP_NUM_THREADS": "1"}) != key
     (package / "evolution" / "synthesis.py").write_text((package / "evolution" / "synthesis.py").read_text() + "\n# edited\n")
     assert warm.server_key(package, {}) != key
+    other = tmp_path / "checkout2" / "evosynth"  # the same code in another checkout: its own server
+    shutil.copytree(package, other)
+    assert warm.server_key(other, {}) != warm.server_key(package, {})
+    assert warm.server_key(package, {"ATEN_CPU_CAPABILITY": "default"}) != warm.server_key(package, {})
 
 
 TRAIN = ["train", "--experiment", "tiny", "--generation", "0", "--data", "data/prepared/digits.npz"]
@@ -116,6 +120,57 @@ def test_killing_the_caller_kills_the_step(project):
         time.sleep(0.1)
     assert _processes_in(work) == []
     assert not (project / "killed/model.pt").exists()
+
+
+PREPARE = ["prepare", "--dataset", "digits", "--out-dir"]
+
+
+def _limited(project: Path, prefix: list[str], record: str, env: dict[str, str]) -> tuple[int, dict]:
+    """Run a step under ``prefix`` (nice, taskset) through the warm server; (caller pid, the step's own record)."""
+    env = env | {"EVOSYNTH_WARM": "1", "EVOSYNTH_LIMITS_RECORD": str(project / record)}
+    env.pop("EVOSYNTH_THREADS")  # the thread budget must follow the CPUs
+    caller = subprocess.Popen([*prefix, EVOSYNTH, *PREPARE, f"prep-{record}"], cwd=project, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = caller.communicate(timeout=600)
+    assert caller.returncode == 0, err
+    return caller.pid, yaml.safe_load((project / record).read_text())
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and two CPUs")
+def test_a_step_keeps_the_callers_nice_value_cpus_cgroup_and_thread_budget(project, tmp_path):
+    env = engine_env() | {"TORCH_HOME": str(tmp_path)}  # a server of this test's own (its key)
+    base, cpu = os.getpriority(os.PRIO_PROCESS, 0), min(os.sched_getaffinity(0))
+    free_pid, free = _limited(project, [], "free.json", env)  # starts the server, unrestricted
+    assert free["pid"] != free_pid, "the step did not run in a fork of the warm server"
+    pid, step = _limited(project, ["nice", "-n", "10", "taskset", "-c", str(cpu)], "limited.json", env)
+    assert step["pid"] != pid, "the limited step did not run in a fork of the warm server"
+    assert step["nice"] == min(base + 10, 19) and step["affinity"] == [cpu] and step["threads"] == 1
+    assert step["cgroup"] == free["cgroup"] == warm.limits()["cgroup"]
+    assert free["nice"] == base and len(free["affinity"]) >= 2
+
+
+def test_a_fork_refuses_limits_it_cannot_take(monkeypatch):
+    here = warm.limits()
+    assert warm._take_limits(here)  # its own limits: nothing to change
+    assert not warm._take_limits(here | {"cgroup": "0::/evosynth-no-such-cgroup\n"})
+
+    def refuse(*_args):
+        raise PermissionError("lowering a nice value needs CAP_SYS_NICE")
+
+    monkeypatch.setattr(os, "setpriority", refuse)
+    assert not warm._take_limits(here | {"nice": here["nice"] - 1})
+
+
+@pytest.mark.skipif(os.getpriority(os.PRIO_PROCESS, 0) > 14 or os.geteuid() == 0,
+                    reason="needs room to raise the nice value, and no privilege to lower it")
+def test_a_server_that_cannot_give_the_callers_priority_refuses_and_the_step_runs_itself(project, tmp_path):
+    env = engine_env() | {"TORCH_HOME": str(tmp_path)}
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    niced_pid, niced = _limited(project, ["nice", "-n", "5"], "niced.json", env)  # the server runs at +5
+    assert niced["pid"] != niced_pid and niced["nice"] == base + 5
+    pid, step = _limited(project, [], "plain.json", env)  # it cannot lower a fork's nice value
+    assert step["pid"] == pid and step["nice"] == base  # so the caller ran the step in its own process
 
 
 def test_progress_streams_from_the_warm_server_as_it_happens(project):

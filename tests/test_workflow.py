@@ -54,10 +54,26 @@ def snakemake_dag(project: Path) -> set[tuple]:
         if not match or match.group(1) == "all":
             continue
         fields = dict(re.findall(r"^    (input|output): (.*)$", block, re.M))
-        shell = re.search(r"^Shell command: (.*?)(?: 2> \S+)?$", block, re.M).group(1)
+        # Snakemake hands each job's threads to torch; the command after it is dvc.yaml's
+        threads, shell = re.search(r"^Shell command: EVOSYNTH_THREADS=(\d+) (.*?)(?: 2> \S+)?$", block, re.M).groups()
+        assert threads == "1", block  # -c1 caps every job's threads at 1
         split = lambda key: frozenset(fields.get(key, "").split(", ")) - {""}  # noqa: E731
         jobs.add((match.group(1), shell, split("input"), split("output")))
     return jobs
+
+
+def test_snakemake_threads_reach_torch_and_the_timing_rule_has_the_machine_to_itself(tmp_path):
+    project = make_project(tmp_path / "p", {**copy.deepcopy(TINY_PARAMS), **copy.deepcopy(TINY_REPORTS)}, git=False)
+    out = run([SNAKEMAKE, "-n", "--forceall", "-c2"], cwd=project).stdout
+    threads = {}
+    for block in re.split(r"\n(?=\[.*\]\nrule |rule )", out):
+        rule = re.search(r"^rule (\w+):", block, re.M)
+        shell = re.search(r"^Shell command: EVOSYNTH_THREADS=(\d+) evosynth ", block, re.M)
+        if rule and rule.group(1) != "all":
+            assert shell, block
+            threads.setdefault(rule.group(1), set()).add(int(shell.group(1)))
+    assert threads.pop("runtime") == {2}  # every core of -c2: no job runs beside the timings
+    assert set().union(*threads.values()) == {1}
 
 
 def test_committed_dvc_yaml_is_fresh():

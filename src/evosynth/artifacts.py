@@ -5,6 +5,11 @@ temporary file in the same directory, flushed to disk and renamed over the
 target. Checkpoints are plain dicts of tensors and builtins so that they load
 with ``torch.load(..., weights_only=True)``.
 
+Same inputs, same bytes: everything DVC and Snakemake hash (checkpoints,
+logs, provenance) holds no time, host, commit or temporary file name. Those
+go to a run record ``<step>.run.json`` beside the provenance, which neither
+engine tracks (git ignores it).
+
 A step's outputs and its provenance record count only together: replacing a
 recorded file first removes the record that names it (so the step's other,
 older outputs are no longer vouched for either), the record is written last,
@@ -114,6 +119,11 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
         tmp.write_text(text)
 
 
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
@@ -143,11 +153,18 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 def save_checkpoint(path: str | os.PathLike[str], kind: str, payload: dict[str, Any]) -> None:
-    """Save ``payload`` (tensors and builtins only) tagged with its ``kind``."""
+    """Save ``payload`` (tensors and builtins only) tagged with its ``kind``.
+
+    Saved to memory first: torch.save names the records inside its zip archive
+    after the file it writes, and the temporary file's name is random.
+    """
+    import io
+
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save({"kind": kind, "evosynth_version": __version__, **payload}, tmp)
+    buffer = io.BytesIO()
+    torch.save({"kind": kind, "evosynth_version": __version__, **payload}, buffer)
+    write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | os.PathLike[str], kind: str) -> dict[str, Any]:
@@ -237,19 +254,74 @@ def _torch_threads() -> int | None:
     return torch.get_num_threads() if torch else None
 
 
-def provenance(step: str, params: Any, started: float, outputs: list[Path]) -> dict[str, Any]:
-    """Where a step's outputs came from: code, params, machine, time, checksums."""
+#: The x86 instruction-set extensions that select CPU kernels (and so can change float results).
+ISA_FLAGS = (
+    "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+    "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8",
+)
+#: Environment variables that pin the kernels' instruction set (torch's ATen and oneDNN).
+ISA_ENV = ("ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA")
+
+
+def cpu_isa() -> dict[str, Any]:
+    """The CPU's instruction set and the one torch's kernels use (issue 13 item 10).
+
+    ``flags``: which of :data:`ISA_FLAGS` the CPU has (Linux ``/proc/cpuinfo``);
+    ``aten_cpu_capability``: the kernels ATen dispatches to in this process
+    (``default``, ``avx2``, ``avx512``…; pinned by ``ATEN_CPU_CAPABILITY``);
+    ``deterministic``: whether torch's deterministic algorithms are on; and the
+    pinning variables as set.
+    """
+    flags: list[str] = []
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                present = set(line.split(":", 1)[1].split())
+                flags = [f for f in ISA_FLAGS if f in present]
+                break
+    except OSError:
+        pass
+    torch = sys.modules.get("torch")
+    return {
+        "machine": platform.machine(),
+        "flags": flags,
+        "aten_cpu_capability": torch.backends.cpu.get_cpu_capability() if torch else None,
+        "deterministic": torch.are_deterministic_algorithms_enabled() if torch else None,
+        "env": {name: os.environ[name] for name in ISA_ENV if name in os.environ},
+    }
+
+
+def provenance(step: str, params: Any, outputs: list[Path]) -> dict[str, Any]:
+    """Where a step's outputs came from: code, params, packages, instruction set, checksums.
+
+    The same for the same inputs on the same kind of machine: no time, host or
+    commit (they go to :func:`run_record`), so a rerun rewrites no hashed byte.
+    """
     return {
         "step": step,
         "evosynth_version": __version__,
-        "git": _git_state(),
         "params": params,
         "params_hash": params_hash(params),
         "packages": _package_versions(),
         "python": platform.python_version(),
-        "host": socket.gethostname(),
         "cpu_threads": _torch_threads(),
+        "cpu": cpu_isa(),
+        "outputs": {str(p): sha256(p) for p in outputs},
+    }
+
+
+def run_record_path(provenance_path: str | os.PathLike[str]) -> Path:
+    """``<step>.run.json`` beside ``<step>.provenance.json``: untracked by DVC, Snakemake and git."""
+    path = Path(provenance_path)
+    return path.with_name(path.name.removesuffix(".provenance.json") + ".run.json")
+
+
+def run_record(started: float, **extra: Any) -> dict[str, Any]:
+    """What differs from run to run: commit, host, when, how long (and ``extra`` timings)."""
+    return {
+        "git": _git_state(),
+        "host": socket.gethostname(),
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "wall_seconds": round(time.time() - started, 3),
-        "outputs": {str(p): sha256(p) for p in outputs},
+        **extra,
     }

@@ -32,6 +32,7 @@ wildcard_constraints:
     dataset=EXPERIMENT,
     module=r"[a-z_]+",
     run=r"[A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
+    scored=r"[A-Za-z][A-Za-z0-9_]*[/][A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
 
 
 def all_outputs():
@@ -46,6 +47,8 @@ def _step(rule_step, wildcards):
     """
     if "run" in wildcards.keys():
         where = Path(wildcards.run).parts
+    elif "scored" in wildcards.keys():  # <experiment>/<test set>/gen<g>[/m<k>] under reports/
+        where = Path(wildcards.scored).parts
     else:
         where = [w for w in (wildcards.get("dataset"), wildcards.get("exp"), wildcards.get("module")) if w]
     if not where:

@@ -1,8 +1,11 @@
 # One rule per step of a generation (docs/architecture.md §3.1). Every rule runs the
-# command the plan gives it, the same string as dvc.yaml's cmd.
+# command the plan gives it, the same string as dvc.yaml's cmd, with its threads
+# as torch's thread count (EVOSYNTH_THREADS, read by `evosynth --threads`); the
+# runtime rule takes every core, so no other job runs while it measures.
 
 
 rule code:
+    threads: 1
     input:
         step_inputs("code"),
     output:
@@ -14,10 +17,11 @@ rule code:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule prepare:
+    threads: 1
     input:
         step_inputs("prepare"),
     output:
@@ -32,10 +36,11 @@ rule prepare:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule stress_train:
+    threads: 1
     input:
         step_inputs("stress_train"),
     wildcard_constraints:
@@ -52,10 +57,11 @@ rule stress_train:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule encode:
+    threads: 1
     input:
         step_inputs("encode"),
     wildcard_constraints:
@@ -71,10 +77,11 @@ rule encode:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule synthesize:
+    threads: 1
     input:
         step_inputs("synthesize"),
     wildcard_constraints:
@@ -91,10 +98,11 @@ rule synthesize:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule retrain:
+    threads: 1
     input:
         step_inputs("retrain"),
     wildcard_constraints:
@@ -111,10 +119,11 @@ rule retrain:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule evaluate:
+    threads: 1
     input:
         step_inputs("evaluate"),
     output:
@@ -128,10 +137,46 @@ rule evaluate:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
+
+
+rule transfer:
+    input:
+        step_inputs("transfer"),
+    output:
+        "reports/{scored}/metrics.json",
+        "reports/{scored}/evaluate.provenance.json",
+    params:
+        cmd=step_cmd("transfer"),
+        values=step_values("transfer"),
+    log:
+        "logs/{scored}/transfer.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
+
+
+rule paper_tables:
+    input:
+        step_inputs("paper_tables"),
+    output:
+        "reports/{exp}/paper_tables.md",
+        "reports/{exp}/paper_tables.csv",
+        "reports/{exp}/paper_tables.provenance.json",
+    params:
+        cmd=step_cmd("paper_tables"),
+        values=step_values("paper_tables"),
+    log:
+        "logs/{exp}/paper_tables.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule report:
+    threads: 1
     input:
         step_inputs("report"),
     output:
@@ -147,10 +192,11 @@ rule report:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule compare:
+    threads: 1
     input:
         step_inputs("compare"),
     output:
@@ -166,10 +212,11 @@ rule compare:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule export:
+    threads: 1
     input:
         step_inputs("export"),
     output:
@@ -184,10 +231,11 @@ rule export:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule runtime:
+    threads: workflow.cores
     input:
         step_inputs("runtime"),
     output:
@@ -204,10 +252,11 @@ rule runtime:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule prune:
+    threads: 1
     wildcard_constraints:
         run=PRUNED,
     input:
@@ -224,10 +273,11 @@ rule prune:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule features:
+    threads: 1
     input:
         step_inputs("features"),
     output:
@@ -243,10 +293,11 @@ rule features:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule papers:
+    threads: 1
     input:
         step_inputs("papers"),
     output:
@@ -259,4 +310,24 @@ rule papers:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
+
+
+rule evidence:
+    input:
+        step_inputs("evidence"),
+    output:
+        "reports/evidence/evidence.md",
+        "reports/evidence/evidence.csv",
+        "reports/evidence/evidence.png",
+        "reports/evidence/sweep.png",
+        "reports/evidence/evidence.provenance.json",
+    params:
+        cmd=step_cmd("evidence"),
+        values=step_values("evidence"),
+    log:
+        "logs/evidence.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"

@@ -15,6 +15,9 @@ for by name (data preparation, every experiment's report, runtime, compare,
 features, papers), so plain ``dvc repro`` reaches every default experiment
 through its report. Experiments with ``default: false`` keep all their stages
 in their own file: ``dvc repro pipelines/<experiment>/dvc.yaml`` runs one.
+The evidence set's verdict stage is ``pipelines/evidence/dvc.yaml``
+(``dvc repro pipelines/evidence/dvc.yaml``): a stage of the root file would
+run in every plain ``dvc repro``, which reproduces all of ./dvc.yaml.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def _present(raw: dict[str, Any], key: str) -> bool:
 
 
 #: Steps kept in the root dvc.yaml (for the default target): the ones users name.
-ROOT_STEPS = ("prepare", "report", "runtime", "compare", "features", "papers")
+ROOT_STEPS = ("prepare", "report", "paper_tables", "runtime", "compare", "features", "papers")
 ROOT_FILE = "dvc.yaml"
 
 
@@ -51,7 +54,7 @@ def pipeline_file(step: Step) -> str:
     """The dvc.yaml that holds ``step``, relative to the project root."""
     if step.default and step.step in ROOT_STEPS:
         return ROOT_FILE
-    return f"pipelines/{step.experiment or ('code' if step.step == 'code' else 'data')}/dvc.yaml"
+    return f"pipelines/{step.experiment or (step.step if step.step in ('code', 'evidence') else 'data')}/dvc.yaml"
 
 
 def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
@@ -65,7 +68,7 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
         stage["params"] = params
     # metrics and reports are small and live in git, so `dvc metrics diff` /
     # `dvc plots diff` compare them across commits; models go to DVC's cache.
-    in_git = step.step in ("code", "evaluate", "report", "compare", "runtime")
+    in_git = step.step in ("code", "evaluate", "transfer", "report", "paper_tables", "compare", "runtime", "evidence")
     stage["outs"] = [{out: {"cache": False}} if in_git else out for out in step.outs]
     return stage
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from evosynth.artifacts import atomic_path
+from evosynth.artifacts import atomic_path, write_bytes
 
 
 def export_torchscript(model: nn.Module, input_shape: tuple[int, ...], path: Path) -> None:
@@ -16,13 +17,16 @@ def export_torchscript(model: nn.Module, input_shape: tuple[int, ...], path: Pat
 
     torch 2.14 marks TorchScript deprecated in favour of ``torch.export``; it is
     still what mobile and C++ runtimes load, so the warning is silenced here.
+    Saved to memory first: the archive's record names would carry the
+    temporary file's random name.
     """
     model.eval()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", FutureWarning)
         traced = torch.jit.trace(model, torch.zeros(1, *input_shape))
-        with atomic_path(path) as tmp:
-            torch.jit.save(traced, str(tmp))
+        buffer = io.BytesIO()
+        torch.jit.save(traced, buffer)
+    write_bytes(path, buffer.getvalue())
 
 
 def export_onnx(model: nn.Module, input_shape: tuple[int, ...], path: Path) -> None:

@@ -6,16 +6,32 @@ strength is M_s = α_s·w_A + β_s·w_B (eq. 5), at cluster level M_c = α_c·W_
 in the ancestor's index space, so any two members of a generation align.
 A synapse dead in a parent contributes nothing from that parent; a synapse
 dead in both (or only alive in a parent whose weight is 0) stays dead.
+
+Residual networks: a channel that a residual add couples is one unit
+(docs/method.md §3.5), as in asexual synthesis. Given the coupled ``groups``
+(:func:`evosynth.nets.coupling.coupled_channels`), the mated masks are settled
+with :func:`evosynth.evolution.synthesis.shared_fate` against the mated
+genome, so a coupled channel lives in all its producers or in none and every
+living channel is read; the mated cluster genome then treats each coupled
+channel as one cluster (:func:`evosynth.evolution.encoding.encode_clusters`
+sums the members' mated strengths, which is eq. 4 applied to the group's
+strength because eq. 4 is linear). Without coupled groups nothing changes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
-from evosynth.evolution.encoding import cluster_strength, clusters_of
+from evosynth.evolution.encoding import cluster_strength, clusters_of, encode
+from evosynth.evolution.synthesis import shared_fate
 from evosynth.nets.masks import Masks, total_synapses
+
+if TYPE_CHECKING:
+    from evosynth.nets.coupling import ChannelGroup
 
 
 @dataclass(frozen=True)
@@ -50,8 +66,9 @@ def mate(
     mating: MatingWeights,
     kind: str,
     truncation: float,
+    groups: Sequence[ChannelGroup] = (),
 ) -> Mated:
-    """Combine parents A and B layer by layer (eq. 4 and 5)."""
+    """Combine parents A and B layer by layer (eq. 4 and 5); coupled ``groups`` mate as one unit."""
     weights, masks, strengths = {}, {}, {}
     for name in masks_a:
         wa = weights_a[name].detach() * masks_a[name]
@@ -61,6 +78,11 @@ def mate(
         strengths[name] = mating.alpha_c * cluster_strength(
             wa, masks_a[name], kind, truncation
         ) + mating.beta_c * cluster_strength(wb, masks_b[name], kind, truncation)
+    if any(g.coupled for g in groups):
+        masks = shared_fate(masks, encode(weights, masks), groups)
+        for name, mask in masks.items():
+            weights[name] = weights[name] * mask
+            strengths[name] = strengths[name] * clusters_of(mask, kind).any(dim=1)
     def mean(count_a: int, count_b: int, alpha: float, beta: float) -> float:
         return (alpha * count_a + beta * count_b) / (alpha + beta) if alpha + beta else 0.0
 

@@ -88,6 +88,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if os.environ.get("EVOSYNTH_LIMITS_RECORD"):  # for tests: the limits the step really runs under
+        write_json(os.environ["EVOSYNTH_LIMITS_RECORD"],
+                   {"pid": os.getpid(), "threads": torch.get_num_threads(), **warm.limits()})
     with all_or_nothing():  # a failed step leaves none of its outputs behind
         importlib.import_module(COMMANDS[args.command].module).main(params, args)
     return 0

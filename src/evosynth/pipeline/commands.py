@@ -95,6 +95,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
                   arg("--parent", type=Path, help="a pruning baseline's parent model.pt (instead of --genome)"))),
     Command("compare", "Check each comparison of params.yaml (a paper's claim against its control).", "compare",
             experiment=False, generation=False),
+    Command("evidence", "The evidence set's verdicts: every claim of params.yaml's evidence section paired by seed,"
+            " with a 95 % t interval (reports/evidence/).", "evidence", experiment=False, generation=False),
     Command("features", "Feature analysis of an experiment: t-SNE and 1-NN (StressedNets Figure 7, Table 4).",
             "features", generation=False,
             args=(_DATA, arg("--generation-dir", type=Path, action="append", required=True,
@@ -119,6 +121,9 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
                   arg("--experiment", help="pipeline mode: a key of `experiments`"),
                   arg("--generation-dir", type=Path, action="append", help="pipeline mode: each generation's folder"),
                   arg("--out-dir", type=Path, help="pipeline mode: folder for the report"))),
+    Command("tables", "The paper tables of one experiment, quoted rows beside measured ones: EvoNet Tables I-II"
+            " (its own test set and each `test_on` set) and the cluster paper's KITTI DetectNet Table 3.", "tables",
+            generation=False),
     Command("report", "Generation table (CSV, Markdown) and plot of one experiment.", "report", generation=False,
             args=(arg("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation"),)),
 )}

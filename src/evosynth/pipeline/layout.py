@@ -5,7 +5,9 @@ Per experiment ``e``, generation ``g`` and population member ``k``::
     data/prepared/<dataset>.npz          the prepared dataset
     results/e/gen<g>[/m<k>]/             one network (m<k> only in a sexual population of g ≥ 1)
     reports/e/                           its generation table, plot and runtime report
+    reports/e/<test set>/gen<g>[/m<k>]/  a generation scored on another set (``test_on``)
     reports/methods/                     the comparisons
+    reports/evidence/                    the evidence set's verdicts over seeds (named target)
 
 Generation 0 of an experiment with ``ancestor: a`` is experiment a's folder.
 """
@@ -44,6 +46,22 @@ def report_dir(experiment: str) -> str:
 
 
 COMPARE_DIR = "reports/methods"
+EVIDENCE_DIR = "reports/evidence"
+
+
+def transfer_dir(experiment: str, dataset: str, generation: int, member: int = 0, size: int = 1) -> str:
+    """Where a generation's scores on another set of its task go (EvoNet Table II: HKU-IS)."""
+    folder = f"{report_dir(experiment)}/{dataset}/gen{generation}"
+    return folder if size == 1 else f"{folder}/m{member}"
+
+
+def transfer_metrics(experiment: str, spec: dict[str, Any], dataset: str) -> list[str]:
+    """Every generation's (and member's) metrics.json on the test set ``dataset``."""
+    return [
+        f"{transfer_dir(experiment, dataset, gen, k, population_size(spec, gen))}/metrics.json"
+        for gen in range(spec["generations"] + 1)
+        for k in range(population_size(spec, gen))
+    ]
 
 
 def metrics_files(experiment: str, spec: dict[str, Any]) -> list[str]:

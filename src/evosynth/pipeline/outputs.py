@@ -14,8 +14,11 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "synthesize": ("offspring.pt", "synthesis.json", "synthesize.provenance.json"),
     "retrain": ("model.pt", "train_log.json", "retrain.provenance.json"),
     "evaluate": ("metrics.json", "evaluate.provenance.json"),
+    "transfer": ("metrics.json", "evaluate.provenance.json"),  # evaluate on another set of the task
+    "paper_tables": ("paper_tables.md", "paper_tables.csv", "paper_tables.provenance.json"),
     "report": ("generations.csv", "generations.md", "generations.png", "report.provenance.json"),
     "compare": ("comparisons.md", "comparisons.csv", "comparisons.png", "compare.provenance.json"),
+    "evidence": ("evidence.md", "evidence.csv", "evidence.png", "sweep.png", "evidence.provenance.json"),
     "export": ("model.onnx", "model.ts", "export.provenance.json"),
     "prune": ("offspring.pt", "prune.json", "prune.provenance.json"),
     "runtime": ("runtime.md", "runtime.csv", "runtime.png", "runtime.json", "runtime.provenance.json"),
@@ -36,10 +39,16 @@ STEP_PARAMS: dict[str, tuple[str, ...]] = {
     "synthesize": ("method", "encoding", "environment", "init", "seed"),
     "retrain": ("seed", "train", "data"),
     "evaluate": ("seed", "data", "environment"),
+    "transfer": ("seed", "data", "environment"),
+    "paper_tables": ("generations", "architecture", "test_on"),
     "report": ("generations", "method", "dataset", "architecture", "environment", "init"),
     "export": ("architecture",),
     "runtime": ("generations",),
 }
+
+
+#: Architectures whose experiments get a ``paper_tables`` step (a paper table quotes them).
+PAPER_TABLE_ARCHITECTURES = ("detectnet",)
 
 
 def step_files(step: str, **names: str) -> list[str]:
@@ -51,5 +60,6 @@ def step_files(step: str, **names: str) -> list[str]:
 STEP_MODULES: dict[str, str] = {
     "prepare": "prepare", "stress_train": "train", "encode": "encode", "synthesize": "synthesize",
     "retrain": "train", "evaluate": "evaluate", "report": "report", "compare": "compare", "export": "export",
-    "prune": "prune", "runtime": "runtime", "features": "features", "papers": "papers",
+    "prune": "prune", "runtime": "runtime", "features": "features", "papers": "papers", "evidence": "evidence",
+    "transfer": "evaluate", "paper_tables": "tables",
 }

@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 from evosynth.errors import ParamsError
+from evosynth.pipeline.seeds import FAMILIES, expand_seeds
 from evosynth.tasks.kinds import ARCHITECTURE_TASKS, KITTI_KEYS, TEST_ONLY_SOURCES, task_of
 
 SCHEMA: dict[str, Any] = json.loads(
@@ -52,7 +53,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
     )
     if errors:
         raise ParamsError(f"{source}: {_describe(errors[0])}")
-    params = _with_defaults(SCHEMA, copy.deepcopy(raw))
+    params = expand_seeds(_with_defaults(SCHEMA, copy.deepcopy(raw)), source)
     for name, spec in params["datasets"].items():
         for key in KITTI_KEYS:
             if key in spec and spec["source"] != "kitti":
@@ -118,6 +119,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
             )
         if params["experiments"][name]["method"] == "sexual":
             raise ParamsError(f"{source}: runtime.experiments: {name!r} has a population; allowed: one network per generation")
+    _check_evidence(params, source)
     if check_files:
         from evosynth.data.sources import check_source  # data imports torch; keep params light
 
@@ -134,6 +136,27 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
     return params
 
 
+def _check_evidence(params: dict[str, Any], source: str) -> None:
+    """The evidence set compares experiments with seeds, paired seed by seed."""
+    evidence = params.get("evidence")
+    if not evidence:
+        return
+    families = params[FAMILIES]
+    for name, claim in evidence["claims"].items():
+        for role in ("treatment", "control"):
+            if claim[role] not in families:
+                raise ParamsError(f"{source}: evidence.claims.{name}.{role}: {claim[role]!r} is not an experiment with"
+                                  f" seeds; allowed: {', '.join(families) or '(none: give an experiment seeds)'}")
+        treated, control = families[claim["treatment"]]["seeds"], families[claim["control"]]["seeds"]
+        if sorted(treated) != sorted(control):
+            raise ParamsError(f"{source}: evidence.claims.{name}: treatment seeds {treated} differ from control seeds"
+                              f" {control}; allowed: the same seeds (the effect is paired by seed)")
+    for index, name in enumerate(evidence["sweep"]):
+        if name not in families:
+            raise ParamsError(f"{source}: evidence.sweep.{index}: {name!r} is not an experiment with seeds;"
+                              f" allowed: {', '.join(families) or '(none: give an experiment seeds)'}")
+
+
 def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
     """The architecture must suit the dataset's task, and the dataset must have a training part."""
     data_source = params["datasets"][exp["dataset"]]["source"]
@@ -145,6 +168,12 @@ def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: 
             f"{source}: experiments.{name}.architecture: {exp['architecture']!r} is built for {wanted},"
             f" but dataset {exp['dataset']!r} ({data_source}) is a {task} set; allowed: {', '.join(allowed)}"
         )
+    for key in exp["test_on"]:
+        other = params["datasets"].get(key)
+        if other is None or key == exp["dataset"] or task_of(other["source"]) != task:
+            allowed = [d for d, x in params["datasets"].items() if d != exp["dataset"] and task_of(x["source"]) == task]
+            raise ParamsError(f"{source}: experiments.{name}.test_on: {key!r} is not another {task} dataset;"
+                              f" allowed: {', '.join(allowed) or '(none)'}")
     if data_source in TEST_ONLY_SOURCES:
         raise ParamsError(
             f"{source}: experiments.{name}.dataset: {exp['dataset']!r} ({data_source}) has no training images"

@@ -14,6 +14,8 @@ Per experiment ``e`` and population member ``m`` (docs/architecture.md §3.1)::
     retrain       gen g             results/e/gen<g>[/m<k>]/model.pt
     evaluate      gen g ≥ 0         results/e/gen<g>[/m<k>]/metrics.json
     report                          reports/e/generations.{csv,md,png}
+    transfer      gen g ≥ 0, d in test_on   reports/e/<d>/gen<g>[/m<k>]/metrics.json (no retraining)
+    paper_tables (test_on, DetectNet)  reports/e/paper_tables.{md,csv} (EvoNet Tables I-II, cluster paper Table 3)
     export        gen g (runtime)   results/e/gen<g>/model.{onnx,ts}
     runtime                         reports/e/runtime.{md,csv,png,json}
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
@@ -41,12 +43,12 @@ because its parents are chosen when it runs (at random or by fitness).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from evosynth.pipeline import codedeps
 from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's public surface)
     COMPARE_DIR,
+    EVIDENCE_DIR,
     chain_metrics,
     default_experiments,
     member_dir,
@@ -56,94 +58,35 @@ from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's pu
     report_dir,
     run_dir,
     run_owner,
+    transfer_dir,
+    transfer_metrics,
 )
-from evosynth.pipeline.outputs import STEP_FILES, STEP_MODULES, STEP_PARAMS, step_files  # noqa: F401 (re-exported)
-
-PARAMS_FILE = "params.yaml"
-
-@dataclass(frozen=True)
-class Step:
-    """One job of the workflow."""
-
-    step: str
-    folder: str
-    cmd: str
-    deps: tuple[str, ...]
-    outs: tuple[str, ...]
-    params: tuple[str, ...]
-    experiment: str | None = None
-    generation: int | None = None
-    member: int | None = None
-    dataset: str | None = None
-    metrics: tuple[str, ...] = field(default=())
-    default: bool = True  # part of the default target (experiments with ``default: false`` are run by name)
-    unit: str | None = None  # what a step without experiment or dataset is about (a code stage's step module)
-
-    @property
-    def name(self) -> str:
-        """The stage name, e.g. ``retrain-e-gen3`` or ``encode-e-gen2-m1`` (letters, digits, _ and -)."""
-        parts = [self.step, self.unit or self.dataset or self.experiment]
-        if self.generation is not None:
-            parts.append(f"gen{self.generation}")
-        if self.member is not None:
-            parts.append(f"m{self.member}")
-        return "-".join(p for p in parts if p)
-
-
-def param_values(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    """The values of dotted ``keys`` in ``params`` (what a step reads)."""
-    values = {}
-    for key in keys:
-        node = params
-        for part in key.split("."):
-            node = node[part]
-        values[key] = node
-    return values
-
-
-def _cmd(subcommand: str, *args: str) -> str:
-    return " ".join(["evosynth", subcommand, "--params", PARAMS_FILE, *args])
-
-
-def _step(
-    step: str, subcommand: str, folder: str, deps: list[str], args: list[str],
-    params: tuple[str, ...] | None = None, **where: Any,
-) -> Step:
-    exp, gen, member = where.get("experiment"), where.get("generation"), where.get("member")
-    target = ["--experiment", exp] if exp else []
-    target += ["--generation", str(gen)] if gen is not None else []
-    target += ["--member", str(member)] if member is not None else []
-    outs = tuple(f"{folder}/{f}" for f in step_files(step, dataset=where.get("dataset", "")))
-    return Step(
-        step=step,
-        folder=folder,
-        cmd=_cmd(subcommand, *target, *args, "--out-dir", folder),
-        deps=(codedeps.record_path(STEP_MODULES[step]), *deps),
-        outs=outs,
-        params=params or (
-            tuple(f"experiments.{exp}.{key}" for key in STEP_PARAMS[step])
-            if exp
-            else (f"datasets.{where['dataset']}",)
-        ),
-        metrics=tuple(o for o in outs if o.endswith("metrics.json")),
-        **where,
-    )
+from evosynth.pipeline.outputs import (  # noqa: F401 (re-exported)
+    PAPER_TABLE_ARCHITECTURES,
+    STEP_FILES,
+    STEP_MODULES,
+    STEP_PARAMS,
+    step_files,
+)
+from evosynth.pipeline.seeds import members
+from evosynth.pipeline.stage import PARAMS_FILE, Step, cmd, code_steps, make_step, param_values  # noqa: F401 (re-exported)
 
 
 def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
     data = prepared_path(spec["dataset"])
     ancestor = f"{run_dir(exp, spec, 0)}/model.pt"
     sexual = spec["method"] == "sexual"
+    family = spec.get("family")
     steps: list[Step] = []
     for gen in range(0 if spec.get("ancestor") is None else 1, spec["generations"] + 1):
         size = population_size(spec, gen)
         previous = [run_dir(exp, spec, gen - 1, k) for k in range(population_size(spec, gen - 1))] if gen else []
         for k in range(size):
             folder = run_dir(exp, spec, gen, k)
-            where = {"experiment": exp, "generation": gen, "member": k if size > 1 else None}
+            where = {"experiment": exp, "generation": gen, "member": k if size > 1 else None, "family": family}
             model = f"{folder}/model.pt"
             if gen == 0:
-                steps.append(_step("stress_train", "train", folder, [data], ["--data", data], **where))
+                steps.append(make_step("stress_train", "train", folder, [data], ["--data", data], **where))
                 lineage: list[str] = []
             else:
                 genome, offspring = f"{folder}/genome.pt", f"{folder}/offspring.pt"
@@ -152,14 +95,14 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
                 fitness = [f"{p}/metrics.json" for p in previous] if sexual else []
                 fitness_args = [a for m in fitness for a in ("--parent-metrics", m)]
                 steps += [
-                    _step("encode", "encode", folder, parents + fitness, parent_args + fitness_args, **where),
-                    _step("synthesize", "synthesize", folder, [genome], ["--genome", genome], **where),
-                    _step("retrain", "train", folder, [offspring, data], ["--data", data, "--init", offspring], **where),
+                    make_step("encode", "encode", folder, parents + fitness, parent_args + fitness_args, **where),
+                    make_step("synthesize", "synthesize", folder, [genome], ["--genome", genome], **where),
+                    make_step("retrain", "train", folder, [offspring, data], ["--data", data, "--init", offspring], **where),
                 ]
                 lineage = ["--genome", genome]
             evaluate_deps = [model, data] + ([ancestor] if model != ancestor else []) + lineage[1:]
             steps.append(
-                _step(
+                make_step(
                     "evaluate",
                     "evaluate",
                     folder,
@@ -170,8 +113,34 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
             )
     metrics = metrics_files(exp, spec)
     steps.append(
-        _step("report", "report", report_dir(exp), metrics, ["--metrics", *metrics], experiment=exp)
+        make_step("report", "report", report_dir(exp), metrics, ["--metrics", *metrics], experiment=exp, family=family)
     )
+    if not spec["test_on"] and spec["architecture"] not in PAPER_TABLE_ARCHITECTURES:
+        return steps
+    return steps + _transfer_steps(exp, spec)
+
+
+def _transfer_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
+    """Every generation scored on each ``test_on`` set without retraining; the paper tables (EvoNet
+    Tables I–II, cluster paper Table 3) from them and the experiment's own metrics."""
+    ancestor = f"{run_dir(exp, spec, 0)}/model.pt"
+    steps, tables = [], list(metrics_files(exp, spec))
+    read = tuple(f"experiments.{exp}.{key}" for key in STEP_PARAMS["transfer"])
+    for dataset in spec["test_on"]:
+        data = prepared_path(dataset)
+        for gen in range(spec["generations"] + 1):
+            size = population_size(spec, gen)
+            for k in range(size):
+                run = run_dir(exp, spec, gen, k)
+                lineage = ["--genome", f"{run}/genome.pt"] if gen else []
+                deps = [f"{run}/model.pt", data] + ([ancestor] if gen else []) + lineage[1:]
+                args = ["--model", f"{run}/model.pt", "--data", data, "--ancestor", ancestor, *lineage]
+                where = {"experiment": exp, "generation": gen, "member": k if size > 1 else None}
+                step = make_step("transfer", "evaluate", transfer_dir(exp, dataset, gen, k, size), deps, args,
+                             params=read, **where)
+                steps.append(replace(step, dataset=dataset))
+        tables += transfer_metrics(exp, spec, dataset)
+    steps.append(make_step("paper_tables", "tables", report_dir(exp), tables, [], experiment=exp))
     return steps
 
 
@@ -182,11 +151,11 @@ def _runtime_steps(exp: str, spec: dict[str, Any], runtime: dict[str, Any]) -> l
         folder = run_dir(exp, spec, gen)
         model = f"{folder}/model.pt"
         owner = run_owner(exp, spec, gen)
-        steps.append(_step("export", "export", folder, [model], ["--model", model], experiment=owner, generation=gen))
+        steps.append(make_step("export", "export", folder, [model], ["--model", model], experiment=owner, generation=gen))
         deps += [model, f"{folder}/model.onnx", f"{folder}/metrics.json"]
         args += ["--generation-dir", folder]
     read = (f"experiments.{exp}.generations", "runtime")
-    steps.append(_step("runtime", "runtime", report_dir(exp), deps, args, params=read, experiment=exp))
+    steps.append(make_step("runtime", "runtime", report_dir(exp), deps, args, params=read, experiment=exp))
     return steps
 
 
@@ -197,7 +166,7 @@ def _paper_steps(params: dict[str, Any]) -> list[Step]:
     spec = params["experiments"][exp]
     gens = [run_dir(exp, spec, g) for g in range(spec["generations"] + 1)]
     data = prepared_path(spec["dataset"])
-    features = _step(
+    features = make_step(
         "features", "features", "reports/papers",
         [*(f"{g}/{f}" for g in gens for f in ("model.pt", "metrics.json")), data],
         ["--data", data, *(a for g in gens for a in ("--generation-dir", g))],
@@ -211,7 +180,7 @@ def _paper_steps(params: dict[str, Any]) -> list[Step]:
     if params["comparisons"]:
         deps += [f"{COMPARE_DIR}/comparisons.md", f"{COMPARE_DIR}/comparisons.png"]
     read = ("papers", *(f"experiments.{e}.generations" for e in default_experiments(params)))
-    return [features, _step("papers", "papers", "reports", deps, [], params=read)]
+    return [features, make_step("papers", "papers", "reports", deps, [], params=read)]
 
 
 def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> list[Step]:
@@ -228,16 +197,16 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
         offspring, model = f"{folder}/offspring.pt", f"{folder}/model.pt"
         where = {"experiment": name, "generation": gen}
         steps += [
-            _step("prune", "prune", folder, [parent, target], ["--parent", parent, "--target-metrics", target],
+            make_step("prune", "prune", folder, [parent, target], ["--parent", parent, "--target-metrics", target],
                   params=(f"baselines.{name}",), **where),
-            _step("retrain", "train", folder, [offspring, data], ["--data", data, "--init", offspring],
+            make_step("retrain", "train", folder, [offspring, data], ["--data", data, "--init", offspring],
                   params=reads["retrain"], **where),
-            _step("evaluate", "evaluate", folder, [model, data, ancestor, parent],
+            make_step("evaluate", "evaluate", folder, [model, data, ancestor, parent],
                   ["--model", model, "--data", data, "--ancestor", ancestor, "--parent", parent],
                   params=reads["evaluate"], **where),
         ]
     metrics = chain_metrics(name, params)
-    steps.append(_step("report", "report", report_dir(name), metrics, ["--metrics", *metrics],
+    steps.append(make_step("report", "report", report_dir(name), metrics, ["--metrics", *metrics],
                        params=(f"baselines.{name}", f"experiments.{followed}.generations"), experiment=name))
     return steps
 
@@ -251,8 +220,10 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
     steps: list[Step] = []
     defaults = default_experiments(params)
     in_default = {params["experiments"][e]["dataset"] for e in defaults}
-    for dataset in sorted({exp["dataset"] for exp in params["experiments"].values()}):
-        prepare = _step("prepare", "prepare", "data/prepared", [], ["--dataset", dataset], dataset=dataset)
+    in_default |= {d for e in defaults for d in params["experiments"][e]["test_on"]}
+    used = {d for exp in params["experiments"].values() for d in [exp["dataset"], *exp["test_on"]]}
+    for dataset in sorted(used):
+        prepare = make_step("prepare", "prepare", "data/prepared", [], ["--dataset", dataset], dataset=dataset)
         steps.append(replace(prepare, default=dataset in in_default))
     for exp, spec in params["experiments"].items():
         chain = _experiment_steps(exp, spec)
@@ -267,21 +238,19 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         involved = sorted({c[role] for c in params["comparisons"].values() for role in ("treatment", "control")})
         deps = [m for exp in involved for m in metrics_files(exp, params["experiments"][exp])]
         read = ("comparisons", *(f"experiments.{e}.generations" for e in involved))
-        steps.append(_step("compare", "compare", COMPARE_DIR, deps, [], params=read))
+        steps.append(make_step("compare", "compare", COMPARE_DIR, deps, [], params=read))
+    if params.get("evidence"):
+        steps.append(replace(_evidence_step(params), default=False))
     steps = list({step.name: step for step in steps}.values())  # a shared ancestor's export is one step
-    return _code_steps(steps) + steps
+    return code_steps(steps) + steps
 
 
-def _code_steps(steps: list[Step]) -> list[Step]:
-    """One code stage per step module the plan runs (:mod:`evosynth.pipeline.codedeps`)."""
-    used: dict[str, bool] = {}
-    for step in steps:
-        module = STEP_MODULES[step.step]
-        used[module] = used.get(module, False) or step.default
-    return [
-        Step(step="code", folder=codedeps.RECORD_DIR,
-             cmd=_cmd("code", "--module", module, "--out-dir", codedeps.RECORD_DIR),
-             deps=codedeps.stage_code(module), outs=(codedeps.record_path(module),), params=(),
-             default=default, unit=module)
-        for module, default in sorted(used.items())
-    ]
+def _evidence_step(params: dict[str, Any]) -> Step:
+    """The evidence set's verdicts (named target ``evidence``): every chain of every claim and sweep point."""
+    evidence = params["evidence"]
+    families = dict.fromkeys([*(c[r] for c in evidence["claims"].values() for r in ("treatment", "control")),
+                              *evidence["sweep"]])
+    deps = [m for family in families for exp in members(params, family)
+            for m in metrics_files(exp, params["experiments"][exp])]
+    read = ("evidence", *(f"experiments.{f}.{k}" for f in families for k in ("seeds", "generations")))
+    return make_step("evidence", "evidence", EVIDENCE_DIR, deps, [], params=read)

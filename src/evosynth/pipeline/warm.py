@@ -15,9 +15,18 @@ engine: its exit status, output and log are the step's. If the caller dies
 (SIGKILL by the engine, Ctrl-C), the fork sees its socket close and exits at
 once, as the step itself would have died.
 
-The server is keyed by the interpreter, the bytes of evosynth's source and
-the environment variables that shape torch at import time; a change to any of
-them starts a new server, so a step never runs stale code. A server exits after
+The fork takes the caller's nice value, CPU affinity, cgroups (writing its
+pid into their ``cgroup.procs``) and so its thread budget (torch's threads
+shrink to the caller's CPUs, as in a fresh process); a fork that cannot
+(a lower nice value needs privileges, a cgroup may not be writable) refuses
+and the caller runs the step itself: no step escapes nice, taskset or a cgroup.
+
+The server is keyed by the uid, the checkout (the path of the evosynth package),
+the interpreter, the bytes of evosynth's source and the environment variables
+that shape torch at import time (thread pools, the kernels' instruction set);
+a change to any of them starts a new server, so a step never runs stale code
+and checkouts and users never share one. A client talks only to a server of
+its own uid (checked on the socket with ``SO_PEERCRED``). A server exits after
 ``IDLE_SECONDS`` without work. No server is used when ``EVOSYNTH_WARM=0``,
 inside SLURM jobs (a step must run inside its job's own process tree, cgroup
 and accounting), or where the platform lacks Unix sockets with descriptor
@@ -47,8 +56,11 @@ START_TIMEOUT = 60.0
 #: Environment variables read when torch (or its thread pools) start: part of the server's key.
 IMPORT_TIME_ENV = (
     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "PYTHONPATH",
-    "LD_LIBRARY_PATH", "LD_PRELOAD", "TORCH_HOME",
+    "LD_LIBRARY_PATH", "LD_PRELOAD", "TORCH_HOME", "ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA",
+    "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "OPENBLAS_CORETYPE",
 )
+#: The exit status a fork sends when it cannot take the caller's limits: the caller runs the step itself.
+REFUSED = -(2**31)
 OFF = ("0", "off", "no", "false")
 HEADER = struct.Struct("!Q")
 #: What the server imports before it forks: torch and evosynth, and what steps import lazily
@@ -76,7 +88,7 @@ def enabled(environ: dict[str, str] | None = None) -> bool:
 def server_key(package: Path = PACKAGE, environ: dict[str, str] | None = None) -> str:
     """What a server's code and start-up depend on: interpreter, evosynth's sources, import-time env."""
     environ = os.environ if environ is None else environ
-    digest = hashlib.sha256(f"{sys.executable}\0{sys.version}\0".encode())
+    digest = hashlib.sha256(f"{os.getuid()}\0{package}\0{sys.executable}\0{sys.version}\0".encode())
     for path in sorted(package.rglob("*")):
         if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
             digest.update(f"{path.relative_to(package)}\0".encode() + path.read_bytes())
@@ -95,10 +107,15 @@ def _connect(path: Path) -> socket.socket | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(str(path))
-        return sock
     except OSError:
         sock.close()
         return None
+    if hasattr(socket, "SO_PEERCRED"):  # only a server of our own user gets our streams and environment
+        _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+        if uid != os.getuid():
+            sock.close()
+            return None
+    return sock
 
 
 def _start_server(path: Path) -> None:
@@ -132,7 +149,7 @@ def run_warm(argv: Sequence[str]) -> int | None:
     if sock is None:
         return None
     request = json.dumps(
-        {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask()}
+        {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(), "limits": limits()}
     ).encode()
     with sock:
         try:
@@ -144,7 +161,62 @@ def run_warm(argv: Sequence[str]) -> int | None:
     if status is None:
         print("evosynth: the warm worker running this step died without an exit status", file=sys.stderr)
         return 1
-    return struct.unpack("!i", status)[0]
+    code = struct.unpack("!i", status)[0]
+    return None if code == REFUSED else code
+
+
+def _cgroup() -> str | None:
+    """This process's cgroups, as ``/proc/self/cgroup`` lists them (v2 and every v1 hierarchy); None without."""
+    try:
+        return Path("/proc/self/cgroup").read_text()
+    except OSError:
+        return None
+
+
+def _join_cgroups(wanted: str) -> None:
+    """Move this process into each cgroup of ``wanted`` it is not in yet (v2: ``0::path``; v1: ``n:ctrl:path``)."""
+    have = set((_cgroup() or "").splitlines())
+    for line in wanted.splitlines():
+        if line in have:
+            continue
+        hierarchy, controllers, path = line.split(":", 2)
+        roots = ["", "/unified"] if hierarchy == "0" else [
+            f"/{controllers}", *(f"/{c.removeprefix('name=')}" for c in controllers.split(","))]
+        for root in roots:
+            procs = Path(f"/sys/fs/cgroup{root}{path}/cgroup.procs")
+            if procs.is_file():
+                procs.write_text(f"{os.getpid()}\n")  # OSError when not permitted: the fork refuses
+                break
+
+
+def limits() -> dict[str, object]:
+    """What a step inherits from its caller besides streams and environment: nice, CPUs, cgroup."""
+    return {
+        "nice": os.getpriority(os.PRIO_PROCESS, 0),
+        "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cgroup": _cgroup(),
+    }
+
+
+def _take_limits(wanted: dict[str, object]) -> bool:
+    """In the fork: take the caller's nice value, CPU affinity and cgroup; False if one cannot be taken."""
+    try:
+        if wanted["cgroup"] is not None and wanted["cgroup"] != _cgroup():
+            _join_cgroups(str(wanted["cgroup"]))
+        nice = int(wanted["nice"])  # type: ignore[arg-type]
+        if nice != os.getpriority(os.PRIO_PROCESS, 0):
+            os.setpriority(os.PRIO_PROCESS, 0, nice)  # raising it is always allowed, lowering it is not
+        if wanted["affinity"] is not None:
+            cpus = set(wanted["affinity"])  # type: ignore[arg-type]
+            if cpus != os.sched_getaffinity(0):
+                os.sched_setaffinity(0, cpus)
+                torch = sys.modules.get("torch")
+                if torch is not None and "OMP_NUM_THREADS" not in os.environ:
+                    # a fresh process sizes torch's pool by its CPUs; the fork inherited the server's
+                    torch.set_num_threads(max(1, min(torch.get_num_threads(), len(cpus))))
+        return _cgroup() == wanted["cgroup"] and os.getpriority(os.PRIO_PROCESS, 0) == nice
+    except (OSError, ValueError):
+        return False
 
 
 def _umask() -> int:
@@ -172,6 +244,9 @@ def _run_request(conn: socket.socket, handler: Callable[[list[str]], int]) -> No
     if body is None:  # the caller went away before it finished asking: nothing to run
         os._exit(1)
     request = json.loads(body)
+    if not _take_limits(request["limits"]):
+        conn.sendall(struct.pack("!i", REFUSED))  # the caller runs the step in its own process
+        os._exit(0)
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)

@@ -46,3 +46,38 @@ def cluster_table(
     return build_table(
         f"{method}: efficiency and accuracy by generation", _CLUSTER_COLUMNS, quoted, measured, notes
     )
+
+
+_KITTI_COLUMNS = (
+    Column("generation", "Gen."),
+    Column("synaptic_efficiency", "A-E", "{:.2f}X"),
+    Column("cluster_efficiency", "C-E", "{:.2f}X"),
+    Column("precision_percent", "Precision", "{:.2f}"),
+    Column("recall_percent", "Recall", "{:.2f}"),
+    Column("ap_car_moderate", "AP car (moderate)", "{:.4f}"),
+)
+_CLUSTER_KITTI = f"{_CLUSTER}, Table 3, KITTI - DetectNet"
+
+#: Cluster paper Table 3 (KITTI cars, DetectNet), as printed; Table 6's C-E (~8.16X at generation 11)
+#: is given in the text only, so it is a note, not a quoted cell.
+CLUSTER_KITTI_DETECTNET = (
+    quote("cluster-driven (paper)", _CLUSTER_KITTI, _KITTI_COLUMNS, "1", "1.00X", None, "78.03", "62.03", None),
+    quote("cluster-driven (paper)", _CLUSTER_KITTI, _KITTI_COLUMNS, "7", "2.48X", None, "81.93", "69.31", None),
+    quote("cluster-driven (paper)", _CLUSTER_KITTI, _KITTI_COLUMNS, "10", "5.24X", None, "81.36", "67.57", None),
+    quote("cluster-driven (paper)", _CLUSTER_KITTI, _KITTI_COLUMNS, "11", "9.97X", None, "78.84", "63.73", None),
+)
+
+
+def detectnet_table(method: str, rows: Sequence[Metrics], origins: Sequence[str]) -> Table:
+    """Cluster paper Table 3 layout (and Table 6's C-E): DetectNet on KITTI, quoted beside measured."""
+    measured = []
+    for row, origin in zip(with_efficiencies(rows), origins, strict=True):
+        values = dict(row)
+        for key in ("precision", "recall"):
+            value = row.get(f"{key}_car")
+            values[f"{key}_percent"] = None if value is None else 100.0 * value
+        measured.append(MeasuredRow.from_metrics(method, values, origin))
+    notes = ("The cluster paper numbers the ancestor generation 1; evosynth numbers it 0.",
+             "Table 6 (text): C-E ~8.16X at generation 11. Precision and recall: cars, IoU 0.7, clustered boxes.")
+    return build_table(f"{method}: KITTI cars, DetectNet, by generation", _KITTI_COLUMNS, CLUSTER_KITTI_DETECTNET,
+                       measured, notes)

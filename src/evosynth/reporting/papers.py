@@ -161,12 +161,12 @@ def baselines(runs: Mapping[str, Rows], evolved: str, tolerance: float, out: Pat
 
 def index(entries: Sequence[tuple[str, str]], provenance: Mapping[str, Any], path: Path) -> None:
     """reports/index.md: every table and figure with a line on what it shows, and where it came from."""
-    git = provenance["git"]
     lines = [
         "# evosynth reports",
         "",
-        f"Built from commit `{git['commit']}`{' (with uncommitted changes)' if git['dirty'] else ''},"
-        f" params hash `{provenance['params_hash']}`, on {provenance['host']} at {provenance['finished_utc']}.",
+        f"Built by evosynth {provenance['evosynth_version']} from params hash `{provenance['params_hash']}`"
+        f" (kernels: {provenance['cpu']['aten_cpu_capability']}). The commit, host and time of the build are in"
+        " `papers/papers.run.json` beside the provenance (not hashed, so a rebuild changes no byte here).",
         "Rows marked *quoted* are copied from the papers; rows marked *measured* were measured by this pipeline.",
         "",
     ]

@@ -17,15 +17,16 @@ class Objective:
     """What training minimises, and (classification) how many predictions of a batch are right."""
 
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    correct: Callable[[torch.Tensor, torch.Tensor], int] | None = None
+    correct: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
 
 def _cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return nn.functional.cross_entropy(logits, y)
 
 
-def _correct(logits: torch.Tensor, y: torch.Tensor) -> int:
-    return int((logits.argmax(1) == y).sum())
+def _correct(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Right predictions of a batch, as a tensor on the logits' device (training sums it without a host sync)."""
+    return (logits.argmax(1) == y).sum()
 
 
 CLASSIFICATION_OBJECTIVE = Objective(_cross_entropy, _correct)

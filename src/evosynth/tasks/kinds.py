@@ -7,7 +7,7 @@ CLASSIFICATION, DETECTION, SALIENCY = "classification", "detection", "saliency"
 #: The task of each dataset source (:mod:`evosynth.tasks`); every other source is classification.
 SOURCE_TASKS = {"kitti": "detection", "msra_b": "saliency", "hku_is": "saliency"}
 #: Architectures built for one task only (their output is not class logits); the rest classify.
-ARCHITECTURE_TASKS = {"yolov2": "detection", "vgg16_saliency": "saliency"}
+ARCHITECTURE_TASKS = {"yolov2": "detection", "detectnet": "detection", "vgg16_saliency": "saliency"}
 #: Dataset keys of the kitti source only (its test part is cut from KITTI's training frames).
 KITTI_KEYS = ("val_fraction", "val_list")
 #: Sources without a training part: networks trained elsewhere are evaluated on them.

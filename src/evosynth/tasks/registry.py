@@ -7,16 +7,21 @@ from typing import Any
 
 from evosynth.tasks.base import Task
 from evosynth.tasks.classification import Classification
-from evosynth.tasks.detection import Detection
+from evosynth.tasks.detection import Detection, DetectNetDetection
 from evosynth.tasks.kinds import task_of
 from evosynth.tasks.saliency import Saliency
 
 TASKS: dict[str, Task] = {t.name: t for t in (Classification(), Detection(), Saliency())}
+#: Architectures with a loss and decoding of their own within their task (same data and scores).
+ARCHITECTURE_TASKS: dict[str, Task] = {"detectnet": DetectNetDetection()}
 
 
 def task_for(params: dict[str, Any], experiment: dict[str, Any]) -> Task:
-    """The task of an experiment (or of the experiment a baseline follows), from its dataset's source."""
-    return TASKS[task_of(params["datasets"][experiment["dataset"]]["source"])]
+    """The task of an experiment (or of the experiment a baseline follows), from its dataset's source
+    (and, for DetectNet, its architecture)."""
+    task = TASKS[task_of(params["datasets"][experiment["dataset"]]["source"])]
+    special = ARCHITECTURE_TASKS.get(experiment.get("architecture", ""))
+    return special if special is not None and special.name == task.name else task
 
 
 def load_task_data(task: Task, experiment: dict[str, Any], path: str | Path) -> Any:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from evosynth.nets.architectures.alexnet import AlexNetCifar
+from evosynth.nets.architectures.detectnet import DetectNet
 from evosynth.nets.architectures.resnet import ResNet56
 from evosynth.nets.architectures.vgg_saliency import VGG16Saliency
 from evosynth.nets.architectures.yolov2 import YOLOv2
@@ -49,6 +50,7 @@ ARCHITECTURES: dict[str, Callable[[int, int, int], nn.Module]] = {
     "resnet56": ResNet56,
     "vgg16_saliency": VGG16Saliency,
     "yolov2": YOLOv2,
+    "detectnet": DetectNet,
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from evosynth.artifacts import load_checkpoint, provenance, write_json
+from evosynth.artifacts import load_checkpoint, provenance, run_record, run_record_path, write_json
 from evosynth.errors import ArtifactError
 from evosynth.nets.architectures import build_model
 from evosynth.nets.masks import Masks, check_masks, prunable_layers
@@ -22,10 +22,15 @@ def step_params(exp: dict[str, Any], step: str) -> dict[str, Any]:
     return {key: exp[key] for key in STEP_PARAMS[step]}
 
 
-def finish(step: str, params: Any, started: float, out_dir: Path, files: list[str]) -> None:
-    """Write the provenance of ``files[:-1]`` into ``files[-1]``."""
+def finish(step: str, params: Any, started: float, out_dir: Path, files: list[str], **timings: Any) -> None:
+    """Write the provenance of ``files[:-1]`` into ``files[-1]``, and the run's times beside it.
+
+    The provenance is hashed by DVC and Snakemake and is the same on every
+    rerun; when, where, how long (and ``timings``) go to the untracked run record.
+    """
     outputs = [out_dir / f for f in files[:-1]]
-    write_json(out_dir / files[-1], provenance(step, params, started, outputs))
+    write_json(out_dir / files[-1], provenance(step, params, outputs))
+    write_json(run_record_path(out_dir / files[-1]), run_record(started, **timings))
 
 
 def stream(purpose: str, member: int | None) -> str:

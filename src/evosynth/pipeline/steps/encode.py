@@ -57,10 +57,13 @@ def run_encode(
     networks = [load_network(parents[i]) for i in chosen]
     model, masks, like = networks[0]
     strengths = None
+    groups = (  # residual adds: one unit per channel when mating and one cluster when encoding
+        coupled_channels(model, tuple(like["input_shape"])) if method in ("cluster", "sexual") else ()
+    )
     if method == "sexual":
         (_, masks_b, ckpt_b), m = networks[1], exp["mating"]
         mated = mate(prunable_weights(model), masks, prunable_weights(networks[1][0]), masks_b,
-                     MatingWeights(**m), coding["clusters"], coding["truncation"])
+                     MatingWeights(**m), coding["clusters"], coding["truncation"], groups)
         model.load_state_dict(blend_state(model.state_dict(), ckpt_b["state_dict"], MatingWeights(**m)))
         with torch.no_grad():
             for name, layer in prunable_layers(model):
@@ -72,7 +75,6 @@ def run_encode(
     if method == "sexual":
         genome.update(sizes)
     if method in ("cluster", "sexual"):
-        groups = coupled_channels(model, tuple(like["input_shape"]))  # residual adds: one cluster per channel
         genome["clusters"] = encode_clusters(
             prunable_weights(model), masks, coding["clusters"], coding["truncation"], strengths, groups
         )

@@ -53,7 +53,7 @@ def run_papers(params: dict[str, Any], out_dir: Path) -> None:
     entries += [(f"{name}/generations.png", f"{name}: accuracy and efficiency by generation.")
                 for name in [*params["experiments"], *params["baselines"]]]
     files = step_files("papers")
-    record = provenance("papers", {"papers": cfg}, started, [])
+    record = provenance("papers", {"papers": cfg}, [])
     builders.index(entries, record, out_dir / files[-2])
     finish("papers", {"papers": cfg}, started, out_dir, files)
 

@@ -21,6 +21,8 @@ def run_runtime(params: dict[str, Any], experiment: str, generation_dirs: list[P
     started = time.time()
     settings = params["runtime"]
     generations = []
+    # "all cores": those this step may use (taskset, cgroup cpuset, Snakemake's threads), not the machine's
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     for folder in generation_dirs:
         metrics = read_json(folder / "metrics.json")
         model, masks, ckpt = load_network(folder / "model.pt")
@@ -29,7 +31,7 @@ def run_runtime(params: dict[str, Any], experiment: str, generation_dirs: list[P
         row = {k: metrics[k] for k in ("generation", "accuracy", "macs", "architecture")}
         row["size_mb"] = (folder / "model.onnx").stat().st_size / 1e6
         for engine, threads in runtime.CONFIGS:
-            n = threads or os.cpu_count() or 1
+            n = threads or allowed
             key = runtime.config_key(engine, threads)
             if engine == "onnxruntime":
                 row[key] = runtime.measure_onnx(folder / "model.onnx", 1, n, settings["repeats"], settings["warmup"])

@@ -63,8 +63,9 @@ def run_train(
     apply_masks(model, masks)
     files = step_files(step)
     save_checkpoint(out_dir / files[0], "model", network_payload(model, masks, like, generation=generation))
+    seconds = [epoch.pop("seconds") for epoch in history]  # timings: in the run record, not the hashed log
     write_json(out_dir / files[1], {"epochs": history})
-    finish(step, step_params(exp, step), started, out_dir, files)
+    finish(step, step_params(exp, step), started, out_dir, files, epoch_seconds=seconds)
     return history
 
 

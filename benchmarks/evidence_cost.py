@@ -1,0 +1,153 @@
+"""The evidence set's cost: images/s of one ancestor epoch (evosynth against a bare PyTorch loop) and per-stage figures.
+
+Measures, on the first --images training images of Fashion-MNIST with
+--threads torch threads: one epoch of LeNet5-Caffe through
+:func:`evosynth.training.train` and through a bare loop (same batches, SGD
+with momentum, no masks), at each --batch-size; the forward pass over the
+10,000 test images (evaluate); the start-up of one step process (``python
+-c 'import evosynth.pipeline.steps.train'``). Then scales them to the
+evidence set of params.yaml: every generation is one retrain (epochs × the
+full training set), one evaluate and four process start-ups (encode,
+synthesize, retrain, evaluate); every ancestor ancestor_epochs epochs.
+
+Run it on a quiet machine (``uptime`` load < 1); a busy one only adds time:
+
+    python benchmarks/evidence_cost.py --images 60000 --threads 1 --batch-size 64 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from sections import update_section
+
+from evosynth.data.prepared import load_prepared
+from evosynth.nets.architectures import build_model
+from evosynth.nets.masks import prunable_layers
+from evosynth.pipeline.params import load_params
+from evosynth.pipeline.seeds import FAMILIES, members
+from evosynth.training import TrainConfig, train
+
+ROOT = Path(__file__).resolve().parents[1]
+FULL_TRAIN = 60_000
+#: Figures measured on this machine when quiet (reports/benchmarks.md, the committed provenance): a full-set
+#: epoch of LeNet5-Caffe at batch 64 on 2 threads (20,000 images in 4.49 s: 13.5 s), evaluate on the 10,000
+#: test images (wall_seconds of fmnist_evonet's evaluate: 1.8 s), one stage's overhead (a warm-server fork
+#: 0.27 s plus the command line and DVC's hashing and lock: about 1 s, from 336 stages in 15 min 21 s), and
+#: encode plus synthesize of one LeNet5 offspring (about 1 s).
+REFERENCE = (13.5, 1.8, 1.0, 1.0)
+
+
+def bare_epoch(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, lr: float) -> float:
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
+    model.train()
+    start = time.perf_counter()
+    for i in range(0, len(y), batch):
+        index = order[i : i + batch]
+        optimizer.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(x[index]), y[index]).backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def measure(images: int, batches: list[int]) -> dict[str, float]:
+    data = load_prepared(ROOT / "data/prepared/fashion_mnist.npz", images, None, 0)
+    figures: dict[str, float] = {}
+    for batch in batches:
+        lr = 0.01 * batch / 64  # the learning rate scaled with the batch (linear scaling rule)
+        model = build_model("lenet5", (1, 28, 28), 10)
+        masks = {name: torch.ones_like(layer.weight, dtype=torch.bool) for name, layer in prunable_layers(model)}
+        log = train(model, masks, data, TrainConfig(epochs=1, batch_size=batch, lr=lr), seed=0, label=f"batch {batch}")
+        figures[f"ours_{batch}"] = images / log[0]["seconds"]
+        figures[f"bare_{batch}"] = images / bare_epoch(build_model("lenet5", (1, 28, 28), 10), data.x_train,
+                                                       data.y_train, batch, lr)
+    model = build_model("lenet5", (1, 28, 28), 10).eval()
+    start = time.perf_counter()
+    with torch.no_grad():
+        for i in range(0, len(data.y_test), 1000):
+            model(data.x_test[i : i + 1000])
+    figures["evaluate_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import evosynth.pipeline.steps.train"], check=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    figures["startup_s"] = time.perf_counter() - start
+    return figures
+
+
+def plan_cost(params: dict, epoch_s: float, evaluate_s: float, stage_s: float, other_s: float) -> dict[str, float]:
+    """Wall seconds of the evidence set run by `dvc repro` (one stage at a time, torch on every core).
+
+    ``epoch_s``: one epoch of the full training set; ``evaluate_s``: the test set; ``stage_s``: the
+    overhead of one stage (command line, warm-server fork, DVC hashing and lock); ``other_s``: encode plus
+    synthesize of one offspring.
+    """
+    evidence = params["evidence"]
+    families = dict.fromkeys([*(c[r] for c in evidence["claims"].values() for r in ("treatment", "control")),
+                              *evidence["sweep"]])
+    total, generations, ancestors, epochs = 0.0, 0, 0, 0
+    for family in families:
+        for exp in members(params, family):
+            spec = params["experiments"][exp]
+            size = spec["population"]["size"] if spec["method"] == "sexual" else 1
+            gens = spec["generations"] * size
+            generations += gens
+            epochs += gens * spec["train"]["epochs"]
+            total += gens * (spec["train"]["epochs"] * epoch_s + evaluate_s + other_s + 4 * stage_s)
+            if spec.get("ancestor") is None:
+                ancestors += 1
+                epochs += spec["train"]["ancestor_epochs"]
+                total += spec["train"]["ancestor_epochs"] * epoch_s + evaluate_s + 2 * stage_s
+    total += 30.0  # the evidence stage: read every metrics file, fit, plot
+    return {"wall_s": total, "generations": generations, "ancestors": ancestors, "epochs": epochs,
+            "families": len(families), "chains": sum(len(members(params, f)) for f in families)}
+
+
+def estimate_line(params: dict, label: str, epoch_s: float, evaluate_s: float, stage_s: float, other_s: float) -> str:
+    cost = plan_cost(params, epoch_s, evaluate_s, stage_s, other_s)
+    return (f"- {label}: {cost['families']} experiments, {cost['chains']} chains, {cost['ancestors']} ancestors,"
+            f" {cost['generations']} offspring, {cost['epochs']} full-set epochs; epoch {epoch_s:.1f} s, evaluate"
+            f" {evaluate_s:.1f} s, {stage_s:.1f} s per stage, encode + synthesize {other_s:.1f} s:"
+            f" **{cost['wall_s'] / 3600:.2f} h** (`dvc repro`, one stage at a time).")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=5000, help="training images per timed epoch")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: one chain per core)")
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-section", action="store_true", help="print only; leave reports/benchmarks.md alone")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    load = os.getloadavg()[0]
+    figures = measure(args.images, args.batch_size)
+    params = load_params(ROOT / "params.yaml")
+    lines = [f"One epoch of LeNet5-Caffe on {args.images:,} Fashion-MNIST images, {args.threads} thread(s),"
+             f" load average {load:.2f} when it started (a busy machine only adds time).", "",
+             "| batch | lr | evosynth images/s | bare PyTorch images/s | evosynth overhead |", "|---:|---:|---:|---:|---:|"]
+    for batch in args.batch_size:
+        ours, bare = figures[f"ours_{batch}"], figures[f"bare_{batch}"]
+        lines.append(f"| {batch} | {0.01 * batch / 64:g} | {ours:,.0f} | {bare:,.0f} | {100 * (bare / ours - 1):+.1f} % |")
+    lines += ["", f"Evaluate (10,000 test images, forward only): {figures['evaluate_s']:.2f} s;"
+              f" start-up of one step process: {figures['startup_s']:.2f} s.", ""]
+    if params.get("evidence") and params[FAMILIES]:
+        for batch in args.batch_size:
+            epoch = FULL_TRAIN / figures[f"ours_{batch}"] / args.cores  # this epoch's rate, on every core
+            lines.append(estimate_line(params, f"scaled from this run, batch {batch}", epoch, figures["evaluate_s"],
+                                       figures["startup_s"] / 2 + 1.0, 1.0))
+        lines.append(estimate_line(params, "quiet-machine reference", *REFERENCE))
+    body = "\n".join(lines)
+    print(body)
+    if not args.no_section:
+        update_section("Evidence set cost", body)
+
+
+if __name__ == "__main__":
+    main()
