@@ -226,7 +226,8 @@ def test_a_good_npz_prepares_with_card_and_provenance(tmp_path, monkeypatch, cap
     project = _project(tmp_path, {"source": "npz", "root": "mine.npz"})
     code, stderr = _prepare(project, monkeypatch, capsys)
     assert code == 0, stderr
-    assert sorted(p.name for p in (project / "out").iterdir()) == ["mine.card.json", "mine.npz", "mine.provenance.json"]
+    assert sorted(p.name for p in (project / "out").iterdir()) == ["mine.card.json", "mine.npz", "mine.provenance.json",
+                                                                  "mine.run.json"]
 
 
 def test_prepare_writes_the_prepared_file_only_with_its_card(tmp_path, monkeypatch):
