@@ -250,8 +250,7 @@ def _run_request(conn: socket.socket, handler: Callable[[list[str]], int]) -> No
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
-    # The caller's streams, kept open. Line-buffered: the streams are pipes or files here, which
-    # Python would block-buffer, holding back a step's progress (epoch lines) until it ends.
+    # The caller's streams, kept open; line-buffered, or progress would wait for the step's end.
     sys.stdin = open(0, closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
