@@ -36,7 +36,7 @@ TINY_PARAMS = {
 
 #: The report stages on the tiny experiment: runtime, a baseline, the feature analysis and the papers.
 TINY_REPORTS = {
-    "runtime": {"experiments": ["tiny"], "repeats": 5, "warmup": 1},
+    "runtime": {"experiments": ["tiny"], "repeats": 5, "warmup": 1, "picks": ["tiny", "tiny_l1"]},
     "baselines": {"tiny_l1": {"follow": "tiny", "method": "l1_filter"}},
     "papers": {
         "table1": ["tiny"], "cluster_tables": ["tiny"], "sexual": {"asexual": "tiny", "sexual": "tiny"},

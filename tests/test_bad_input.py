@@ -196,3 +196,105 @@ def test_the_default_target_cannot_lean_on_a_named_experiment():
     params["runtime"] = {"experiments": ["tiny"]}
     with pytest.raises(ParamsError, match="runtime.experiments: 'tiny' is not an experiment of the default target"):
         validate_params(params)
+
+
+# Issue 14, class 2: values the schema let through and a step, the DVC renderer or Snakemake then
+# crashed on. Each must be refused by `check` (and every step) in one line.
+NAN, INF = float("nan"), float("inf")
+TINY = TINY_PARAMS["experiments"]["tiny"]
+CONTRACT_CASES = [
+    ("F NaN", (f"{EXP}.environment.factor", NAN), f"{EXP}.environment.factor", "nan is not a finite number"),
+    ("F infinite", (f"{EXP}.environment.factor", INF), f"{EXP}.environment.factor", "inf is not a finite number"),
+    ("lr infinite", (f"{EXP}.train.lr", INF), f"{EXP}.train.lr", "inf is not a finite number"),
+    ("temperature NaN", (f"{EXP}.population", {"temperature": NAN}), f"{EXP}.population.temperature", "not a finite number"),
+    ("Fs NaN (null allowed)", (f"{EXP}.environment.synapse_factor", NAN), f"{EXP}.environment.synapse_factor",
+     "not a finite number"),
+    ("stress NaN", (f"{EXP}.train.stress", NAN), f"{EXP}.train.stress", "not a finite number"),
+    ("generations 2.0", (f"{EXP}.generations", 2.0), f"{EXP}.generations", "expected integer, got float 2.0"),
+    ("batch size 64.0", (f"{EXP}.train.batch_size", 64.0), f"{EXP}.train.batch_size", "expected integer, got float"),
+    ("train size 100.0", (f"{EXP}.data.train_size", 100.0), f"{EXP}.data.train_size", "expected integer or null"),
+    ("population 1.0", (f"{EXP}.population", {"size": 1.0}), f"{EXP}.population.size", "expected integer"),
+    ("repeats 30.0", ("runtime", {"repeats": 30.0}), "runtime.repeats", "expected integer"),
+    ("seed true", (f"{EXP}.seed", True), f"{EXP}.seed", "expected integer, got bool True"),
+    ("seed beyond 2^32", (f"{EXP}.seed", 2**32), f"{EXP}.seed", "0 <= value <= 4294967295"),
+    ("image size 28.0", ("datasets.digits.image_size", 28.0), "datasets.digits.image_size", "expected integer"),
+    ("root with NUL", ("datasets.digits.root", "raw\0digits"), "datasets.digits.root", "control character"),
+    ("root with newline", ("datasets.digits.root", "raw\n"), "datasets.digits.root", "control character"),
+    ("root beyond PATH_MAX", ("datasets.digits.root", "r" * 5000), "datasets.digits.root", "at most 4096"),
+    ("experiment named by a number", ("experiments", {1: TINY}), "experiments", "1 is not a valid name"),
+    ("experiment named yes", ("experiments", {True: TINY}), "experiments", "True is not a valid name"),
+    ("experiment named null", ("experiments", {None: TINY}), "experiments", "None is not a valid name"),
+    ("name with a final newline", ("experiments", {"tiny\n": TINY}), "experiments", "'tiny\\n' is not a valid name"),
+    ("name too long for a folder", ("experiments", {"t" * 300: TINY}), "experiments", "at most 64 characters"),
+    ("dataset named by a number", ("datasets", {7: {"source": "digits"}}), "datasets", "7 is not a valid name"),
+    ("baseline named by a number", ("baselines", {3: {"follow": "tiny", "method": "magnitude"}}), "baselines",
+     "3 is not a valid name"),
+    ("numbers as unknown keys", (f"{EXP}.environment", {"factor": 0.5, 1: 2, 2: 3}), f"{EXP}.environment",
+     "unknown key 1"),
+]
+
+
+@pytest.mark.parametrize("case", CONTRACT_CASES, ids=[c[0] for c in CONTRACT_CASES])
+def test_values_the_steps_cannot_run_are_refused(workspace: Path, case):
+    test_bad_params_fail_before_compute_with_one_line(workspace, case)
+
+
+def test_a_long_path_component_is_one_line(workspace: Path):
+    """A root under PATH_MAX whose folder name the file system refuses (ENAMETOOLONG)."""
+    params = _set(TINY_PARAMS, "datasets.mine", {"source": "npz", "root": "r" * 300 + "/mine.npz"})
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    outcome, stderr = _run(workspace, ["check"])
+    assert outcome == {"code": 2, "torch": False}
+    assert "datasets.mine.root: " in stderr and "\n" not in stderr, stderr
+
+
+# Issue 14, class 2 (duplicates) and class 7 (size): the file as text. Each is one line, exit 2.
+BASE = yaml.safe_dump(TINY_PARAMS, sort_keys=False)
+TEXT_CASES = [
+    ("duplicate key", BASE.replace("factor: 0.5", "factor: 0.5\n      factor: 0.9"),
+     "params.yaml: line 15: duplicate key 'factor' (first at line 14)"),
+    ("duplicate experiment", BASE + "experiments: {}\n", "duplicate key 'experiments' (first at line 5)"),
+    ("duplicate key in a flow mapping", BASE.replace("digits:\n", "digits: {source: digits, source: npz}\n  old:\n"),
+     "params.yaml: line 2: duplicate key 'source' (first at line 2)"),
+    ("larger than 256 kB", BASE + "#" + "x" * 1_100_000 + "\n", "1,075 kB is too large for a params file; allowed: at most 256 kB"),
+    ("50 MB (the issue's example)", BASE + "#" * 50_000_000, "kB is too large for a params file; allowed: at most 256 kB"),
+    ("alias bomb", "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(6)) + BASE,
+     "holds more than 100,000 keys and values (aliases expanded); allowed: at most 100,000"),
+    ("nested too deeply", "x: " + "[" * 5000 + "]" * 5000 + "\n" + BASE, "nested more than 32 levels deep at line 1"),
+    ("nested deep enough to crash libyaml", "x: " + "[" * 30_000 + "]" * 30_000 + "\n" + BASE,  # 60 kB: a segfault
+     "nested more than 32 levels deep at line 1"),
+    ("nested by indentation", "".join(" " * i + "a:\n" for i in range(40)) + BASE, "levels deep at line 33"),
+    ("not UTF-8", BASE.replace("tiny:", "t\xe9:").encode("latin-1"), "not UTF-8 text at line 6"),
+    ("a list as a key", BASE + "? [a, b]\n: 1\n", "not valid YAML at line"),
+    ("two documents", BASE + "---\n" + BASE, "not valid YAML at line"),
+    ("a Python tag", BASE.replace("factor: 0.5", "factor: !!python/name:os.system"), "not valid YAML at line"),
+]
+
+
+@pytest.mark.parametrize("case", TEXT_CASES, ids=[c[0] for c in TEXT_CASES])
+def test_params_files_every_engine_reads_alike_or_refuses(workspace: Path, case):
+    _, text, words = case
+    path = workspace / "params.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    outcome, stderr = _run(workspace, TRAIN)
+    assert outcome == {"code": 2, "torch": False}
+    assert stderr.startswith("evosynth: error: params.yaml: ") and words in stderr and "\n" not in stderr, stderr
+    assert (workspace / "results/tiny/gen0/model.pt").read_bytes() == b"an existing artifact"
+
+
+def test_merge_keys_and_aliases_are_not_duplicates(tmp_path: Path):
+    """``<<: *tiny`` then ``seed: 1`` overrides a merged key: YAML's merge, not a key written twice."""
+    from evosynth.pipeline.params import load_params
+
+    text = BASE.replace("  tiny:\n", "  tiny: &tiny\n") + "  second:\n    <<: *tiny\n    seed: 1\n"
+    (tmp_path / "params.yaml").write_text(text)
+    params = load_params(tmp_path / "params.yaml")
+    assert params["experiments"]["second"]["seed"] == 1
+    assert params["experiments"]["second"]["train"] == params["experiments"]["tiny"]["train"]
+
+
+def test_the_c_loader_is_used_where_libyaml_is_installed():
+    from evosynth.pipeline import paramsfile
+
+    assert yaml.__with_libyaml__ and issubclass(paramsfile.StrictLoader, yaml.CSafeLoader)

@@ -135,3 +135,39 @@ def test_l1_keep_fraction_reaches_the_nearest_count(model):
     exact = count(l1_filter_prune(model, masks, 0.5))
     assert count(l1_filter_prune(model, masks, l1_keep_fraction(model, masks, exact))) == exact
     assert l1_keep_fraction(model, masks, 10**9) == 1.0
+
+
+# --- group-norm filter pruning (Torch-Pruning's GroupMagnitudeImportance, p = 2, mean over the group) ---
+
+
+def test_group_norm_is_the_mean_of_a_filters_and_its_readers_squared_weights():
+    from evosynth.baselines import filter_group_norms
+
+    torch.manual_seed(0)
+    net = LeNet5()
+    masks = full_masks(net)
+    masks["conv2"][3, 0, 0, 0] = False  # a dead synapse does not count
+    norms = filter_group_norms(net, masks)
+    w1, w2, f1 = net.conv1.weight.detach(), net.conv2.weight.detach() * masks["conv2"], net.fc1.weight.detach()
+    assert norms["conv1"][4].item() == pytest.approx(((w1[4] ** 2).sum() + (w2[:, 4] ** 2).sum()).item() / 2)
+    # conv2 -> fc1 through the flatten: filter 7 is read by its 4x4 block of fc1's inputs
+    block = f1.view(500, 50, 16)[:, 7]
+    assert norms["conv2"][7].item() == pytest.approx(((w2[7] ** 2).sum() + (block ** 2).sum()).item() / 2)
+    assert set(norms) == {"conv1", "conv2", "fc1"}  # the class neurons are never ranked
+
+
+def test_group_norm_prune_ranks_by_the_group_not_by_the_filter_alone():
+    """A filter with small own weights whose output the next layer reads strongly survives under group norm."""
+    torch.manual_seed(0)
+    net = LeNet5()
+    masks = full_masks(net)
+    with torch.no_grad():
+        net.conv1.weight[2] *= 0.01       # the smallest L1 norm in conv1 ...
+        net.conv2.weight[:, 2] *= 100.0   # ... but conv2 leans on it
+    keep = {"conv1": 19}
+    by_l1 = l1_filter_prune(net, masks, keep)
+    by_group = l1_filter_prune(net, masks, keep, importance="group_norm")
+    assert not by_l1["conv1"][2].any() and by_group["conv1"][2].all()
+    assert count(by_group) == count(by_l1)  # the same step: one filter of conv1
+    fraction = l1_keep_fraction(net, masks, 200_000, importance="group_norm")
+    assert abs(count(l1_filter_prune(net, masks, fraction, importance="group_norm")) - 200_000) < 20_000

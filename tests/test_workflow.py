@@ -29,19 +29,28 @@ def _three_experiments() -> dict:
 
 
 def dvc_dag(project: Path) -> set[tuple]:
-    """(step, cmd, deps, outs) of every stage, as DVC itself reads dvc.yaml."""
+    """(step, cmd, deps, outs) of every stage, as DVC itself reads dvc.yaml.
+
+    The code stages' dependency on params.yaml is DVC's only (it makes them validate the file
+    before any other stage runs; render_dvc.DVC_ONLY_DEPS): it is checked here, then left out.
+    """
     from dvc.dependency.param import ParamsDependency
     from dvc.repo import Repo
 
     with Repo(str(project)) as repo:
+        stages = list(repo.index.stages)
+        for stage in stages:
+            files = [d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)]
+            assert ("params.yaml" in files) == stage.name.startswith("code-"), stage.name
+            assert all(o.persist == stage.name.startswith("code-") for o in stage.outs), stage.name
         return {
             (
                 stage.name.split("-")[0],
                 stage.cmd,
-                frozenset(d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)),
+                frozenset(d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)) - {"params.yaml"},
                 frozenset(o.def_path for o in stage.outs),
             )
-            for stage in repo.index.stages
+            for stage in stages
         }
 
 
@@ -206,6 +215,11 @@ def test_report_stages_run_end_to_end(dvc_project):
     assert (dvc_project / "results/tiny/gen2/model.onnx").stat().st_size > 1000
     runtime = json.loads((reports / "tiny/runtime.json").read_text())
     assert [g["generation"] for g in runtime["generations"]] == [0, 1, 2] and runtime["host"]["cores"]
+    timing = runtime["generations"][2]["onnxruntime_1thread"]  # interleaved in rounds, the samples kept
+    assert timing["rounds"] == 10 and len(timing["rounds_ms"]) == 10
+    assert "onnxruntime_1thread_b256" in runtime["generations"][0]
+    picks = (reports / "picks/runtime.md").read_text()  # each run's pick beside its ancestor, one process
+    assert "| tiny |" in picks and "| tiny_l1 |" in picks and "batch-256" in picks
     baseline = json.loads((dvc_project / "results/tiny_l1/gen2/metrics.json").read_text())
     followed = json.loads((dvc_project / "results/tiny/gen2/metrics.json").read_text())
     assert abs(baseline["synapses"] - followed["synapses"]) < 0.05 * followed["synapses"]

@@ -5,6 +5,10 @@
   StressedNets Table 1): remove the smallest-|w| synapses, retrain, repeat.
 * L1-norm filter pruning, Li et al. 2017, "Pruning filters for efficient
   ConvNets": remove the filters with the smallest sum of |w|, retrain, repeat.
+* Group-norm filter pruning, Torch-Pruning's default importance (Fang et al.
+  2023, "DepGraph", ``GroupMagnitudeImportance(p=2, group_reduction="mean")``):
+  a filter's importance is the squared weights of everything removed with it,
+  its own weights and the next layer's weights reading its output.
 
 Each function here is one pruning step on masks in the ancestor's index space;
 the retraining between steps is :func:`evosynth.training.train`. Dead
@@ -86,11 +90,39 @@ def living_filters(model: nn.Module, masks: Masks) -> int:
     return sum(int(u.outputs.sum()) for u in layer_units(model, masks) if u.kind == "conv")
 
 
-def _prune_order(model: nn.Module, masks: Masks) -> dict[str, torch.Tensor]:
-    """Per filter layer, the indices of its living units, smallest L1 norm first (ties by index)."""
+def filter_group_norms(model: nn.Module, masks: Masks) -> dict[str, torch.Tensor]:
+    """Torch-Pruning's group L2 importance of every filter (conv) or neuron (linear row).
+
+    DepGraph groups a filter with the next layer's input channel that reads it;
+    ``GroupMagnitudeImportance`` (p = 2, no bias) scores each member by its sum
+    of squared weights, per channel (a conv→linear flatten: the channel's block
+    of input features, accumulated), and takes the mean over the group's two
+    members. Its "mean" normalisation divides a layer by one constant, which
+    leaves the per-layer order unchanged, so it is left out. Living weights only.
+    """
+    layers = prunable_layers(model)
+    names = [name for name, _ in layers]
+    weights = dict(layers)
+    scores = {}
+    for name in filter_layers(model):
+        own = (weights[name].weight.detach() * masks[name]).pow(2).flatten(1).sum(dim=1)
+        following = names[names.index(name) + 1]
+        reader = weights[following].weight.detach() * masks[following]
+        units = own.numel()
+        read = reader.reshape(reader.shape[0], units, -1).pow(2).sum(dim=(0, 2))
+        scores[name] = (own + read) / 2
+    return scores
+
+
+#: A filter's importance by criterion (``baselines.<name>.method``).
+IMPORTANCE = {"l1_filter": filter_l1_norms, "group_norm": filter_group_norms}
+
+
+def _prune_order(model: nn.Module, masks: Masks, importance: str = "l1_filter") -> dict[str, torch.Tensor]:
+    """Per filter layer, the indices of its living units, least important first (ties by index)."""
     units = {u.name: u.outputs for u in layer_units(model, masks)}
     order = {}
-    for name, norms in filter_l1_norms(model, masks).items():
+    for name, norms in IMPORTANCE[importance](model, masks).items():
         living = torch.nonzero(units[name]).flatten()
         order[name] = living[torch.argsort(norms[living], stable=True)]
     return order
@@ -126,7 +158,9 @@ def _apply_keep(
     return _remove_units(model, masks, removed)
 
 
-def l1_filter_prune(model: nn.Module, masks: Masks, keep: float | Mapping[str, int]) -> Masks:
+def l1_filter_prune(
+    model: nn.Module, masks: Masks, keep: float | Mapping[str, int], importance: str = "l1_filter"
+) -> Masks:
     """Li et al. 2017: per layer, remove the living filters with the smallest L1 norms.
 
     ``keep`` is either a fraction of each layer's filters in the ancestor (the
@@ -136,7 +170,9 @@ def l1_filter_prune(model: nn.Module, masks: Masks, keep: float | Mapping[str, i
     any removal: Li et al.'s *independent* per-layer strategy (§3.2); their
     per-layer sensitivity analysis is replaced by one uniform fraction.
     Hidden linear layers are pruned by neuron (rows play the role of filters);
-    the output layer's neurons, the classes, never are.
+    the output layer's neurons, the classes, never are. ``importance``
+    ``group_norm`` ranks by :func:`filter_group_norms` instead of the L1 norm,
+    with the same uniform per-layer fraction and shrink steps.
     """
     layers = filter_layers(model)
     if isinstance(keep, Mapping):
@@ -151,10 +187,12 @@ def l1_filter_prune(model: nn.Module, masks: Masks, keep: float | Mapping[str, i
         counts = dict(keep)
     else:
         counts = _keep_counts(masks, layers, keep)
-    return _apply_keep(model, masks, _prune_order(model, masks), counts)
+    return _apply_keep(model, masks, _prune_order(model, masks, importance), counts)
 
 
-def l1_keep_fraction(model: nn.Module, masks: Masks, target_synapses: int, steps: int = 40) -> float:
+def l1_keep_fraction(
+    model: nn.Module, masks: Masks, target_synapses: int, steps: int = 40, importance: str = "l1_filter"
+) -> float:
     """The keep fraction whose :func:`l1_filter_prune` leaves about ``target_synapses`` synapses.
 
     Lets the filter baseline step through an evolutionary run's synapse counts,
@@ -163,7 +201,7 @@ def l1_keep_fraction(model: nn.Module, masks: Masks, target_synapses: int, steps
     target; the one whose count is nearer wins (the larger on a tie).
     """
     layers = filter_layers(model)
-    order = _prune_order(model, masks)
+    order = _prune_order(model, masks, importance)
 
     def synapses(fraction: float) -> int:
         pruned = _apply_keep(model, masks, order, _keep_counts(masks, layers, fraction))

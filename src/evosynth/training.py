@@ -8,6 +8,11 @@ The loss comes from the task (:mod:`evosynth.tasks`: cross-entropy, YOLOv2's
 region loss, per-pixel saliency cross-entropy). Training runs on CUDA when
 present (:func:`device`); data, masks on disk and the sampling generator stay
 on the CPU, so a CPU run draws exactly what it drew before.
+
+Two additions beyond the papers (docs/method.md §13), both off by default so
+that a run without them is bit-for-bit what it was: a learning-rate schedule
+(:func:`learning_rate`: cosine, with learning-rate rewinding for offspring)
+and knowledge distillation from the parent (:func:`distillation_loss`).
 """
 
 from __future__ import annotations
@@ -48,6 +53,50 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     stress: float = 1.0  # StressedNets' β: weaken selected synapses after every epoch (1: no stress)
+    schedule: str = "constant"  # the learning rate per step: constant (the papers) or cosine
+    schedule_epochs: int | None = None  # length of the schedule in epochs (None: ``epochs``)
+    schedule_offset: int = 0  # epochs of the schedule already spent (learning-rate rewinding)
+    distill_alpha: float = 0.0  # weight of the parent's soft targets (0: cross-entropy only, the papers)
+    temperature: float = 1.0  # softmax temperature T of distillation
+
+
+SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """The learning rate of optimizer step ``step`` (0-based, counted within this run).
+
+    ``constant``: ``config.lr`` throughout (the papers). ``cosine``: Loshchilov &
+    Hutter's annealing without restarts, lr·½(1 + cos(π t / T)) over the
+    schedule's T = ``schedule_epochs`` epochs, t counted from ``schedule_offset``
+    epochs into it. An offspring with learning-rate rewinding (Renda et al.
+    2020) replays the last ``epochs`` epochs of its ancestor's schedule.
+    """
+    if config.schedule == "constant":
+        return config.lr
+    if config.schedule != "cosine":
+        raise ValueError(f"unknown schedule {config.schedule!r}; allowed: {', '.join(SCHEDULES)}")
+    total = (config.schedule_epochs or config.epochs) * steps_per_epoch
+    t = config.schedule_offset * steps_per_epoch + step
+    return config.lr * 0.5 * (1.0 + math.cos(math.pi * min(t, total) / total))
+
+
+def distillation_loss(
+    hard: torch.Tensor, student: torch.Tensor, teacher: torch.Tensor, alpha: float, temperature: float
+) -> torch.Tensor:
+    """Hinton et al. 2015: (1 − α)·``hard`` + α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)).
+
+    ``hard`` is the task's loss on the labels; the KL term is averaged over the
+    batch; T² keeps its gradients on the scale of the hard loss.
+    """
+    t = temperature
+    soft = nn.functional.kl_div(
+        nn.functional.log_softmax(student / t, dim=1),
+        nn.functional.log_softmax(teacher / t, dim=1),
+        reduction="batchmean",
+        log_target=True,
+    )
+    return (1.0 - alpha) * hard + alpha * t * t * soft
 
 
 class MaskedOptimizer:
@@ -87,14 +136,18 @@ def train(
     label: str = "train",
     objective: Objective | None = None,
     on: torch.device | None = None,
+    teacher: nn.Module | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model`` under ``masks`` on the preloaded training split; return the epoch log.
 
     ``objective`` is the task's loss (default: classification's cross-entropy,
     with train accuracy logged); ``on`` the device (default :func:`device`).
     With ``config.stress`` < 1 every epoch ends with the stress of StressedNets eq. 6.
-    The model is back on the CPU when this returns.
+    With ``config.distill_alpha`` > 0 the loss is :func:`distillation_loss` against
+    ``teacher`` (the parent network, frozen). The model is back on the CPU when this returns.
     """
+    if config.distill_alpha > 0 and teacher is None:
+        raise ValueError("distillation (distill_alpha > 0) needs the parent network as teacher")
     if objective is None:
         from evosynth.tasks.base import CLASSIFICATION_OBJECTIVE
 
@@ -117,6 +170,8 @@ def train(
     n = len(data.y_train)
     steps = math.ceil(n / config.batch_size)
     history = []
+    if config.distill_alpha > 0:
+        teacher = teacher.to(on).eval()
     model.train()
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
@@ -138,9 +193,16 @@ def train(
         for step in bar:
             index = order[step * config.batch_size : (step + 1) * config.batch_size]
             x, y = data.x_train[index].to(on), data.y_train[index].to(on)
+            if config.schedule != "constant":
+                for group in optimizer.optimizer.param_groups:
+                    group["lr"] = learning_rate(config, (epoch - 1) * steps + step, steps)
             optimizer.zero_grad()
             logits = model(x)
             loss = objective.loss(logits, y)
+            if config.distill_alpha > 0:
+                with torch.no_grad():
+                    target = teacher(x)
+                loss = distillation_loss(loss, logits, target, config.distill_alpha, config.temperature)
             new_bad = (first_bad < 0) & ~torch.isfinite(loss.detach())
             first_bad = torch.where(new_bad, step, first_bad)
             bad_loss = torch.where(new_bad, loss.detach(), bad_loss)
@@ -163,6 +225,7 @@ def train(
             **({"train_accuracy": correct / n} if objective.correct is not None else {}),
             "stressed_synapses": sum(stressed.values()),
             "seconds": round(time.perf_counter() - started, 3),
+            **({"last_lr": optimizer.optimizer.param_groups[0]["lr"]} if config.schedule != "constant" else {}),
         }
         history.append(record)
         shown = f" train accuracy {record['train_accuracy']:.4f}," if "train_accuracy" in record else ""
@@ -173,6 +236,8 @@ def train(
             file=sys.stderr,
         )
     model.to("cpu")
+    if teacher is not None:
+        teacher.to("cpu")
     return history
 
 

@@ -9,8 +9,13 @@ from evosynth.errors import ParamsError
 from evosynth.pipeline.params import SCHEMA_PATH, validate_params
 from evosynth.pipeline.plan import STEP_FILES, build_plan, param_values
 
+# The steps read params.yaml themselves (RAW: the Snakefile read it as they do): validate it and make
+# sure Snakemake's config is that file, so whatever `evosynth check` accepts is what every job runs.
 try:
-    PARAMS = validate_params(config, check_files=True, source="params.yaml")
+    PARAMS = validate_params(RAW, check_files=True, source="params.yaml")
+    if config != RAW:
+        raise ParamsError("params.yaml: Snakemake's config differs from the file (--config or --configfile?);"
+                          " allowed: edit params.yaml, which every step reads")
 except ParamsError as exc:
     raise WorkflowError(str(exc)) from None
 validate(config, str(SCHEMA_PATH))

@@ -255,6 +255,28 @@ rule runtime:
         "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
+ruleorder: picks > runtime
+
+
+rule picks:
+    input:
+        step_inputs("picks"),
+    output:
+        "reports/picks/runtime.md",
+        "reports/picks/runtime.csv",
+        "reports/picks/runtime.json",
+        "reports/picks/picks.provenance.json",
+    params:
+        cmd=step_cmd("picks"),
+        values=step_values("picks"),
+    log:
+        "logs/picks.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "{params.cmd} 2> {log}"
+
+
 rule prune:
     threads: 1
     wildcard_constraints:

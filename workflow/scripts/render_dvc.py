@@ -30,8 +30,9 @@ from typing import Any
 import yaml
 
 from evosynth.errors import ParamsError
-from evosynth.pipeline.params import load_params
-from evosynth.pipeline.plan import Step, build_plan
+from evosynth.pipeline.params import validate_params
+from evosynth.pipeline.paramsfile import read_params_file
+from evosynth.pipeline.plan import PARAMS_FILE, Step, build_plan
 
 HEADER = "# Generated from params.yaml by workflow/scripts/render_dvc.py: do not edit by hand.\n"
 
@@ -46,15 +47,17 @@ def _present(raw: dict[str, Any], key: str) -> bool:
 
 
 #: Steps kept in the root dvc.yaml (for the default target): the ones users name.
-ROOT_STEPS = ("prepare", "report", "paper_tables", "runtime", "compare", "features", "papers")
+ROOT_STEPS = ("prepare", "report", "paper_tables", "runtime", "compare", "features", "papers", "picks")
 ROOT_FILE = "dvc.yaml"
+#: Dependencies only the code stages of dvc.yaml have (see :func:`_stage`).
+DVC_ONLY_DEPS = (PARAMS_FILE,)
 
 
 def pipeline_file(step: Step) -> str:
     """The dvc.yaml that holds ``step``, relative to the project root."""
     if step.default and step.step in ROOT_STEPS:
         return ROOT_FILE
-    return f"pipelines/{step.experiment or (step.step if step.step in ('code', 'evidence') else 'data')}/dvc.yaml"
+    return f"pipelines/{step.experiment or (step.step if step.step in ('code', 'evidence', 'picks') else 'data')}/dvc.yaml"
 
 
 def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
@@ -68,8 +71,17 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
         stage["params"] = params
     # metrics and reports are small and live in git, so `dvc metrics diff` /
     # `dvc plots diff` compare them across commits; models go to DVC's cache.
-    in_git = step.step in ("code", "evaluate", "transfer", "report", "paper_tables", "compare", "runtime", "evidence")
+    in_git = step.step in ("code", "evaluate", "transfer", "report", "paper_tables", "compare", "runtime", "evidence",
+                           "picks")
     stage["outs"] = [{out: {"cache": False}} if in_git else out for out in step.outs]
+    if step.step == "code":
+        # Every stage depends on a code stage, so with params.yaml as a dependency the code stages
+        # rerun first after any edit: `evosynth code` validates the file and a bad value stops
+        # `dvc repro` before DVC deletes any output (persist: not even the record). A valid edit
+        # rewrites the records byte for byte, so nothing downstream reruns for it. Snakemake
+        # validates at parse time and needs no such dependency (its code rules would rerun by mtime).
+        stage["deps"] = [*DVC_ONLY_DEPS, *stage.get("deps", [])]
+        stage["outs"] = [{out: {"cache": False, "persist": True}} for out in step.outs]
     return stage
 
 
@@ -117,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that the dvc.yaml files are up to date")
     args = parser.parse_args(argv)
     try:
-        texts = render(load_params(args.params), yaml.safe_load(args.params.read_text()))
+        raw = read_params_file(args.params)
+        texts = render(validate_params(raw, source=str(args.params)), raw)
     except ParamsError as exc:
         print(f"render_dvc: error: {exc}", file=sys.stderr)
         return 2

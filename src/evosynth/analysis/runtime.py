@@ -1,7 +1,10 @@
 """Measured inference speed (StressedNets Table 3, on the host that runs the step).
 
 Batch-1 latency is the median of ``repeats`` timed runs after ``warmup`` runs,
-with the spread (10th and 90th percentile) beside it; FPS = 1 / median. ONNX
+with the spread (10th and 90th percentile) beside it; FPS = 1 / median. The
+pipeline's reports time every network of a comparison in one process,
+interleaved in rounds in a random order (:mod:`evosynth.analysis.timing`,
+:func:`time_networks`), and take speed-ups round by round. ONNX
 Runtime needs only ``onnxruntime`` and ``numpy``: this module imports torch
 lazily, so ``evosynth runtime --model gen8.onnx`` runs on a device that has
 neither torch nor the training data.
@@ -64,8 +67,8 @@ def _time(run: Callable[[], Any], repeats: int, warmup: int) -> dict[str, float]
     }
 
 
-def measure_onnx(path: Path, batch: int, threads: int, repeats: int = 30, warmup: int = 10) -> dict[str, float]:
-    """Latency of one ONNX Runtime inference of ``batch`` images, with ``threads`` intra-op threads."""
+def onnx_runner(path: Path, batch: int, threads: int) -> Callable[[], Any]:
+    """One ONNX Runtime inference of ``batch`` images with ``threads`` intra-op threads, as a call."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -75,7 +78,26 @@ def measure_onnx(path: Path, batch: int, threads: int, repeats: int = 30, warmup
     spec = session.get_inputs()[0]
     shape = [batch, *[d if isinstance(d, int) else 1 for d in spec.shape[1:]]]
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    timing = _time(lambda: session.run(None, {spec.name: x}), repeats, warmup)
+    return lambda: session.run(None, {spec.name: x})
+
+
+def torch_runner(model: Any, input_shape: tuple[int, ...], batch: int) -> Callable[[], Any]:
+    """One eager PyTorch inference of ``batch`` images (threads: torch's setting when called)."""
+    import torch
+
+    model.eval()
+    x = torch.randn(batch, *input_shape, generator=torch.Generator().manual_seed(0))
+
+    def run() -> Any:
+        with torch.inference_mode():
+            return model(x)
+
+    return run
+
+
+def measure_onnx(path: Path, batch: int, threads: int, repeats: int = 30, warmup: int = 10) -> dict[str, float]:
+    """Latency of one ONNX Runtime inference of ``batch`` images, with ``threads`` intra-op threads."""
+    timing = _time(onnx_runner(path, batch, threads), repeats, warmup)
     return {**timing, "fps": batch * 1e3 / timing["median_ms"], "batch": batch, "threads": threads}
 
 
@@ -98,10 +120,53 @@ def measure_torch(model: Any, input_shape: tuple[int, ...], batch: int, threads:
 
 #: The configurations every generation is timed in (batch 1): runtime and threads.
 CONFIGS = (("onnxruntime", 1), ("onnxruntime", 0), ("pytorch", 1), ("pytorch", 0))  # 0: all cores
+#: Throughput: ONNX Runtime, one thread, a batch of 256 (issue 16: ≥ 0.7 × the MAC reduction).
+THROUGHPUT = ("onnxruntime", 1, 256)
 
 
-def config_key(engine: str, threads: int) -> str:
-    return f"{engine}_{'all' if threads == 0 else threads}thread"
+def config_key(engine: str, threads: int, batch: int = 1) -> str:
+    return f"{engine}_{'all' if threads == 0 else threads}thread" + (f"_b{batch}" if batch != 1 else "")
+
+
+def time_networks(
+    networks: dict[str, dict[str, Any]], repeats: int, warmup: int, rounds: int, seed: int = 0,
+    configs: tuple[tuple[str, int, int], ...] = (*((e, t, 1) for e, t in CONFIGS), THROUGHPUT),
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Time every network in every configuration, all networks of a configuration interleaved.
+
+    ``networks`` maps a name to ``{"onnx": path, "model": compacted module,
+    "input_shape": shape}``. ``repeats`` timed runs per network and
+    configuration are spread over ``rounds`` rounds (:func:`evosynth.analysis.timing.interleave`).
+    Returns, per network and :func:`config_key`, the latency summary, FPS and the
+    per-round samples (``rounds_ms``) that :func:`runtime_rows` pairs.
+    """
+    import torch
+
+    from evosynth.analysis.timing import interleave, latency
+
+    per_round = -(-repeats // rounds)
+    # "all cores": those this process may use (taskset, cgroup cpuset, Snakemake's threads), not the machine's
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    out: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in networks}
+    for engine, threads, batch in configs:
+        n = threads or cores
+        if engine == "onnxruntime":
+            runners = {name: onnx_runner(net["onnx"], batch, n) for name, net in networks.items()}
+        else:
+            runners = {name: torch_runner(net["model"], tuple(net["input_shape"]), batch) for name, net in networks.items()}
+        previous = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            samples = interleave(runners, rounds, per_round, warmup, seed)
+        finally:
+            torch.set_num_threads(previous)
+        for name, rounds_ms in samples.items():
+            summary = latency(rounds_ms)
+            out[name][config_key(engine, threads, batch)] = {
+                **summary, "fps": batch * 1e3 / summary["median_ms"], "batch": batch, "threads": n,
+                "rounds_ms": rounds_ms,
+            }
+    return out
 
 
 def runtime_rows(generations: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -111,41 +176,76 @@ def runtime_rows(generations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ``size_mb`` and one timing dict per :func:`config_key`. Speed-up is against
     generation 0 in the same configuration; ``best_speedup`` takes the faster runtime.
     """
-    base = generations[0]
-    rows = []
-    for gen in generations:
-        row = {k: gen[k] for k in ("generation", "accuracy", "macs", "size_mb", "architecture")}
-        row["mac_reduction"] = base["macs"] / gen["macs"]
-        for engine, threads in CONFIGS:
-            key = config_key(engine, threads)
-            row[f"{key}_fps"] = gen[key]["fps"]
+    return [speedup_row(gen, generations[0]) for gen in generations]
+
+
+def speedup_row(gen: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """One network against its ancestor: FPS and round-paired speed-up (median, p10, p90) per configuration.
+
+    A configuration timed with per-round samples (``rounds_ms``) gets its
+    speed-up round by round (:func:`evosynth.analysis.timing.speedup`); one
+    without them (an older runtime.json) the ratio of the FPS.
+    """
+    from evosynth.analysis.timing import speedup
+
+    row = {k: gen[k] for k in ("generation", "accuracy", "macs", "size_mb", "architecture") if k in gen}
+    row["mac_reduction"] = base["macs"] / gen["macs"]
+    keys = [config_key(e, t) for e, t in CONFIGS] + [config_key(*THROUGHPUT)]
+    for key in (k for k in keys if k in gen and k in base):
+        row[f"{key}_fps"] = gen[key]["fps"]
+        if "rounds_ms" in gen[key] and "rounds_ms" in base[key]:
+            paired = speedup(base[key]["rounds_ms"], gen[key]["rounds_ms"])
+            row[f"{key}_speedup"] = paired["median"]
+            row[f"{key}_speedup_p10"], row[f"{key}_speedup_p90"] = paired["p10"], paired["p90"]
+        else:
             row[f"{key}_speedup"] = gen[key]["fps"] / base[key]["fps"]
+    if "pytorch_1thread_speedup" in row and "onnxruntime_1thread_speedup" in row:
         row["best_1thread_speedup"] = max(row["onnxruntime_1thread_speedup"], row["pytorch_1thread_speedup"])
-        rows.append(row)
-    return rows
+    throughput = f"{config_key(*THROUGHPUT)}_speedup"
+    if throughput in row:
+        row["throughput_vs_mac_reduction"] = row[throughput] / row["mac_reduction"]
+    return row
+
+
+def spread(row: dict[str, Any], key: str) -> str:
+    """A speed-up with its spread, e.g. ``4.21× [4.05–4.40]``."""
+    value = f"{row[f'{key}_speedup']:.2f}×"
+    if f"{key}_speedup_p10" in row:
+        value += f" [{row[f'{key}_speedup_p10']:.2f}–{row[f'{key}_speedup_p90']:.2f}]"
+    return value
 
 
 def markdown(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
+    b256 = config_key(*THROUGHPUT)
     lines = [
         "| generation | architecture | size MB | MACs | MAC reduction | FPS ORT 1 thread | FPS ORT all"
         " | FPS PyTorch 1 thread | FPS PyTorch all | speed-up (ORT 1 thread) | speed-up (PyTorch 1 thread)"
-        " | accuracy |",
-        "|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | throughput speed-up (ORT 1 thread, batch 256) | ÷ MAC reduction | accuracy |",
+        "|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        through = (f"{spread(r, b256)} | {r['throughput_vs_mac_reduction']:.2f}" if f"{b256}_speedup" in r
+                   else "– | –")
         lines.append(
             f"| {r['generation']} | {r['architecture']} | {r['size_mb']:.3f} | {r['macs']:,} | {r['mac_reduction']:.1f}×"
             f" | {r['onnxruntime_1thread_fps']:,.0f} | {r['onnxruntime_allthread_fps']:,.0f}"
             f" | {r['pytorch_1thread_fps']:,.0f} | {r['pytorch_allthread_fps']:,.0f}"
-            f" | {r['onnxruntime_1thread_speedup']:.2f}× | {r['pytorch_1thread_speedup']:.2f}× | {100 * r['accuracy']:.2f} % |"
+            f" | {spread(r, 'onnxruntime_1thread')} | {spread(r, 'pytorch_1thread')} | {through}"
+            f" | {100 * r['accuracy']:.2f} % |"
         )
-    libs = ", ".join(f"{k} {v}" for k, v in machine["libraries"].items())
-    lines += [
-        "",
-        f"Measured on {machine['hostname']}: {machine['cpu']}, {machine['cores']} cores, {machine['system']};"
-        f" {libs}. Batch 1, median of the timed runs after warm-up; 'all' = every core.",
-    ]
+    lines += ["", timing_note(machine)]
     return "\n".join(lines) + "\n"
+
+
+def timing_note(machine: dict[str, Any]) -> str:
+    """How and where the timings were taken (one line under every runtime table)."""
+    libs = ", ".join(f"{k} {v}" for k, v in machine["libraries"].items())
+    return (
+        f"Measured on {machine['hostname']}: {machine['cpu']}, {machine['cores']} cores, {machine['system']}; {libs}."
+        " Every network timed in one process, interleaved in rounds in a random order; FPS from the median of"
+        " all timed runs after warm-up; speed-up: median over rounds of the ratio of the two networks' medians"
+        " in the same round, [10th–90th percentile of the rounds]. 'all' = every core."
+    )
 
 
 def plot_speedup(rows: list[dict[str, Any]], path: Path) -> None:

@@ -10,6 +10,9 @@ is calibrated so that the expected synapse ratio child/parent is F overall,
 which makes cluster-driven and EvoNet runs at equal F spend equal synapse
 budgets. ``target: macs`` weighs every cluster (or synapse) by the
 multiply-accumulates it carries, so the factors become expected MAC ratios.
+
+:func:`adapted` is an addition beyond the papers (docs/method.md §13.3): an
+environment that slows the shrink when accuracy drops; off by default.
 """
 
 from __future__ import annotations
@@ -124,3 +127,39 @@ def parent_sized(env: Environment, genome: dict[str, Any]) -> Environment:
         factor=env.factor * min(1.0, genome["parent_synapses"] / living),
         cluster_factor=env.cluster_factor * min(1.0, genome["parent_clusters"] / clusters),
     )
+
+
+def adapted(
+    env: Environment, adaptive: dict[str, float] | None, ancestor_accuracy: float, parent_accuracy: float
+) -> tuple[Environment, dict[str, Any]]:
+    """The environment of a generation whose parents' accuracy may have fallen below the ancestor's.
+
+    An addition (docs/method.md §13.3), extending EvoNet's environmental factor
+    model F(E), which the papers hold fixed across generations: when the
+    parents' accuracy is more than ``tolerance`` below the ancestor's, every
+    factor is raised toward 1, F ← 1 − (1 − F)(1 − ``slowdown``), so the
+    generation removes a fraction ``slowdown`` less and the next offspring
+    trains on a larger network; otherwise (and with ``adaptive`` None) ``env``
+    is unchanged. Returns the environment and a record of the decision.
+    """
+    if adaptive is None:
+        return env, {}
+    drop = ancestor_accuracy - parent_accuracy
+    record: dict[str, Any] = {"ancestor_accuracy": ancestor_accuracy, "parent_accuracy": parent_accuracy,
+                              "drop": drop, "tolerance": adaptive["tolerance"], "slowed": False}
+    if drop <= adaptive["tolerance"]:
+        return env, record
+    keep = 1.0 - adaptive["slowdown"]
+
+    def raise_(factor: float) -> float:
+        return 1.0 - (1.0 - factor) * keep
+
+    slowed = replace(
+        env,
+        factor=raise_(env.factor),
+        cluster_factor=raise_(env.cluster_factor),
+        synapse_factor=None if env.synapse_factor is None else raise_(env.synapse_factor),
+    )
+    record.update(slowed=True, factor=slowed.factor, cluster_factor=slowed.cluster_factor,
+                  synapse_factor=slowed.synapse_factor)
+    return slowed, record

@@ -75,7 +75,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             "prepare", experiment=False, generation=False,
             args=(arg("--dataset", required=True, help="a key of `datasets` in params.yaml"),)),
     Command("train", "Masked training of the ancestor (no --init) or of an offspring (--init offspring.pt).", "train",
-            args=(_DATA, arg("--init", type=Path, help="offspring checkpoint written by `synthesize`"))),
+            args=(_DATA, arg("--init", type=Path, help="offspring checkpoint written by `synthesize`"),
+                  arg("--teacher", type=Path, help="the parent's model.pt (train.distill: distillation)"))),
     Command("encode", "Write the genome of the previous generation for one offspring: P(s|w) (EvoNet eq. 1),"
             " P(c)·P(s|c) (cluster-driven), or the mated genome of two parents (sexual synthesis).", "encode",
             args=(arg("--parent", type=Path, action="append", required=True,
@@ -83,7 +84,11 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
                   arg("--parent-metrics", type=Path, action="append",
                       help="metrics.json of each --parent, in the same order (sexual synthesis: fitness)"))),
     Command("synthesize", "Sample an offspring's synapses from the genome and the environmental factor models.",
-            "synthesize", args=(arg("--genome", type=Path, required=True, help="genome.pt written by `encode`"),)),
+            "synthesize", args=(arg("--genome", type=Path, required=True, help="genome.pt written by `encode`"),
+                                arg("--parent-metrics", type=Path, action="append",
+                                    help="environment.adaptive: metrics.json of each parent"),
+                                arg("--ancestor-metrics", type=Path,
+                                    help="environment.adaptive: the ancestor's metrics.json"))),
     Command("evaluate", "The task's scores (accuracy; KITTI AP per class and difficulty; saliency MAE and F-beta),"
             " living synapses, efficiencies, architecture and MACs of a generation.", "evaluate",
             args=(arg("--model", type=Path, required=True),
@@ -124,6 +129,9 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("tables", "The paper tables of one experiment, quoted rows beside measured ones: EvoNet Tables I-II"
             " (its own test set and each `test_on` set) and the cluster paper's KITTI DetectNet Table 3.", "tables",
             generation=False),
+    Command("picks", "Time each run of runtime.picks (its synthesized network and its ancestor) side by side,"
+            " interleaved in one process: batch-1 ONNX Runtime 1 thread and batch-256 throughput.", "picks",
+            experiment=False, generation=False),
     Command("report", "Generation table (CSV, Markdown) and plot of one experiment.", "report", generation=False,
             args=(arg("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation"),)),
 )}

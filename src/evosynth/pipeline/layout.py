@@ -46,6 +46,7 @@ def report_dir(experiment: str) -> str:
 
 
 COMPARE_DIR = "reports/methods"
+PICKS_DIR = "reports/picks"
 EVIDENCE_DIR = "reports/evidence"
 
 
@@ -87,3 +88,9 @@ def chain_metrics(name: str, params: dict[str, Any]) -> list[str]:
 def default_experiments(params: dict[str, Any]) -> list[str]:
     """The experiments of the default target, in params order."""
     return [name for name, spec in params["experiments"].items() if spec.get("default", True)]
+
+
+def default_baselines(params: dict[str, Any]) -> list[str]:
+    """The baselines of the default target: those following an experiment of it."""
+    return [name for name, spec in params["baselines"].items()
+            if params["experiments"][spec["follow"]].get("default", True)]

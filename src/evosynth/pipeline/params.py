@@ -9,14 +9,15 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from evosynth.errors import ParamsError
+from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.seeds import FAMILIES, expand_seeds
 from evosynth.tasks.kinds import ARCHITECTURE_TASKS, KITTI_KEYS, TEST_ONLY_SOURCES, task_of
 
@@ -27,28 +28,33 @@ SCHEMA_PATH = Path(str(resources.files("evosynth.pipeline").joinpath("params.sch
 
 
 def load_params(path: str | Path, check_files: bool = False) -> dict[str, Any]:
-    """Read, validate and complete (with the schema's defaults) a params file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ParamsError(f"{path}: params file not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ParamsError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    except RecursionError:
-        raise ParamsError(f"{path}: nested too deeply to read; params nest a few levels (see params.yaml)") from None
-    try:
-        return validate_params(raw, check_files=check_files, source=str(path))
-    except RecursionError:
-        raise ParamsError(f"{path}: nested too deeply to check; params nest a few levels (see params.yaml)") from None
+    """Read (:func:`~evosynth.pipeline.paramsfile.read_params_file`), validate and complete a params file."""
+    return validate_params(read_params_file(path), check_files=check_files, source=str(Path(path)))
+
+
+def _is_integer(checker: Any, value: Any) -> bool:
+    """An integer as written: ``2.0`` is not one (the engines would render "gen2.0"), nor is ``true``."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(checker: Any, value: Any) -> bool:
+    """A finite number: NaN passes every range test and then fails inside a step; infinity is no factor either."""
+    return _is_integer(checker, value) or (isinstance(value, float) and math.isfinite(value))
+
+
+#: JSON Schema with the types the steps need (the standard's integer includes 2.0, its number NaN).
+VALIDATOR = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}
+    ),
+)
 
 
 def validate_params(raw: Any, check_files: bool = False, source: str = "params") -> dict[str, Any]:
     """Validate ``raw`` against the schema and the cross-references; return it with defaults."""
     errors = sorted(
-        jsonschema.Draft202012Validator(SCHEMA).iter_errors(raw),
+        VALIDATOR(SCHEMA).iter_errors(raw),
         key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),
     )
     if errors:
@@ -78,6 +84,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
             )
     for name, exp in params["experiments"].items():
         _check_task(params, name, exp, source)
+        _check_additions(params, name, exp, source)
         _check_ancestor(params, name, exp, source)
     defaults = [name for name, exp in params["experiments"].items() if exp["default"]]
     for name, spec in params["comparisons"].items():
@@ -90,16 +97,16 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
     for name, spec in params["baselines"].items():
         if name in params["experiments"]:
             raise ParamsError(f"{source}: baselines.{name}: the name is taken by an experiment; allowed: a new name")
-        followed = params["experiments"].get(spec["follow"]) if spec["follow"] in defaults else None
+        followed = params["experiments"].get(spec["follow"])
         if followed is None or followed["method"] == "sexual":
-            allowed = [e for e in defaults if params["experiments"][e]["method"] != "sexual"]
+            allowed = [e for e, x in params["experiments"].items() if x["method"] != "sexual"]
             raise ParamsError(
                 f"{source}: baselines.{name}.follow: {spec['follow']!r} is not an experiment with one network"
                 f" per generation; allowed: {', '.join(allowed)}"
             )
     papers = params.get("papers")
     if papers:
-        chains = [*defaults, *params["baselines"]]
+        chains = [*defaults, *(b for b, x in params["baselines"].items() if x["follow"] in defaults)]
         named = [("table1", n) for n in papers["table1"]] + [("cluster_tables", n) for n in papers["cluster_tables"]]
         named += [("sweep", n) for n in papers["sweep"]] + [("baselines.against", n) for n in papers["baselines"]["against"]]
         named += [(f"sexual.{k}", v) for k, v in papers["sexual"].items()]
@@ -111,6 +118,11 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
         if papers["runtime"] not in params["runtime"]["experiments"]:
             raise ParamsError(f"{source}: papers.runtime: {papers['runtime']!r} is not timed;"
                               f" allowed: {', '.join(params['runtime']['experiments']) or '(none: list it in runtime.experiments)'}")
+    for name in params["runtime"]["picks"]:
+        runs = [e for e, x in params["experiments"].items() if x["method"] != "sexual"] + list(params["baselines"])
+        if name not in runs:
+            raise ParamsError(f"{source}: runtime.picks: {name!r} is not a run with one network per generation;"
+                              f" allowed: {', '.join(runs)}")
     for name in params["runtime"]["experiments"]:
         if name not in defaults:
             raise ParamsError(
@@ -130,7 +142,10 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
         }
         optional |= {name for name, spec in params["datasets"].items() if spec["source"] in TEST_ONLY_SOURCES}
         for name, spec in params["datasets"].items():
-            problem = None if name in optional else check_source(spec)
+            try:
+                problem = None if name in optional else check_source(spec)
+            except OSError as exc:  # e.g. a file name longer than the file system allows
+                problem = f"{spec.get('root', '(default root)')}: cannot be read ({exc.strerror})"
             if problem:
                 raise ParamsError(f"{source}: datasets.{name}.root: {problem}")
     return params
@@ -181,12 +196,28 @@ def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: 
         )
 
 
+def _check_additions(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
+    """The additions beyond the papers (docs/method.md §13) where they apply."""
+    train = exp["train"]
+    if train["rewind"] and train["schedule"] == "constant":
+        raise ParamsError(f"{source}: experiments.{name}.train.rewind: a constant learning rate has nothing to rewind;"
+                          " allowed: schedule cosine, or rewind false")
+    if train["distill"]["alpha"] > 0:
+        task = task_of(params["datasets"][exp["dataset"]]["source"])
+        if exp["method"] == "sexual" or task != "classification":
+            raise ParamsError(f"{source}: experiments.{name}.train.distill.alpha: distillation needs one parent per"
+                              f" offspring and class outputs (here method {exp['method']}, task {task});"
+                              " allowed: 0, or method evonet or cluster on a classification set")
+
+
 def _architectures() -> list[str]:
     return SCHEMA["$defs"]["experiment"]["properties"]["architecture"]["enum"]
 
 
 #: What an experiment's ancestor (generation 0) depends on: equal for experiments sharing one.
 ANCESTOR_KEYS = ("dataset", "architecture", "seed", "train", "data")
+#: Training keys that only offspring read: experiments sharing an ancestor may differ in them.
+OFFSPRING_TRAIN_KEYS = ("distill", "rewind")
 
 
 def _check_ancestor(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
@@ -200,7 +231,10 @@ def _check_ancestor(params: dict[str, Any], name: str, exp: dict[str, Any], sour
         raise ParamsError(f"{key}: {owner!r} is not an experiment that trains its own ancestor;"
                           f" allowed: {', '.join(owners) or '(none)'}")
     for field in ANCESTOR_KEYS:
-        if exp[field] != params["experiments"][owner][field]:
+        mine, theirs = exp[field], params["experiments"][owner][field]
+        if field == "train":
+            mine, theirs = ({k: v for k, v in t.items() if k not in OFFSPRING_TRAIN_KEYS} for t in (mine, theirs))
+        if mine != theirs:
             raise ParamsError(f"{key}: {owner!r} trains its ancestor with another {field}"
                               f" ({params['experiments'][owner][field]!r}, here {exp[field]!r}); allowed: equal {field}")
     if exp["default"] and not params["experiments"][owner]["default"]:
@@ -240,8 +274,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     key, schema, value = _key(error.absolute_path), error.schema, error.instance
     if error.validator == "additionalProperties":
         known = sorted(schema.get("properties", {}))
-        unknown = sorted(set(value) - set(known))[0]
-        hint = difflib.get_close_matches(unknown, known, n=1)
+        unknown = min(set(value) - set(known), key=repr)
+        hint = difflib.get_close_matches(unknown, known, n=1) if isinstance(unknown, str) else []
         did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
         return f"{key}: unknown key {unknown!r}{did_you_mean}; allowed: {', '.join(known)}"
     if error.validator == "required":
@@ -249,15 +283,22 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{key}: missing key {missing!r}"
     if error.validator == "enum":
         return f"{key}: {value!r} is not allowed; allowed: {', '.join(map(str, schema['enum']))}"
+    if error.validator in ("type", "pattern", "maxLength") and "propertyNames" in error.schema_path:
+        return (f"{key}: {value!r} is not a valid name; allowed: letters, digits and _, starting with a letter,"
+                f" at most {SCHEMA['$defs']['name']['maxLength']} characters")
+    if error.validator == "type" and isinstance(value, float) and not math.isfinite(value):
+        return f"{key}: {value!r} is not a finite number; allowed: a finite number"
     if error.validator == "type":
         expected = schema["type"] if isinstance(schema["type"], str) else " or ".join(schema["type"])
         return f"{key}: expected {expected}, got {type(value).__name__} {value!r}"
     if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return f"{key}: {value!r} is out of range; allowed: {_allowed_range(schema)}"
+    if error.validator == "pattern" and error.schema == SCHEMA["$defs"]["path"]:
+        return f"{key}: {value!r} holds a control character; allowed: a path without control characters"
+    if error.validator == "maxLength":
+        return f"{key}: {len(value)} characters are too many; allowed: at most {schema['maxLength']}"
     if error.validator == "minProperties":
         return f"{key}: must name at least one entry"
-    if error.validator == "pattern":
-        return f"{key}: {value!r} is not a valid name; allowed: letters, digits and _, starting with a letter"
     return f"{key}: {error.message}"
 
 

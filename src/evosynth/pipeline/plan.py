@@ -10,8 +10,9 @@ Per experiment ``e`` and population member ``m`` (docs/architecture.md §3.1)::
     prepare                         data/prepared/<dataset>.npz
     stress_train  gen0              results/e/gen0[/m<k>]/model.pt      (the ancestors)
     encode        gen g ≥ 1         results/e/gen<g>[/m<k>]/genome.pt   (genome from g−1)
-    synthesize    gen g             results/e/gen<g>[/m<k>]/offspring.pt
-    retrain       gen g             results/e/gen<g>[/m<k>]/model.pt
+    synthesize    gen g             results/e/gen<g>[/m<k>]/offspring.pt (+ parents' and gen0 metrics.json
+                                                                          with environment.adaptive)
+    retrain       gen g             results/e/gen<g>[/m<k>]/model.pt    (+ parent model.pt with train.distill)
     evaluate      gen g ≥ 0         results/e/gen<g>[/m<k>]/metrics.json
     report                          reports/e/generations.{csv,md,png}
     transfer      gen g ≥ 0, d in test_on   reports/e/<d>/gen<g>[/m<k>]/metrics.json (no retraining)
@@ -19,6 +20,7 @@ Per experiment ``e`` and population member ``m`` (docs/architecture.md §3.1)::
     export        gen g (runtime)   results/e/gen<g>/model.{onnx,ts}
     runtime                         reports/e/runtime.{md,csv,png,json}
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
+    picks (runtime.picks)           reports/picks/runtime.{md,csv,json}  (each run's pick beside its ancestor)
     features (one experiment)       reports/papers/features_tsne.png, stressednets_table4.*
     papers (everything)             reports/papers/*, reports/index.md
 
@@ -49,7 +51,9 @@ from typing import Any
 from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's public surface)
     COMPARE_DIR,
     EVIDENCE_DIR,
+    PICKS_DIR,
     chain_metrics,
+    default_baselines,
     default_experiments,
     member_dir,
     metrics_files,
@@ -70,6 +74,11 @@ from evosynth.pipeline.outputs import (  # noqa: F401 (re-exported)
 )
 from evosynth.pipeline.seeds import members
 from evosynth.pipeline.stage import PARAMS_FILE, Step, cmd, code_steps, make_step, param_values  # noqa: F401 (re-exported)
+
+
+def distills(spec: dict[str, Any]) -> bool:
+    """Offspring of this experiment learn from their parent's outputs (train.distill): the parent is a dependency."""
+    return spec["train"].get("distill", {}).get("alpha", 0.0) > 0
 
 
 def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
@@ -94,10 +103,19 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
                 parent_args = [a for p in parents for a in ("--parent", p)]
                 fitness = [f"{p}/metrics.json" for p in previous] if sexual else []
                 fitness_args = [a for m in fitness for a in ("--parent-metrics", m)]
+                adaptive = [f"{p}/metrics.json" for p in previous] if spec["environment"].get("adaptive") else []
+                if adaptive:  # the environment reads how far the parents' accuracy fell below the ancestor's
+                    adaptive.append(f"{run_dir(exp, spec, 0)}/metrics.json")
+                adaptive_args = [a for m in adaptive[:-1] for a in ("--parent-metrics", m)]
+                adaptive_args += ["--ancestor-metrics", adaptive[-1]] if adaptive else []
+                teacher = parents if distills(spec) else []  # one member per generation (params.py checks)
                 steps += [
                     make_step("encode", "encode", folder, parents + fitness, parent_args + fitness_args, **where),
-                    make_step("synthesize", "synthesize", folder, [genome], ["--genome", genome], **where),
-                    make_step("retrain", "train", folder, [offspring, data], ["--data", data, "--init", offspring], **where),
+                    make_step("synthesize", "synthesize", folder, [genome, *adaptive], ["--genome", genome, *adaptive_args],
+                          **where),
+                    make_step("retrain", "train", folder, [offspring, data, *teacher],
+                          ["--data", data, "--init", offspring, *(a for t in teacher for a in ("--teacher", t))],
+                          **where),
                 ]
                 lineage = ["--genome", genome]
             evaluate_deps = [model, data] + ([ancestor] if model != ancestor else []) + lineage[1:]
@@ -176,7 +194,7 @@ def _paper_steps(params: dict[str, Any]) -> list[Step]:
                           *papers["sweep"], papers["baselines"]["evolved"], *papers["baselines"]["against"]])
     deps = [m for run in runs for m in chain_metrics(run, params)]
     deps += [f"{report_dir(papers['runtime'])}/runtime.json", *features.outs[:-1]]
-    deps += [f"{report_dir(e)}/generations.png" for e in [*default_experiments(params), *params["baselines"]]]
+    deps += [f"{report_dir(e)}/generations.png" for e in [*default_experiments(params), *default_baselines(params)]]
     if params["comparisons"]:
         deps += [f"{COMPARE_DIR}/comparisons.md", f"{COMPARE_DIR}/comparisons.png"]
     read = ("papers", *(f"experiments.{e}.generations" for e in default_experiments(params)))
@@ -195,11 +213,13 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
         parent = ancestor if gen == 1 else f"{member_dir(name, gen - 1, 0, 1)}/model.pt"
         target = f"{member_dir(followed, gen, 0, 1)}/metrics.json"
         offspring, model = f"{folder}/offspring.pt", f"{folder}/model.pt"
+        teacher = [parent] if distills(exp) else []  # the same training as the followed run: from its own parent
         where = {"experiment": name, "generation": gen}
         steps += [
             make_step("prune", "prune", folder, [parent, target], ["--parent", parent, "--target-metrics", target],
                   params=(f"baselines.{name}",), **where),
-            make_step("retrain", "train", folder, [offspring, data], ["--data", data, "--init", offspring],
+            make_step("retrain", "train", folder, [offspring, data, *teacher],
+                  ["--data", data, "--init", offspring, *(a for t in teacher for a in ("--teacher", t))],
                   params=reads["retrain"], **where),
             make_step("evaluate", "evaluate", folder, [model, data, ancestor, parent],
                   ["--model", model, "--data", data, "--ancestor", ancestor, "--parent", parent],
@@ -209,6 +229,18 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
     steps.append(make_step("report", "report", report_dir(name), metrics, ["--metrics", *metrics],
                        params=(f"baselines.{name}", f"experiments.{followed}.generations"), experiment=name))
     return steps
+
+
+def _picks_step(params: dict[str, Any]) -> Step:
+    """Each run's synthesized network beside its ancestor, timed in one process (which generation: known once run)."""
+    picks = params["runtime"]["picks"]
+    metrics = list(dict.fromkeys(m for run in picks for m in chain_metrics(run, params)))
+    deps = [f for m in metrics for f in (m, m.replace("metrics.json", "model.pt"))]
+    read = ("runtime", *(("papers",) if params.get("papers") else ()), *(f"experiments.{r}.generations" for r in picks if r in params["experiments"]),
+            *(f"baselines.{r}" for r in picks if r in params["baselines"]))
+    step = make_step("picks", "picks", PICKS_DIR, deps, [], params=read)
+    every = set(picks) <= {*default_experiments(params), *default_baselines(params)}
+    return replace(step, default=every)
 
 
 def build_plan(params: dict[str, Any]) -> list[Step]:
@@ -231,7 +263,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
             chain += _runtime_steps(exp, spec, params["runtime"])
         steps += chain if exp in defaults else [replace(step, default=False) for step in chain]
     for name, spec in params["baselines"].items():
-        steps += _baseline_steps(name, spec, params)
+        chain = _baseline_steps(name, spec, params)
+        steps += chain if name in default_baselines(params) else [replace(step, default=False) for step in chain]
     if params.get("papers"):
         steps += _paper_steps(params)
     if params["comparisons"]:
@@ -241,6 +274,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         steps.append(make_step("compare", "compare", COMPARE_DIR, deps, [], params=read))
     if params.get("evidence"):
         steps.append(replace(_evidence_step(params), default=False))
+    if params["runtime"]["picks"]:
+        steps.append(_picks_step(params))
     steps = list({step.name: step for step in steps}.values())  # a shared ancestor's export is one step
     return code_steps(steps) + steps
 

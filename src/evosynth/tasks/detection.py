@@ -9,8 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from evosynth.data.kitti_prepared import load_prepared_kitti
 from evosynth.data.kitti import CAR
+from evosynth.data.kitti_prepared import load_prepared_kitti
 from evosynth.tasks.base import Objective, Task
 from evosynth.tasks.detectnet import detectnet_loss
 from evosynth.tasks.detectnet_cluster import cluster, precision_recall

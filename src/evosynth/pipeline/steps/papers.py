@@ -44,7 +44,7 @@ def run_papers(params: dict[str, Any], out_dir: Path) -> None:
         ("papers/factor_sweep.png", "StressedNets Figure 6: the environmental-factor sweep, stressed, five generations each."),
         ("papers/features_tsne.png", "StressedNets Figure 7: t-SNE of last-hidden-layer features, ancestor vs synthesized."),
         ("papers/stressednets_table4.md", "StressedNets Table 4: per-class 1-NN accuracy of those features, and of PCA of the ancestor's."),
-        ("papers/baselines.md", f"{evolved} against magnitude and L1-filter pruning at matched synapse counts; who wins where."),
+        ("papers/baselines.md", f"{evolved} against the pruning baselines (magnitude, L1 filter, group norm) at matched synapse counts; who wins where."),
         ("papers/pareto.png", "Accuracy vs living synapses and vs living filters: evolution against the baselines."),
     ]
     if params["comparisons"]:

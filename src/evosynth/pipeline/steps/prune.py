@@ -26,7 +26,9 @@ def run_prune(
     if spec["method"] == "magnitude":
         pruned = magnitude_prune(model, masks, keep=min(target, total_synapses(masks)))
     else:
-        pruned = l1_filter_prune(model, masks, l1_keep_fraction(model, masks, target))
+        importance = spec["method"]  # l1_filter or group_norm: filters, the same uniform per-layer steps
+        pruned = l1_filter_prune(model, masks, l1_keep_fraction(model, masks, target, importance=importance),
+                                 importance)
     compacted = compact(model, pruned, tuple(like["input_shape"]))
     pruned = compacted.ancestor_masks(pruned)
     apply_masks(model, pruned)

@@ -1,8 +1,7 @@
-"""Step ``runtime``: every generation timed batch 1, ONNX Runtime and PyTorch, 1 thread and all cores (StressedNets Table 3)."""
+"""Step ``runtime``: every generation timed interleaved, batch 1 and batch-256 throughput (StressedNets Table 3)."""
 
 from __future__ import annotations
 
-import os
 import time
 from argparse import Namespace
 from pathlib import Path
@@ -17,27 +16,23 @@ from evosynth.pipeline.steps.common import finish, load_network
 
 
 def run_runtime(params: dict[str, Any], experiment: str, generation_dirs: list[Path], out_dir: Path) -> list[dict[str, Any]]:
-    """Time every generation batch 1 with ONNX Runtime and PyTorch, 1 thread and all cores (Table 3)."""
+    """Time every generation, interleaved in one process: batch 1 (ONNX Runtime and PyTorch, 1 thread and
+    all cores) and batch-256 throughput (ONNX Runtime, 1 thread); StressedNets Table 3."""
     started = time.time()
     settings = params["runtime"]
-    generations = []
-    # "all cores": those this step may use (taskset, cgroup cpuset, Snakemake's threads), not the machine's
-    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    generations, networks = [], {}
     for folder in generation_dirs:
         metrics = read_json(folder / "metrics.json")
         model, masks, ckpt = load_network(folder / "model.pt")
         shape = tuple(ckpt["input_shape"])
-        small = compact(model, masks, shape).model
         row = {k: metrics[k] for k in ("generation", "accuracy", "macs", "architecture")}
         row["size_mb"] = (folder / "model.onnx").stat().st_size / 1e6
-        for engine, threads in runtime.CONFIGS:
-            n = threads or allowed
-            key = runtime.config_key(engine, threads)
-            if engine == "onnxruntime":
-                row[key] = runtime.measure_onnx(folder / "model.onnx", 1, n, settings["repeats"], settings["warmup"])
-            else:
-                row[key] = runtime.measure_torch(small, shape, 1, n, settings["repeats"], settings["warmup"])
+        networks[str(folder)] = {"onnx": folder / "model.onnx", "model": compact(model, masks, shape).model,
+                                 "input_shape": shape}
         generations.append(row)
+    timed = runtime.time_networks(networks, settings["repeats"], settings["warmup"], settings["rounds"])
+    for row, name in zip(generations, networks, strict=True):
+        row.update(timed[name])
         print(f"{experiment} gen{row['generation']}: ORT 1 thread {row['onnxruntime_1thread']['fps']:,.0f} FPS")
     rows = runtime.runtime_rows(generations)
     machine = runtime.host()

@@ -9,8 +9,9 @@ from typing import Any
 
 import torch
 
-from evosynth.artifacts import load_checkpoint, save_checkpoint, write_json
-from evosynth.evolution.environment import Environment, parent_sized
+from evosynth.artifacts import load_checkpoint, read_json, save_checkpoint, write_json
+from evosynth.errors import ParamsError
+from evosynth.evolution.environment import Environment, adapted, parent_sized
 from evosynth.evolution.synthesis import keep_minimum, seed_for, synthesize_clustered, synthesize_synapses
 from evosynth.nets.architectures import build_model
 from evosynth.nets.compaction import compact
@@ -22,14 +23,28 @@ from evosynth.pipeline.steps.common import finish, network_from, network_payload
 
 def run_synthesize(
     params: dict[str, Any], experiment: str, generation: int, genome_path: Path, out_dir: Path,
-    member: int | None = None,
+    member: int | None = None, parent_metrics: list[Path] | None = None, ancestor_metrics: Path | None = None,
 ) -> dict[str, Any]:
-    """Sample the offspring's synapses from the genome under the environmental factor models."""
+    """Sample the offspring's synapses from the genome under the environmental factor models.
+
+    With ``environment.adaptive`` the factors first depend on how far the parents'
+    mean accuracy (``parent_metrics``) fell below the ancestor's (``ancestor_metrics``).
+    """
     started = time.time()
     exp = params["experiments"][experiment]
     genome = load_checkpoint(genome_path, "genome")
     model, parent_masks = network_from(genome, genome_path)
-    env = parent_sized(Environment(**exp["environment"]), genome)
+    factors = {k: v for k, v in exp["environment"].items() if k != "adaptive"}
+    adaptive = exp["environment"].get("adaptive")
+    slowed: dict[str, Any] = {}
+    env = Environment(**factors)
+    if adaptive:
+        if not parent_metrics or ancestor_metrics is None:
+            raise ParamsError(f"experiments.{experiment}.environment.adaptive: give --parent-metrics and"
+                              " --ancestor-metrics (the plan does)")
+        parent_accuracy = sum(read_json(m)["accuracy"] for m in parent_metrics) / len(parent_metrics)
+        env, slowed = adapted(env, adaptive, read_json(ancestor_metrics)["accuracy"], parent_accuracy)
+    env = parent_sized(env, genome)
     seed = seed_for(exp["seed"], generation, stream("synthesize", member))
     costs = synapse_macs(model, tuple(genome["input_shape"]))
     output_layer = prunable_layers(model)[-1][0]
@@ -53,7 +68,8 @@ def run_synthesize(
     apply_masks(model, masks)
     parent_count = genome.get("parent_synapses", total_synapses(parent_masks))
     summary.update(
-        environment=exp["environment"],
+        environment={k: v for k, v in exp["environment"].items() if k != "adaptive" or v is not None},
+        **({"adaptive": slowed} if adaptive else {}),
         parents=genome["parents"],
         parent_synapses=parent_count,
         synapses=total_synapses(masks),
@@ -69,7 +85,8 @@ def run_synthesize(
 
 
 def main(params: dict[str, Any], args: Namespace) -> None:
-    summary = run_synthesize(params, args.experiment, args.generation, args.genome, args.out_dir, args.member)
+    summary = run_synthesize(params, args.experiment, args.generation, args.genome, args.out_dir, args.member,
+                             args.parent_metrics, args.ancestor_metrics)
     print(
         f"{args.experiment} gen{args.generation}: kept {summary['synapses']:,} of {summary['parent_synapses']:,}"
         f" synapses (ratio {summary['realised_ratio']:.3f}, expected {summary['expected_ratio']:.3f})"

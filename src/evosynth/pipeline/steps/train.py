@@ -1,4 +1,9 @@
-"""Step ``stress_train`` (generation 0) and ``retrain``: masked training of the compacted network, stressed when β < 1."""
+"""Step ``stress_train`` (generation 0) and ``retrain``: masked training of the compacted network, stressed when β < 1.
+
+An offspring trained with distillation (``train.distill.alpha`` > 0) learns
+from its parent's outputs too: the plan passes the parent's model.pt as
+``--teacher`` (docs/method.md §13.1).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any
 import torch
 
 from evosynth.artifacts import save_checkpoint, write_json
-from evosynth.errors import DataError
+from evosynth.errors import DataError, ParamsError
 from evosynth.evolution.synthesis import seed_for
 from evosynth.nets.architectures import build_model
 from evosynth.nets.compaction import compact
@@ -30,6 +35,7 @@ def run_train(
     out_dir: Path,
     init: Path | None = None,
     member: int | None = None,
+    teacher: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Train an ancestor (``init`` None, generation 0) or an offspring, with stress when β < 1."""
     started = time.time()
@@ -47,18 +53,22 @@ def run_train(
         masks = full_masks(model)
         like = {"architecture": exp["architecture"], "input_shape": list(shape),
                 "num_classes": data.num_classes, "experiment": experiment}
-        epochs = exp["train"]["ancestor_epochs"]
     else:
         model, masks, like = load_network(init, "offspring")
-        epochs = exp["train"]["epochs"]
-    config = TrainConfig(
-        epochs=epochs, **{k: v for k, v in exp["train"].items() if k not in ("epochs", "ancestor_epochs")}
-    )
+    config = train_config(exp["train"], offspring=init is not None)
+    parent = None
+    if config.distill_alpha > 0:
+        if teacher is None:
+            raise ParamsError(f"experiments.{experiment}.train.distill: generation {generation} needs its parent;"
+                              " give --teacher <parent model.pt> (the plan does)")
+        parent_model, parent_masks, _ = load_network(teacher)
+        apply_masks(parent_model, parent_masks)
+        parent = compact(parent_model, parent_masks, tuple(like["input_shape"])).model
     label = f"{experiment} gen{generation}" + (f" m{member}" if member is not None else "") + f" {step}"
     apply_masks(model, masks)
     small = compact(model, masks, tuple(like["input_shape"]))  # train the physically smaller network
     seed = seed_for(exp["seed"], generation, stream("train", member))
-    history = train(small.model, small.masks, data, config, seed, label, task.objective(data), device())
+    history = train(small.model, small.masks, data, config, seed, label, task.objective(data), device(), parent)
     small.expand_into(model)
     apply_masks(model, masks)
     files = step_files(step)
@@ -69,5 +79,27 @@ def run_train(
     return history
 
 
+def train_config(train: dict[str, Any], offspring: bool) -> TrainConfig:
+    """The training of an ancestor or an offspring from an experiment's ``train`` params.
+
+    ``rewind`` (offspring): the cosine schedule of the ancestor's ``ancestor_epochs``,
+    replayed over its last ``epochs`` epochs (learning-rate rewinding); without it an
+    offspring runs a schedule of its own. Distillation is for offspring only.
+    """
+    epochs = train["epochs"] if offspring else train["ancestor_epochs"]
+    rewind = offspring and train.get("rewind", False)
+    distill = train.get("distill", {}) if offspring else {}
+    return TrainConfig(
+        epochs=epochs,
+        **{k: train[k] for k in ("batch_size", "lr", "momentum", "weight_decay", "stress") if k in train},
+        schedule=train.get("schedule", "constant"),
+        schedule_epochs=max(train["ancestor_epochs"], epochs) if rewind else None,
+        schedule_offset=max(0, train["ancestor_epochs"] - epochs) if rewind else 0,
+        distill_alpha=distill.get("alpha", 0.0),
+        temperature=distill.get("temperature", 1.0),
+    )
+
+
 def main(params: dict[str, Any], args: Namespace) -> None:
-    run_train(params, args.experiment, args.generation, args.data, args.out_dir, args.init, args.member)
+    run_train(params, args.experiment, args.generation, args.data, args.out_dir, args.init, args.member,
+              args.teacher)
