@@ -93,6 +93,14 @@ def copy_dvc_settings(path: Path) -> None:
     shutil.copytree(ROOT / ".dvc" / "plots", path / ".dvc" / "plots", dirs_exist_ok=True)
 
 
+def record(*paths: Path) -> None:
+    """Write the provenance record a step leaves beside its outputs ``paths`` (artifacts are loaded only with one)."""
+    from evosynth.artifacts import provenance, write_json
+
+    first = Path(paths[0])
+    write_json(first.with_name(f"{first.stem}.provenance.json"), provenance("test", {}, list(paths)))
+
+
 @pytest.fixture
 def tiny_params() -> dict:
     import copy

@@ -35,15 +35,16 @@ def write_stl10(root: Path, n_train: int = 6, n_test: int = 4, seed: int = 0) ->
 def write_cifar10(root: Path, per_batch: int = 4, seed: int = 1) -> dict[str, np.ndarray]:
     """CIFAR-10's python version: ``root/cifar-10-batches-py/{data_batch_1..5,test_batch}``, pickled
     dicts with ``b'data'`` (N×3072: 1024 red, 1024 green, 1024 blue bytes, rows first) and
-    ``b'labels'``.  Returns N×3×32×32 images and labels."""
+    ``b'labels'``.  Labels cycle through 0..9 across the batches, so every class is in the training
+    set once it has 10 images (as in the real release).  Returns N×3×32×32 images and labels."""
     folder = root / "cifar-10-batches-py"
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     xs: dict[str, list[np.ndarray]] = {"train": [], "test": []}
     ys: dict[str, list[np.ndarray]] = {"train": [], "test": []}
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+    for index, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
         images = rng.integers(0, 256, (per_batch, 3, 32, 32), dtype=np.uint8)
-        labels = rng.integers(0, 10, per_batch)
+        labels = (np.arange(per_batch) + index * per_batch + 3) % 10
         batch = {
             b"batch_label": name.encode(),
             b"labels": [int(v) for v in labels],

@@ -58,8 +58,16 @@ def test_wrong_kind_and_unrecorded_garbage(tmp_path):
     with pytest.raises(ArtifactError, match="expected a 'genome' checkpoint, found 'model'"):
         load_checkpoint(path, "genome")
     (tmp_path / "loose.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ArtifactError, match="loose.pt: no provenance record beside it names this file"):
+        load_checkpoint(tmp_path / "loose.pt", "model")
+    _record(tmp_path / "loose.pt")
     with pytest.raises(ArtifactError, match="unreadable checkpoint"):
         load_checkpoint(tmp_path / "loose.pt", "model")
+
+
+def _record(path: Path) -> None:
+    """A provenance record naming ``path`` with its true sha256 (a step that wrote it)."""
+    write_json(path.parent / f"{path.stem}.provenance.json", provenance("step", {}, [path]))
 
 
 def test_pickled_code_is_refused(tmp_path):
@@ -68,6 +76,7 @@ def test_pickled_code_is_refused(tmp_path):
             return (print, ("pwned",))
 
     torch.save({"kind": "model", "x": Evil()}, tmp_path / "evil.pt")
+    _record(tmp_path / "evil.pt")  # even when a record vouches for it
     with pytest.raises(ArtifactError, match="unreadable checkpoint"):
         load_checkpoint(tmp_path / "evil.pt", "model")
 

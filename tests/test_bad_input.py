@@ -137,7 +137,7 @@ def test_bad_targets(workspace: Path, args, words):
 def test_missing_prepared_data_is_reported_not_traced(workspace: Path):
     (workspace / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
     outcome, stderr = _run(workspace, TRAIN)
-    assert outcome["code"] == 1
+    assert outcome["code"] == 2  # a DataError is bad input
     assert stderr == "evosynth train: error: data/prepared/digits.npz: prepared dataset missing (run the prepare step)"
     assert (workspace / "results/tiny/gen0/model.pt").read_bytes() == b"an existing artifact"
 

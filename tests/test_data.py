@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import record
 
 from evosynth.data.prepared import load_prepared
 from evosynth.data.sources import DEBIAN_FASHION_MNIST, check_source, prepare, read_idx
@@ -82,10 +83,10 @@ def write_cifar10(root: Path, per_batch=4) -> None:
     folder = root / "cifar-10-batches-py"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(1)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+    for index, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
         batch = {
             b"batch_label": name.encode(),
-            b"labels": [int(v) for v in rng.integers(0, 10, per_batch)],
+            b"labels": [(index * per_batch + i) % 10 for i in range(per_batch)],  # every class in training
             b"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
             b"filenames": [b"x.png"] * per_batch,
         }
@@ -129,6 +130,7 @@ def test_digits_resized_for_lenet5(tmp_path):
 
 def test_load_prepared_subset_is_seeded_and_normalised(tmp_path):
     prepare({"source": "digits", "image_size": 28}, tmp_path / "d.npz", tmp_path / "d.json")
+    record(tmp_path / "d.npz", tmp_path / "d.json")  # what the prepare step adds
     a = load_prepared(tmp_path / "d.npz", 100, 50, seed=3)
     b = load_prepared(tmp_path / "d.npz", 100, 50, seed=3)
     assert a.x_train.shape == (100, 1, 28, 28) and len(a.y_test) == 50
@@ -138,6 +140,7 @@ def test_load_prepared_subset_is_seeded_and_normalised(tmp_path):
 
 def test_corrupted_prepared_file_is_reported(tmp_path):
     (tmp_path / "d.npz").write_bytes(b"\x00" * 100)
+    record(tmp_path / "d.npz")  # even when a record vouches for it
     with pytest.raises(DataError, match="unreadable, truncated or corrupted"):
         load_prepared(tmp_path / "d.npz")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import BIN, TINY_PARAMS, make_project, run
+from conftest import BIN, TINY_PARAMS, make_project, record, run
 from PIL import Image
 from test_workflow import dvc_dag
 
@@ -132,6 +132,7 @@ def test_transfer_scores_of_a_constant_map_on_hand_made_masks_are_known(
     like = {"architecture": "vgg16_saliency", "input_shape": [3, SIDE, SIDE], "num_classes": 2, "experiment": "s"}
     save_checkpoint(tmp_path / "results/s/gen0/model.pt", "model",
                     network_payload(model, full_masks(model), like, generation=0))
+    record(tmp_path / "results/s/gen0/model.pt")  # as the training step would leave it
     step = {s.name: s for s in build_plan(validate_params(params))}["transfer-s-hku_is-gen0"]
     assert main(["prepare", "--params", "params.yaml", "--dataset", "hku_is", "--out-dir", "data/prepared"]) == 0
     assert main(step.cmd.split()[1:]) == 0  # the stage's own command line

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from conftest import ROOT
+from conftest import ROOT, record
 from fixtures_data import write_cifar10, write_hku_is, write_msra_b
 from fixtures_detection import FRAMES, write_kitti
 from torch import nn
@@ -242,6 +242,7 @@ def test_detection_scores_map_boxes_back_to_the_original_image(tmp_path: Path) -
     spec = {"source": "kitti", "root": str(tmp_path / "kitti"), "image_size": 64,
             "val_list": str(tmp_path / "val.txt")}
     prepare_kitti(spec, tmp_path / "k.npz", tmp_path / "k.json")
+    record(tmp_path / "k.npz", tmp_path / "k.json")  # what the prepare step adds
     data = load_prepared_kitti(tmp_path / "k.npz")
     classes = data.y_test[..., 4].long()
     t = encode_targets(data.y_test[..., :4], classes, KITTI_ANCHORS, (2, 2), 64)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_PARAMS
+from conftest import TINY_PARAMS, record
 from fixtures_data import msra_b_stems, saliency_pair, write_hku_is, write_msra_b
 from torch import nn
 
@@ -175,6 +175,7 @@ def test_prepare_msra_b_writes_masks_and_a_card(tmp_path):
     spec = {"source": "msra_b", "root": str(tmp_path / "raw"), "image_size": 16}
     assert check_source(spec) is None
     card = prepare(spec, tmp_path / "m.npz", tmp_path / "m.card.json")
+    record(tmp_path / "m.npz", tmp_path / "m.card.json")  # what the prepare step adds
     assert card["split"] == "lists" and card["num_classes"] == 2
     assert [card[k]["count"] for k in ("train", "val", "test")] == [5, 2, 3]
     assert sum(card["train"]["per_class"]) == 5 * 16 * 16 and card["train"]["per_class"][1] > 0
@@ -195,6 +196,7 @@ def test_hku_is_is_read_whole_as_a_test_set(tmp_path):
     _, mask = saliency_pair(24, 3)
     assert torch.equal(sets["test"].masks[3, 0], torch.from_numpy(mask // 255))  # PNG: lossless
     card = prepare(spec, tmp_path / "h.npz", tmp_path / "h.json")
+    record(tmp_path / "h.npz", tmp_path / "h.json")
     assert card["train"]["count"] == 0 and card["test"]["count"] == 5
     data = load_prepared_saliency(tmp_path / "h.npz")
     assert data.x_train.shape == (0, 3, 24, 24) and data.x_test.shape == (5, 3, 24, 24) and data.x_val is None

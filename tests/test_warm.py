@@ -79,7 +79,7 @@ def test_a_step_in_the_warm_server_equals_the_step_in_its_own_process(project):
     # a failing step: the same message on the caller's stderr, the same exit status
     args = ["train", "--experiment", "tiny", "--generation", "0", "--data", "missing.npz", "--out-dir", "x"]
     cold, hot = _evosynth(project, args, warm_on=False), _evosynth(project, args, warm_on=True)
-    assert hot.returncode == cold.returncode == 1
+    assert hot.returncode == cold.returncode == 2  # bad input (a DataError)
     assert hot.stderr == cold.stderr and "missing.npz" in hot.stderr
 
 
@@ -171,3 +171,31 @@ def test_a_server_that_cannot_give_the_callers_priority_refuses_and_the_step_run
     assert niced["pid"] != niced_pid and niced["nice"] == base + 5
     pid, step = _limited(project, [], "plain.json", env)  # it cannot lower a fork's nice value
     assert step["pid"] == pid and step["nice"] == base  # so the caller ran the step in its own process
+
+
+def test_progress_streams_from_the_warm_server_as_it_happens(project):
+    """Epoch lines reach the caller while the step runs, not when it ends: the fork's streams are
+    pipes here, which Python would block-buffer (40 short lines fit in one buffer, so with block
+    buffering the first line would arrive only at exit, with the trained model already written)."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["experiments"]["tiny"]["train"]["ancestor_epochs"] = 40
+    (project / "params-progress.yaml").write_text(yaml.safe_dump(params))
+    env = engine_env() | {"EVOSYNTH_WARM": "1"}
+    caller = subprocess.Popen(
+        [EVOSYNTH, "train", "--params", "params-progress.yaml", *TRAIN[1:], "--out-dir", "progress"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        lines = []
+        for line in caller.stderr:
+            lines.append(line)
+            if "epoch 1/40:" in line:
+                break
+        assert any("epoch 1/40:" in line for line in lines), lines
+        assert caller.poll() is None, "the first epoch line arrived only when the step ended"
+        assert not (project / "progress/model.pt").exists()
+        second = caller.stderr.readline()
+        assert "epoch 2/40:" in second and caller.poll() is None, second
+    finally:
+        caller.send_signal(signal.SIGKILL)
+        caller.wait()

@@ -9,10 +9,19 @@ Same inputs, same bytes: everything DVC and Snakemake hash (checkpoints,
 logs, provenance) holds no time, host, commit or temporary file name. Those
 go to a run record ``<step>.run.json`` beside the provenance, which neither
 engine tracks (git ignores it).
+
+A step's outputs and its provenance record count only together: replacing a
+recorded file first removes the record that names it (so the step's other,
+older outputs are no longer vouched for either), the record is written last,
+and a file is loaded only when a record beside it names it with the same
+sha256. A step runs inside :func:`all_or_nothing`, which removes what it had
+already written when it fails: a full disk or an error leaves no output
+without its record (and a killed step's leftovers are refused when loaded).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -32,6 +41,31 @@ from evosynth.errors import ArtifactError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+#: Files this process has written through :func:`atomic_path`, for :func:`all_or_nothing`.
+_WRITTEN: list[Path] = []
+#: What torch's zip writer says when the device is full (its C++ error is a RuntimeError).
+_TORCH_WRITE_FAILED = ("inline_container.cc", "file write failed", "unexpected pos")
+
+
+def _out_of_space(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    return isinstance(exc, RuntimeError) and any(words in str(exc) for words in _TORCH_WRITE_FAILED)
+
+
+def _records_naming(path: Path) -> list[Path]:
+    """The provenance records beside ``path`` whose outputs name it (unreadable records included)."""
+    found = []
+    for record in sorted(path.parent.glob("*.provenance.json")):
+        try:
+            outputs = json.loads(record.read_text()).get("outputs", {})
+            names = {Path(recorded).name for recorded in outputs}
+        except (json.JSONDecodeError, AttributeError, UnicodeDecodeError, OSError):
+            names = {path.name}
+        if path.name in names and record != path:
+            found.append(record)
+    return found
 
 
 @contextmanager
@@ -53,9 +87,31 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with open(tmp_path, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp_path, 0o666 & ~_UMASK)
+        for record in _records_naming(target):  # an old record must not vouch for the old siblings
+            record.unlink(missing_ok=True)
         os.replace(tmp_path, target)
+        _WRITTEN.append(target)
+    except (OSError, RuntimeError) as exc:
+        if not _out_of_space(exc):
+            raise
+        why = exc.strerror if isinstance(exc, OSError) else "the write failed, is the device full?"
+        raise ArtifactError(f"{target}: could not be written ({why}); free space there and rerun") from None
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """Run a step: if it fails, remove every file it wrote, so it leaves no output without its record."""
+    mark = len(_WRITTEN)
+    try:
+        yield
+    except BaseException:
+        for path in reversed(_WRITTEN[mark:]):
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        del _WRITTEN[mark:]
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -138,26 +194,32 @@ def sha256(path: str | os.PathLike[str]) -> str:
 
 
 def verify(path: Path) -> None:
-    """Compare ``path`` with the sha256 recorded by the step that wrote it, if one did.
+    """Compare ``path`` with the sha256 recorded by the step that wrote it; refuse it without a record.
 
     Every step records the checksums of its outputs in ``<step>.provenance.json``
     beside them; a truncated, corrupted or swapped file is reported with the
-    expected and the found checksum, before anything is computed from it.
+    expected and the found checksum, before anything is computed from it. A file
+    that no record names (its record deleted, or its step failed before writing
+    it) is refused too: nothing is loaded unchecked.
     """
     for record in sorted(path.parent.glob("*.provenance.json")):
         try:
             outputs = json.loads(record.read_text()).get("outputs", {})
-        except (json.JSONDecodeError, AttributeError):
-            raise ArtifactError(f"{record}: provenance record unreadable (corrupted?)") from None
-        for recorded, expected in outputs.items():
-            if Path(recorded).name == path.name:
-                found = sha256(path)
-                if found != expected:
-                    raise ArtifactError(
-                        f"{path}: sha256 mismatch (truncated, corrupted or swapped): expected {expected[:16]}…"
-                        f" as recorded in {record.name}, found {found[:16]}…"
-                    )
-                return
+            recorded = {Path(name).name: digest for name, digest in outputs.items()}
+        except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
+            raise ArtifactError(f"{record}: provenance record unreadable (corrupted?); rerun its step") from None
+        if path.name in recorded:
+            expected, found = recorded[path.name], sha256(path)
+            if found != expected:
+                raise ArtifactError(
+                    f"{path}: sha256 mismatch (truncated, corrupted or swapped): expected {str(expected)[:16]}…"
+                    f" as recorded in {record.name}, found {found[:16]}…"
+                )
+            return
+    raise ArtifactError(
+        f"{path}: no provenance record beside it names this file (deleted, or its step did not finish);"
+        " rerun the step that writes it"
+    )
 
 
 def params_hash(params: Any) -> str:

@@ -10,11 +10,15 @@ KITTI boxes per image; all three are read through :func:`read_prepared`.
 from __future__ import annotations
 
 import hashlib
+import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from evosynth.artifacts import verify
+from evosynth.data.validation import check_classes
 from evosynth.errors import DataError
 
 if TYPE_CHECKING:
@@ -40,14 +44,16 @@ def array_sha(array: np.ndarray) -> str:
 
 
 def read_prepared(path: str | Path, kind: str, required: list[str]) -> dict[str, np.ndarray]:
-    """Every array of a prepared ``.npz``; a clear error if it is missing, unreadable or lacks ``required``."""
+    """Every array of a prepared ``.npz``, checked against its provenance record; a clear error if it is
+    missing, unrecorded, unreadable or lacks ``required``."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: prepared dataset missing (run the prepare step)")
+    verify(path)  # the prepare step's record names it with its sha256, or it is not used
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataError(f"{path}: prepared dataset unreadable, truncated or corrupted ({exc})") from None
     missing = [key for key in required if key not in arrays]
     if missing:
@@ -75,6 +81,10 @@ def load_prepared(
     import torch
 
     arrays = read_prepared(path, "classification", list(CLASSIFICATION_ARRAYS))
+    try:  # a file prepared before the labels were checked (a stray 255: a 256-way network)
+        check_classes(arrays["y_train"], arrays["y_test"])
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}; prepare it again") from None
     seeded_subset(arrays, {"train": train_size, "test": test_size}, ("x", "y"), seed)
     x_train = torch.from_numpy(arrays["x_train"]).float().div_(255.0)
     mean = x_train.mean(dim=(0, 2, 3), keepdim=True)

@@ -4,20 +4,26 @@ Fashion-MNIST/MNIST/IDX, CIFAR-10 pickles, STL-10 binaries, scikit-learn's
 digits and user ``.npz`` files are read here; saliency sets
 (:mod:`evosynth.data.saliency`) and KITTI (:mod:`evosynth.data.kitti_prepared`)
 have their own readers, dispatched from :func:`read_source` and :func:`prepare`.
-The prepared format itself is :mod:`evosynth.data.prepared`.
+The prepared format itself is :mod:`evosynth.data.prepared`; what a source's
+arrays must hold to be converted to it without loss is :mod:`evosynth.data.validation`.
+A file that cannot be read (truncated, empty, not in its format) is refused in one
+line naming it; the prepared file and its card appear together or not at all.
 """
 
 from __future__ import annotations
 
 import gzip
 import pickle
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from evosynth.artifacts import atomic_path, sha256, write_json
+from evosynth.artifacts import all_or_nothing, atomic_path, sha256, write_json
 from evosynth.data.prepared import array_sha
+from evosynth.data.validation import as_labels, as_uint8, check_classes
 from evosynth.errors import DataError
 
 # KITTI, saliency and STL-10 readers import torch/pillow: imported where used, so that checking a
@@ -44,10 +50,15 @@ def read_idx(path: str | Path) -> np.ndarray:
     path = Path(path)
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise DataError(f"{path}: truncated or corrupted gzip file ({exc}); download it again") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header ({len(raw)} bytes, {4 + 4 * ndim} needed for {ndim} dimensions)")
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(dims)):
@@ -133,16 +144,6 @@ def _to_nchw(x: np.ndarray, name: str) -> np.ndarray:
     raise DataError(f"{name}: images must be N×H×W, N×H×W×C or N×C×H×W with C in (1, 3), got {x.shape}")
 
 
-def _as_uint8(x: np.ndarray, name: str) -> np.ndarray:
-    if x.dtype == np.uint8:
-        return x
-    x = np.asarray(x, dtype=np.float64)
-    if not np.isfinite(x).all():
-        raise DataError(f"{name}: images contain NaN or infinite values")
-    top = 1.0 if x.max() <= 1.0 else 255.0
-    return np.clip(np.rint(x / top * 255.0), 0, 255).astype(np.uint8)
-
-
 def _load_idx(source: str, root: Path, download: bool) -> dict[str, np.ndarray]:
     files = _idx_folder(source, root)
     if files is None and download:
@@ -177,10 +178,17 @@ def _load_cifar10(root: Path, download: bool) -> dict[str, np.ndarray]:
             path = folder / name
             if not path.is_file():
                 raise DataError(f"cifar10: {path} not found; {_expected_layout('cifar10', root)}")
-            with open(path, "rb") as handle:
-                batch = pickle.load(handle, encoding="bytes")  # the published format is a pickle
-            xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-            ys.append(np.asarray(batch[b"labels"], dtype=np.int64))
+            try:
+                with open(path, "rb") as handle:
+                    batch = pickle.load(handle, encoding="bytes")  # the published format is a pickle
+                data = np.asarray(batch[b"data"])
+                if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+                    raise ValueError(f"data of {data.dtype} {data.shape}, expected uint8 N×3072")
+                xs.append(data.reshape(-1, 3, 32, 32))
+                ys.append(as_labels(np.asarray(batch[b"labels"]), f"{path} labels"))
+            except (pickle.UnpicklingError, EOFError, ValueError, KeyError, TypeError, IndexError) as exc:
+                raise DataError(f"cifar10: {path}: not a CIFAR-10 python batch, truncated or corrupted"
+                                f" ({type(exc).__name__}: {exc}); download it again") from None
         return np.concatenate(xs), np.concatenate(ys)
 
     x_train, y_train = batches(CIFAR_TRAIN)
@@ -209,8 +217,10 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
                     f"{path}: missing arrays {missing}; expected x_train, y_train, x_test, y_test"
                 )
             return {k: archive[k] for k in IDX_FILES}
-    except (ValueError, OSError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        what = "empty file" if path.stat().st_size == 0 else f"{type(exc).__name__}: {exc}"
+        raise DataError(f"{path}: not a readable .npz file, truncated or corrupted ({what});"
+                        " write it with numpy.savez") from None
 
 
 def _resize(x: np.ndarray, size: int) -> np.ndarray:
@@ -251,13 +261,10 @@ def read_source(spec: dict[str, Any]) -> dict[str, np.ndarray]:
         raise DataError(f"unknown dataset source {source!r}")
     out = {}
     for key in ("x_train", "x_test"):
-        x = _to_nchw(_as_uint8(np.asarray(arrays[key]), key), key)
+        x = _to_nchw(as_uint8(np.asarray(arrays[key]), key), key)
         out[key] = _resize(x, spec["image_size"]) if "image_size" in spec else np.ascontiguousarray(x)
     for key in ("y_train", "y_test"):
-        y = np.asarray(arrays[key]).reshape(-1)
-        if not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
-            raise DataError(f"{key}: labels must be non-negative integers")
-        out[key] = y.astype(np.int64)
+        out[key] = as_labels(arrays[key], key)
     for split in ("train", "test"):
         if len(out[f"x_{split}"]) != len(out[f"y_{split}"]):
             raise DataError(f"{split}: {len(out[f'x_{split}'])} images but {len(out[f'y_{split}'])} labels")
@@ -265,6 +272,7 @@ def read_source(spec: dict[str, Any]) -> dict[str, np.ndarray]:
         raise DataError(
             f"train images {out['x_train'].shape[1:]} and test images {out['x_test'].shape[1:]} differ"
         )
+    check_classes(out["y_train"], out["y_test"])
     return out
 
 
@@ -279,10 +287,17 @@ def prepare(spec: dict[str, Any], out: str | Path, card: str | Path) -> dict[str
 
         return prepare_kitti(spec, out, card)  # images and padded boxes, not labels
     arrays = read_source(spec)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as handle:  # np.savez would append .npz to a temp name
-            np.savez(handle, **arrays)
-    num_classes = int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1
+    with all_or_nothing():  # the prepared file only with its card
+        with atomic_path(out) as tmp:
+            with open(tmp, "wb") as handle:  # np.savez would append .npz to a temp name
+                np.savez(handle, **arrays)
+        info = _card(spec, arrays, sha256(out))
+        write_json(card, info)
+    return info
+
+
+def _card(spec: dict[str, Any], arrays: dict[str, np.ndarray], prepared_sha: str) -> dict[str, Any]:
+    num_classes = check_classes(arrays["y_train"], arrays["y_test"])
     info = {
         "source": spec["source"],
         "root": spec.get("root") or (None if spec["source"] == "digits" else _default_root(spec["source"])),
@@ -296,7 +311,6 @@ def prepare(spec: dict[str, Any], out: str | Path, card: str | Path) -> dict[str
             "count": int(len(arrays["y_test"])),
             "per_class": np.bincount(arrays["y_test"], minlength=num_classes).tolist(),
         },
-        "sha256": {"prepared": sha256(out)} | {key: array_sha(value) for key, value in arrays.items()},
+        "sha256": {"prepared": prepared_sha} | {key: array_sha(value) for key, value in arrays.items()},
     }
-    write_json(card, info)
     return info

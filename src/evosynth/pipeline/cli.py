@@ -10,14 +10,15 @@ names it), in this process or in a fork of the warm server.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
 from typing import Any, Sequence
 
 from evosynth import __version__
-from evosynth.artifacts import write_json
-from evosynth.errors import EvosynthError, ParamsError
+from evosynth.artifacts import all_or_nothing, write_json
+from evosynth.errors import DataError, EvosynthError, ParamsError
 from evosynth.pipeline import codedeps, warm
 from evosynth.pipeline.commands import COMMANDS, DEVICE_RUNTIME
 from evosynth.pipeline.params import load_params, training_spec
@@ -90,7 +91,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if os.environ.get("EVOSYNTH_LIMITS_RECORD"):  # for tests: the limits the step really runs under
         write_json(os.environ["EVOSYNTH_LIMITS_RECORD"],
                    {"pid": os.getpid(), "threads": torch.get_num_threads(), **warm.limits()})
-    importlib.import_module(COMMANDS[args.command].module).main(params, args)
+    with all_or_nothing():  # a failed step leaves none of its outputs behind
+        importlib.import_module(COMMANDS[args.command].module).main(params, args)
     return 0
 
 
@@ -102,8 +104,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ParamsError as exc:
         print(f"evosynth: error: {exc}", file=sys.stderr)
         return 2
+    except DataError as exc:  # bad input too: a dataset the user gave, not in an accepted form
+        print(f"evosynth {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except EvosynthError as exc:
         print(f"evosynth {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk outside the artifact writers (which say so themselves)
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"evosynth {args.command}: error: {exc.filename or 'a file'}: could not be written ({exc.strerror});"
+              " free space there and rerun", file=sys.stderr)
         return 1
 
 
