@@ -46,6 +46,9 @@ def _params(explicit: bool) -> dict:
         for exp in params["experiments"].values():
             exp["train"].update(schedule="constant", rewind=False, distill={"alpha": 0.0, "temperature": 4.0})
             exp["environment"]["adaptive"] = None
+            # issue 15's budget correction (F measured after compaction) changes masks on purpose; its
+            # switch back to the uncorrected calibration isolates issue 16's additions
+            exp["environment"]["calibrate"] = "sampled"
     return params
 
 

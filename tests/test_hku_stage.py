@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 import torch
 from conftest import BIN, TINY_PARAMS, make_project, record, run
 from PIL import Image
-from test_workflow import dvc_dag
+from test_workflow import dvc_dag, snakemake_dag
 
 from evosynth.artifacts import save_checkpoint
 from evosynth.errors import ParamsError
@@ -70,28 +69,13 @@ def test_test_on_names_another_set_of_the_same_task(bad) -> None:
         validate_params(params)
 
 
-def _snakemake_jobs(project: Path, *targets: str) -> set[tuple]:
-    """(rule, shell command, inputs, outputs) of every job of a forced dry run of ``targets``."""
-    out = run([str(BIN / "snakemake"), "-n", "--forceall", "-c1", *targets], cwd=project).stdout
-    jobs = set()
-    for block in re.split(r"\n(?=\[.*\]\nrule |rule )", out):
-        match = re.search(r"^rule (\w+):", block, re.M)
-        if not match or match.group(1) == "all":
-            continue
-        fields = dict(re.findall(r"^    (input|output): (.*)$", block, re.M))
-        shell = re.search(r"^Shell command: (.*?)(?: 2> \S+)?$", block, re.M).group(1)
-        split = lambda key: frozenset(fields.get(key, "").split(", ")) - {""}  # noqa: E731
-        jobs.add((match.group(1), shell, split("input"), split("output")))
-    return jobs
-
-
 def test_the_hku_is_stages_are_identical_in_both_engines(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", _saliency_params(), git=False)
     run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "s"], cwd=project)  # default: false: on request
     run(["git", "init", "-q"], cwd=project)
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)
     dvc = dvc_dag(project)
-    snake = _snakemake_jobs(project, "all", "reports/s/paper_tables.md", "reports/s/generations.md")
+    snake = snakemake_dag(project, "all", "reports/s/paper_tables.md", "reports/s/generations.md")
     stages = {j for j in dvc if j[0] in ("transfer", "paper_tables")}
     assert len(stages) == 3 + 1
     assert {j for j in snake if j[0] in ("transfer", "paper_tables")} == stages

@@ -269,6 +269,7 @@ ruleorder: picks > runtime
 
 
 rule picks:
+    threads: workflow.cores  # a timing: no other job beside it
     input:
         step_inputs("picks"),
     output:
@@ -284,7 +285,7 @@ rule picks:
     conda:
         "../envs/evosynth.yaml"
     shell:
-        "{params.cmd} 2> {log}"
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
 rule prune:
