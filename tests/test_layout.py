@@ -139,3 +139,16 @@ def test_the_code_record_is_the_same_bytes_for_the_same_code(tmp_path, monkeypat
         assert main(["code", "--params", str(ROOT / "params.yaml"), "--module", module,
                      "--out-dir", str(tmp_path / out)]) == 0
     assert (tmp_path / "a" / f"{module}.json").read_bytes() == (tmp_path / "b" / f"{module}.json").read_bytes()
+
+
+def test_the_readme_results_are_the_committed_reports():
+    result = subprocess.run([sys.executable, "workflow/scripts/readme_results.py", "--check"], cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_readme_layout_names_every_package():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):readme.index("### Code dependencies")]
+    packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
+    assert [p for p in packages if f"{p}/" not in layout] == []
