@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,18 +159,18 @@ def test_the_detectnet_experiment_has_the_same_dag_in_both_engines(tmp_path: Pat
     import copy
 
     from conftest import BIN, TINY_PARAMS, make_project, run
-    from test_hku_stage import _snakemake_jobs
-    from test_workflow import dvc_dag
+    from test_workflow import dvc_dag, snakemake_dag
 
     params = copy.deepcopy(TINY_PARAMS)
     params["datasets"]["kitti"] = {"source": "kitti", "root": "absent/kitti", "image_size": 64}
     params["experiments"]["d"] = _experiment("kitti", "detectnet", "cluster", default=False, generations=2,
                                              encoding={"clusters": "kernel", "truncation": 0.1})
     project = make_project(tmp_path / "p", params, git=False)
+    run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "d"], cwd=project)  # default: false: on request
     run(["git", "init", "-q"], cwd=project)
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)
     dvc = dvc_dag(project)
     tables = [j for j in dvc if j[0] == "paper_tables"]
     assert len(tables) == 1 and tables[0][1].startswith("evosynth tables ") and tables[0][2] >= {
         f"results/d/gen{g}/metrics.json" for g in range(3)}
-    assert dvc == _snakemake_jobs(project, "all", "reports/d/paper_tables.md", "reports/d/generations.md")
+    assert dvc == snakemake_dag(project, "all", "reports/d/paper_tables.md", "reports/d/generations.md")

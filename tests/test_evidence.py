@@ -9,7 +9,8 @@ import re
 import sys
 
 import pytest
-from conftest import BIN, TINY_PARAMS, make_project, run
+from conftest import BIN, TINY_PARAMS, make_project, record, run
+from test_workflow import snakemake_dag
 
 from evosynth.errors import ParamsError
 from evosynth.pipeline.params import validate_params
@@ -143,6 +144,7 @@ def test_evidence_step_writes_verdicts_from_every_seed(tmp_path, monkeypatch):
             folder = tmp_path / f"results/{owner}/gen{g}"
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "metrics.json").write_text(json.dumps({"generation": g, **row}))
+            record(folder / "metrics.json")
     rows = run_evidence(params, tmp_path / "reports/evidence")
     assert [r["claim"] for r in rows] == ["c"] and rows[0]["seeds"] == 2
     assert rows[0]["mean"] > 0 and rows[0]["sd"] == pytest.approx(0.0, abs=1e-12)
@@ -161,22 +163,14 @@ def _dvc_evidence_dag(project) -> set[tuple]:
         graph = repo.index.graph
         (root,) = [s for s in graph if s.name == "evidence"]
         assert root.path_in_repo == "pipelines/evidence/dvc.yaml"
-        return {(s.name.split("-")[0], s.cmd, frozenset(d.def_path for d in s.deps if not isinstance(d, ParamsDependency)),
+        # the code stages' params.yaml dependency is DVC's only (test_workflow.dvc_dag checks it)
+        return {(s.name.split("-")[0], s.cmd,
+                 frozenset(d.def_path for d in s.deps if not isinstance(d, ParamsDependency)) - {"params.yaml"},
                  frozenset(o.def_path for o in s.outs)) for s in {root, *nx.descendants(graph, root)}}
 
 
 def _snakemake_dag(project, target: str) -> set[tuple]:
-    out = run([str(BIN / "snakemake"), "-n", "--forceall", "-c1", target], cwd=project).stdout
-    jobs = set()
-    for block in re.split(r"\n(?=\[.*\]\nrule |rule )", out):
-        match = re.search(r"^rule (\w+):", block, re.M)
-        if not match:
-            continue
-        fields = dict(re.findall(r"^    (input|output): (.*)$", block, re.M))
-        shell = re.search(r"^Shell command: (?:EVOSYNTH_THREADS=\d+ )?(.*?)(?: 2> \S+)?$", block, re.M).group(1)
-        split = lambda key: frozenset(fields.get(key, "").split(", ")) - {""}  # noqa: E731
-        jobs.add((match.group(1), shell, split("input"), split("output")))
-    return jobs
+    return snakemake_dag(project, target)
 
 
 def test_evidence_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_the_default(tmp_path):

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from conftest import record
 
 from evosynth.evolution.encoding import encode, encode_clusters
 from evosynth.evolution.environment import Environment
@@ -85,6 +86,8 @@ def _lenet_parent(tmp_path, seed, accuracy):
     save_checkpoint(path, "model", {"state_dict": model.state_dict(), "masks": masks, "architecture": "lenet5",
                                     "input_shape": (1, 28, 28), "num_classes": 10, "experiment": "x"})
     write_json(tmp_path / f"metrics{seed}.json", {"accuracy": accuracy})
+    record(path)
+    record(tmp_path / f"metrics{seed}.json")
     return path, tmp_path / f"metrics{seed}.json", model.state_dict(), masks
 
 

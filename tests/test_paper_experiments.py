@@ -279,7 +279,8 @@ PAPER_ARCHITECTURES = {"cifar10_quick", "alexnet", "resnet56", "vgg16_saliency",
 def test_named_paper_experiments_stay_out_of_the_default_target() -> None:
     params = load_params(ROOT / "params.yaml")
     named = {n for n, e in params["experiments"].items() if not e["default"]}
-    assert {params["experiments"][n]["architecture"] for n in named} == PAPER_ARCHITECTURES
+    # every paper architecture has a named experiment; the named lenet5 runs are the evidence set and the pick
+    assert PAPER_ARCHITECTURES <= {params["experiments"][n]["architecture"] for n in named} <= PAPER_ARCHITECTURES | {"lenet5"}
     assert {params["datasets"][params["experiments"][n]["dataset"]]["source"] for n in named} >= {
         "cifar10", "stl10", "msra_b", "kitti"}
     root = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]

@@ -102,6 +102,7 @@ def params_files(draw: st.DrawFn, npz: str) -> dict[str, Any]:
         spec["dataset"] = draw(st.sampled_from(sorted(datasets)))
         spec["architecture"] = draw(st.sampled_from(["lenet5", "lenet5", spec["architecture"]]))
         spec.pop("ancestor", None)
+        spec.pop("seeds", None)  # seed families: tests/test_evidence.py
         if spec["method"] == "sexual":
             spec["population"] = {**spec.get("population", {}), "size": draw(st.integers(2, 3))}
         else:
@@ -109,8 +110,10 @@ def params_files(draw: st.DrawFn, npz: str) -> dict[str, Any]:
         experiments[name] = spec
     if len(names) > 1 and draw(st.booleans()):  # the second starts from the first one's ancestor
         first, second = experiments[names[0]], experiments[names[1]]
-        second.update({k: copy.deepcopy(first[k]) for k in ("dataset", "architecture", "seed", "train", "data")},
-                      ancestor=names[0])
+        shared = ("dataset", "architecture", "seed", "train", "data")
+        for k in shared:
+            second.pop(k, None)
+        second.update({k: copy.deepcopy(first[k]) for k in shared if k in first}, ancestor=names[0])
     params: dict[str, Any] = {"datasets": datasets, "experiments": experiments}
     for name in draw(st.lists(NAMES.filter(lambda n: n not in experiments), max_size=1, unique=True)):
         params["baselines"] = {name: {"follow": draw(st.sampled_from(names)),

@@ -2,8 +2,8 @@
 
 A forced rerun of one stage of each step kind on the tiny project must leave
 every output DVC and Snakemake hash byte for byte as it was: times, host and
-commit live in the untracked ``<step>.run.json``. The runtime stage is the
-exception by nature (its outputs are measurements).
+commit live in the untracked ``<step>.run.json``. The runtime and picks stages are the
+exception by nature (their outputs are measurements).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import BIN, TINY_PARAMS, TINY_REPORTS, engine_env, make_project, run
 
-MEASURED = {"runtime"}  # its outputs are timings: a rerun measures again
+MEASURED = {"runtime", "picks"}  # their outputs are timings: a rerun measures again
 
 
 def _params() -> dict:
