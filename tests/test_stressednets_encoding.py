@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import record
 
 from evosynth.artifacts import load_checkpoint, save_checkpoint
 from evosynth.data.prepared import Split
@@ -45,6 +46,7 @@ def ancestor(tmp_path_factory):
     path = tmp_path_factory.mktemp("ancestor") / "model.pt"
     save_checkpoint(path, "model", {"state_dict": model.state_dict(), "masks": masks, "architecture": "lenet5",
                                     "input_shape": (1, 28, 28), "num_classes": 10, "experiment": "stressed"})
+    record(path)
     return path
 
 
@@ -63,6 +65,7 @@ def _filters(params, experiment: str, parent: Path, folder: Path, generations: i
         save_checkpoint(parent, "model", {k: child[k] for k in
                                           ("state_dict", "masks", "architecture", "input_shape", "num_classes",
                                            "experiment")})
+        record(parent)
     return counts
 
 

@@ -137,7 +137,8 @@ def test_each_experiment_has_its_own_lock_and_named_targets_stay_out_of_the_defa
     default = {j for j in dvc_dag(project)}
     assert len(default) == len(_upstream_of_root(project)) and not any("named" in j[1] or "cifar" in j[1] for j in default)
     status = run([DVC, "status"], cwd=project).stdout
-    assert "named" not in status and "cifar" not in status
+    stages = [line for line in status.splitlines() if line and not line[0].isspace()]  # "<stage>:" lines
+    assert stages and not any("named" in s or "-cifar" in s for s in stages)
     # Snakemake's default target is the same set of jobs (the CIFAR-10 files are absent, and not needed)
     assert snakemake_dag(project) == default
     wrong = run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "tiny"], cwd=project, check=False)
@@ -200,7 +201,8 @@ def test_dvc_repro_runs_every_generation(dvc_project):
     assert metrics[2]["synaptic_efficiency"] > 3.0  # F = 0.5 twice: about 4x
     for g, m in enumerate(metrics[1:], start=1):
         synthesis = json.loads((dvc_project / f"results/tiny/gen{g}/synthesis.json").read_text())
-        assert abs(synthesis["expected_ratio"] - 0.5) < 1e-6  # budget mode: calibrated to F
+        # budget mode: F delivered as measured after keep_minimum and compaction (docs/method.md §3)
+        assert abs(synthesis["realised_ratio"] - 0.5) <= 0.02 * 0.5
         # compaction then removes the synapses of filters and neurons left with no input or no output
         assert 0.4 < m["synapse_ratio_vs_parent"] <= 0.51
     for g in (1, 2):  # synthesis never revives what the parent lost
