@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 from sections import update_section
+from training_speed import bare_epoch
 
 from evosynth.data.prepared import load_prepared
 from evosynth.nets.architectures import build_model
@@ -42,19 +43,6 @@ FULL_TRAIN = 60_000
 #: 0.27 s plus the command line and DVC's hashing and lock: about 1 s, from 336 stages in 15 min 21 s), and
 #: encode plus synthesize of one LeNet5 offspring (about 1 s).
 REFERENCE = (13.5, 1.8, 1.0, 1.0)
-
-
-def bare_epoch(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, lr: float) -> float:
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
-    model.train()
-    start = time.perf_counter()
-    for i in range(0, len(y), batch):
-        index = order[i : i + batch]
-        optimizer.zero_grad(set_to_none=True)
-        torch.nn.functional.cross_entropy(model(x[index]), y[index]).backward()
-        optimizer.step()
-    return time.perf_counter() - start
 
 
 def measure(images: int, batches: list[int]) -> dict[str, float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from test_architectures import _randomise_norms
 from torch import nn
 
 from evosynth.evolution.encoding import encode, encode_clusters
@@ -26,17 +27,6 @@ SHAPE = (3, 16, 16)
 
 def _weights(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: layer.weight.detach() for name, layer in prunable_layers(model)}
-
-
-def _norms(model: nn.Module, seed: int) -> None:
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.2)
-                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.2)
-                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
 
 
 def _split(groups, masks: Masks) -> int:
@@ -66,7 +56,7 @@ def _parent(ancestor: nn.Module, groups, seed: int) -> tuple[nn.Module, Masks]:
     with torch.no_grad():  # training moves the parents apart
         for _, layer in prunable_layers(model):
             layer.weight.add_(torch.randn(layer.weight.shape, generator=torch.Generator().manual_seed(seed)) * 0.05)
-    _norms(model, seed)
+    _randomise_norms(model, seed)
     apply_masks(model, masks)
     return model, masks
 
