@@ -60,6 +60,8 @@ def _present(raw: dict[str, Any], key: str) -> bool:
 #: Steps kept in the root dvc.yaml (for the default target): the ones users name.
 ROOT_STEPS = ("prepare", "report", "paper_tables", "runtime", "compare", "features", "papers", "picks")
 ROOT_FILE = "dvc.yaml"
+#: Outputs kept in DVC's cache (and remote), not in git: networks, exports and prepared datasets.
+CACHED_SUFFIXES = (".pt", ".onnx", ".ts", ".npz")
 #: Dependencies only the code stages of dvc.yaml have (see :func:`_stage`).
 DVC_ONLY_DEPS = (PARAMS_FILE,)
 
@@ -81,9 +83,8 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
     if params:
         stage["params"] = params
     # metrics and reports are small and live in git, so `dvc metrics diff` /
-    # `dvc plots diff` compare them across commits; models go to DVC's cache.
-    in_git = step.step in ("code", "evaluate", "transfer", "report", "paper_tables", "compare", "runtime", "evidence",
-                           "picks", "features", "papers")
+    # `dvc plots diff` compare them across commits; a stage writing a model or a dataset goes to DVC's cache.
+    in_git = not any(out.endswith(CACHED_SUFFIXES) for out in step.outs)
     stage["outs"] = [{out: {"cache": False}} if in_git else out for out in step.outs]
     if step.step == "code":
         # Every stage depends on a code stage, so with params.yaml as a dependency the code stages

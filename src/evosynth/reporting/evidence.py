@@ -195,17 +195,9 @@ def _band(chains: dict[int, list[dict[str, Any]]], metric: str, grid: np.ndarray
     return grid[covered], np.nanmean(stack, 0), np.nanmin(stack, 0), np.nanmax(stack, 0)
 
 
-def _pyplot():
-    return figures.pyplot()
-
-
-def _save(fig: Any, path: Path) -> None:
-    figures.save_figure(fig, path, dpi=90)  # refuses a panel without axis titles, records them in the PNG
-
-
 def _plot_claims(claims: dict[str, Any], runs: dict[str, dict[int, list[dict[str, Any]]]], path: Path) -> None:
     """Per claim: accuracy and the claim's metric against synaptic efficiency, mean line and min–max band."""
-    plt = _pyplot()
+    plt = figures.pyplot()
     fig, axes = plt.subplots(max(len(claims), 1), 2, figsize=(10, 3.2 * max(len(claims), 1)), squeeze=False)
     for (name, claim), pair in zip(claims.items(), axes):
         top = max(max(r["synaptic_efficiency"] for rows in runs[claim[role]].values() for r in rows)
@@ -221,13 +213,13 @@ def _plot_claims(claims: dict[str, Any], runs: dict[str, dict[int, list[dict[str
             ax.set(title=f"{name}: {metric}", xlabel="synaptic efficiency (×)", ylabel=ylabel)
             ax.grid(alpha=0.3)
             ax.legend(fontsize="small")
-    _save(fig, path)
+    figures.save_figure(fig, path, dpi=90)  # refuses a panel without axis titles, records them in the PNG
 
 
 def _plot_sweep(names: list[str], runs: dict[str, dict[int, list[dict[str, Any]]]], factors: dict[str, float],
                 path: Path) -> None:
     """StressedNets Fig. 6 over seeds: accuracy against generation per F, mean line and min–max band."""
-    plt = _pyplot()
+    plt = figures.pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for name in names:
         series = [per_generation(rows) for rows in runs[name].values()]
@@ -240,4 +232,4 @@ def _plot_sweep(names: list[str], runs: dict[str, dict[int, list[dict[str, Any]]
     ax.grid(alpha=0.3)
     if names:
         ax.legend(fontsize="small")
-    _save(fig, path)
+    figures.save_figure(fig, path, dpi=90)  # refuses a panel without axis titles, records them in the PNG
