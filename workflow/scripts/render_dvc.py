@@ -67,10 +67,11 @@ DVC_ONLY_DEPS = (PARAMS_FILE,)
 
 
 def pipeline_file(step: Step) -> str:
-    """The dvc.yaml that holds ``step``, relative to the project root."""
+    """The dvc.yaml that holds ``step``, relative to the project root: an experiment's own file, the data
+    preparation's, or one per step that belongs to no experiment (code records, evidence, picks)."""
     if step.default and step.step in ROOT_STEPS:
         return ROOT_FILE
-    return f"pipelines/{step.experiment or (step.step if step.step in ('code', 'evidence', 'picks') else 'data')}/dvc.yaml"
+    return f"pipelines/{step.experiment or ('data' if step.step == 'prepare' else step.step)}/dvc.yaml"
 
 
 def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
