@@ -209,9 +209,11 @@ def test_the_committed_evidence_set_has_the_seeds_scale_and_cost_the_issue_asks(
         spec = families[name]
         assert not spec["default"] and spec["data"] == {"train_size": None, "test_size": None}, name
         assert len(spec["seeds"]) >= (3 if name in evidence["sweep"] else 5), name
-    for name in arms:  # every claim arm is asked to pass 100x synaptic efficiency by its last generation
-        spec = families[name]
-        assert spec["environment"]["factor"] ** -spec["generations"] >= evidence["target_efficiency"] >= 100, name
+    for name in arms:  # every budget-mode claim arm is asked to pass 100x synaptic efficiency by its last generation
+        spec = families[name]  # (a literal-mode arm shrinks at its method's own rate: the report prints what it reached)
+        if spec["environment"]["mode"] == "budget":
+            assert spec["environment"]["factor"] ** -spec["generations"] >= evidence["target_efficiency"] >= 100, name
+    assert any(families[n]["environment"]["mode"] == "budget" for n in arms)
     assert sorted(families[n]["environment"]["factor"] for n in evidence["sweep"]) == [0.2, 0.4, 0.6, 0.8, 0.9, 0.95]
     assert {tuple(families[n]["generations"] for n in evidence["sweep"])} == {(families[evidence["sweep"][0]]["generations"],) * 6}
     sys.path.insert(0, str(ROOT / "benchmarks"))
