@@ -183,11 +183,12 @@ def _sweep_rows(names: list[str], runs: dict[str, dict[int, list[dict[str, Any]]
     return out
 
 
-def _band(chains: dict[int, list[dict[str, Any]]], metric: str, grid: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Mean, min and max over seeds of a metric on a grid of log10 synaptic efficiency (NaN outside a chain)."""
+def _band(chains: dict[int, list[dict[str, Any]]], metric: str, grid: np.ndarray,
+          at: str = "synaptic_efficiency") -> tuple[np.ndarray, ...]:
+    """Mean, min and max over seeds of a metric on a grid of the matching axis (NaN outside a chain)."""
     curves = []
     for rows in chains.values():
-        x, y = _curve(per_generation(rows), metric, "synaptic_efficiency")
+        x, y = _curve(per_generation(rows), metric, at)
         curves.append(np.where((grid >= x[0]) & (grid <= x[-1]), np.interp(grid, x, y), np.nan))
     stack = np.array(curves)
     covered = ~np.all(np.isnan(stack), axis=0)
@@ -196,21 +197,30 @@ def _band(chains: dict[int, list[dict[str, Any]]], metric: str, grid: np.ndarray
 
 
 def _plot_claims(claims: dict[str, Any], runs: dict[str, dict[int, list[dict[str, Any]]]], path: Path) -> None:
-    """Per claim: accuracy and the claim's metric against synaptic efficiency, mean line and min–max band."""
+    """Per claim: accuracy and the claim's metric against its matching axis (synaptic efficiency, or the
+    generation for a claim matched on it), mean line and min–max band."""
     plt = figures.pyplot()
     fig, axes = plt.subplots(max(len(claims), 1), 2, figsize=(10, 3.2 * max(len(claims), 1)), squeeze=False)
     for (name, claim), pair in zip(claims.items(), axes):
-        top = max(max(r["synaptic_efficiency"] for rows in runs[claim[role]].values() for r in rows)
+        at = claim["at"]
+        key = "generation" if at == "generation" else "synaptic_efficiency"
+        top = max(max(float(r[key]) for rows in runs[claim[role]].values() for r in rows)
                   for role in ("treatment", "control"))
-        grid = np.linspace(0.0, math.log10(max(top, 1.0 + 1e-9)), 128)
+        grid = (np.arange(0, int(top) + 1, dtype=float) if at == "generation"
+                else np.linspace(0.0, math.log10(max(top, 1.0 + 1e-9)), 128))
         for ax, metric in zip(pair, ("accuracy", claim["metric"] if claim["metric"] != "accuracy" else "cluster_efficiency")):
             for role, style in (("treatment", "-"), ("control", "--")):
-                x, mean, low, high = _band(runs[claim[role]], metric, grid)
-                line, = ax.plot(10 ** x, mean, style, label=f"{claim[role]} ({role}, {len(runs[claim[role]])} seeds)")
-                ax.fill_between(10 ** x, low, high, color=line.get_color(), alpha=0.2)
-            ax.set_xscale("log")
+                x, mean, low, high = _band(runs[claim[role]], metric, grid, at)
+                x = x if at == "generation" else 10 ** x
+                line, = ax.plot(x, mean, style, label=f"{claim[role]} ({role}, {len(runs[claim[role]])} seeds)")
+                ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2)
+            if at == "generation":
+                figures.integer_ticks(ax)
+            else:
+                ax.set_xscale("log")
             ylabel = "test accuracy %" if metric == "accuracy" else f"log10 {metric}"
-            ax.set(title=f"{name}: {metric}", xlabel="synaptic efficiency (×)", ylabel=ylabel)
+            xlabel = "generation" if at == "generation" else "synaptic efficiency (×)"
+            ax.set(title=f"{name}: {metric}", xlabel=xlabel, ylabel=ylabel)
             ax.grid(alpha=0.3)
             ax.legend(fontsize="small")
     figures.save_figure(fig, path, dpi=90)  # refuses a panel without axis titles, records them in the PNG
