@@ -5,8 +5,8 @@
 
 The block between ``<!-- results:start -->`` and ``<!-- results:end -->`` is
 made only of report files the pipeline writes (each named above its table):
-the default experiment's generation table, the claims against their
-controls, the baselines' verdicts and the runtime of the timed experiment.
+the default experiment's generation table, the evidence set's verdicts,
+the one-seed claims against their controls, the baselines' verdicts and the runtime of the timed experiment.
 Nothing in it is typed by hand.
 """
 
@@ -21,6 +21,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 #: (report file, what it is), in the order the README shows them.
 SOURCES = (
     ("reports/fmnist_evonet/generations.md", "The default experiment, generation by generation"),
+    ("reports/evidence/evidence.md", "The evidence set: each paper's claim over seeds, full Fashion-MNIST, past 100x"),
     ("reports/methods/comparisons.md", "Each paper's claim against its control (one seed, subsets: a pilot, not a verdict)"),
     ("reports/papers/baselines.md", "Evolution against plain pruning at matched synapse counts"),
     ("reports/fmnist_evonet/runtime.md", "Runtime of the default experiment's generations"),
