@@ -6,7 +6,8 @@
 The block between ``<!-- results:start -->`` and ``<!-- results:end -->`` is
 made only of report files the pipeline writes (each named above its table):
 the default experiment's generation table, the evidence set's verdicts,
-the one-seed claims against their controls, the baselines' verdicts and the runtime of the timed experiment.
+the one-seed claims against their controls, the baselines' verdicts and
+the runtime of the timed experiment.
 Nothing in it is typed by hand.
 """
 

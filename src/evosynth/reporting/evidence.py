@@ -202,24 +202,24 @@ def _plot_claims(claims: dict[str, Any], runs: dict[str, dict[int, list[dict[str
     plt = figures.pyplot()
     fig, axes = plt.subplots(max(len(claims), 1), 2, figsize=(10, 3.2 * max(len(claims), 1)), squeeze=False)
     for (name, claim), pair in zip(claims.items(), axes):
-        at = claim["at"]
-        key = "generation" if at == "generation" else "synaptic_efficiency"
-        top = max(max(float(r[key]) for rows in runs[claim[role]].values() for r in rows)
+        at = claim["at"]  # a row key: synaptic_efficiency or generation
+        on_generation = at == "generation"
+        top = max(max(float(r[at]) for rows in runs[claim[role]].values() for r in rows)
                   for role in ("treatment", "control"))
-        grid = (np.arange(0, int(top) + 1, dtype=float) if at == "generation"
+        grid = (np.arange(0, int(top) + 1, dtype=float) if on_generation
                 else np.linspace(0.0, math.log10(max(top, 1.0 + 1e-9)), 128))
         for ax, metric in zip(pair, ("accuracy", claim["metric"] if claim["metric"] != "accuracy" else "cluster_efficiency")):
             for role, style in (("treatment", "-"), ("control", "--")):
                 x, mean, low, high = _band(runs[claim[role]], metric, grid, at)
-                x = x if at == "generation" else 10 ** x
+                x = x if on_generation else 10 ** x
                 line, = ax.plot(x, mean, style, label=f"{claim[role]} ({role}, {len(runs[claim[role]])} seeds)")
                 ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2)
-            if at == "generation":
+            if on_generation:
                 figures.integer_ticks(ax)
             else:
                 ax.set_xscale("log")
             ylabel = "test accuracy %" if metric == "accuracy" else f"log10 {metric}"
-            xlabel = "generation" if at == "generation" else "synaptic efficiency (×)"
+            xlabel = "generation" if on_generation else "synaptic efficiency (×)"
             ax.set(title=f"{name}: {metric}", xlabel=xlabel, ylabel=ylabel)
             ax.grid(alpha=0.3)
             ax.legend(fontsize="small")
