@@ -294,6 +294,18 @@ def test_named_paper_experiments_stay_out_of_the_default_target() -> None:
     assert named_outs and not any(set(step.deps) & named_outs for step in plan if step.default)
 
 
+def test_params_paper_holds_the_papers_experiments_as_params_yaml_does() -> None:
+    """params-paper.yaml lengthens the default runs only: its named paper experiments are params.yaml's own."""
+    papers = [{n: e for n, e in load_params(ROOT / f)["experiments"].items()
+               if not e["default"] and e["architecture"] in PAPER_ARCHITECTURES}
+              for f in ("params.yaml", "params-paper.yaml")]
+    assert papers[1] == papers[0]
+    assert {e["architecture"] for e in papers[1].values()} == PAPER_ARCHITECTURES
+    detectnet = papers[1]["cluster_detectnet_kitti"]  # the cluster paper's KITTI tables (3 and 6)
+    assert (detectnet["method"], detectnet["encoding"]["clusters"], detectnet["generations"]) == ("cluster", "kernel", 10)
+    assert papers[1]["evonet_saliency_msra_b"]["test_on"] == ["hku_is"]  # EvoNet Table II
+
+
 def test_committed_params_validate_without_the_paper_datasets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     for name in ("params.yaml", "params-paper.yaml"):
