@@ -113,8 +113,9 @@ def _compacted(project: Path, run: str) -> tuple[nn.Module, nn.Module, tuple[int
         # sexual paper Figure 5: two parents, filter clusters, on its LeNet-5 (Caffe's cifar10_quick)
         ("cifar10_quick", "sexual", {"encoding": {"clusters": "filter"}, "population": {"size": 2}}),
         ("alexnet", "cluster", {"encoding": {"clusters": "kernel"}}),  # cluster paper Table 2
-        ("resnet56", "cluster", {"encoding": {"clusters": "filter"},  # filters die: residual groups at stake
-                                 "environment": {"factor": 0.3, "cluster_factor": 0.4, "mode": "budget"}}),
+        pytest.param("resnet56", "cluster", {"encoding": {"clusters": "filter"},  # filters die: residual groups at stake
+                                             "environment": {"factor": 0.3, "cluster_factor": 0.4, "mode": "budget"}},
+                     marks=pytest.mark.slow),  # full width: 33 s of CPU
     ],
 )
 def test_cifar10_architectures_run_a_generation(
