@@ -19,7 +19,13 @@ import jsonschema
 from evosynth.errors import ParamsError
 from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.seeds import FAMILIES, expand_seeds
-from evosynth.tasks.kinds import ARCHITECTURE_TASKS, FIXED_WIDTH_ARCHITECTURES, KITTI_KEYS, TEST_ONLY_SOURCES, task_of
+from evosynth.tasks.kinds import (
+    ARCHITECTURE_TASKS,
+    FIXED_WIDTH_ARCHITECTURES,
+    KITTI_KEYS,
+    TEST_ONLY_SOURCES,
+    task_of,
+)
 
 SCHEMA: dict[str, Any] = json.loads(
     resources.files("evosynth.pipeline").joinpath("params.schema.json").read_text()
