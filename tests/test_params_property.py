@@ -27,6 +27,7 @@ from evosynth.errors import ParamsError
 from evosynth.pipeline.params import SCHEMA, validate_params
 from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.plan import build_plan
+from evosynth.tasks.kinds import FIXED_WIDTH_ARCHITECTURES
 
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 from render_dvc import render
@@ -101,6 +102,8 @@ def params_files(draw: st.DrawFn, npz: str) -> dict[str, Any]:
         spec = draw(from_schema(DEFS["experiment"]))
         spec["dataset"] = draw(st.sampled_from(sorted(datasets)))
         spec["architecture"] = draw(st.sampled_from(["lenet5", "lenet5", spec["architecture"]]))
+        if spec["architecture"] in FIXED_WIDTH_ARCHITECTURES:  # their papers' widths only (a refusal: test_paper_engines)
+            spec.pop("width", None)
         spec.pop("ancestor", None)
         spec.pop("seeds", None)  # seed families: tests/test_evidence.py
         if spec["method"] == "sexual":
@@ -110,7 +113,7 @@ def params_files(draw: st.DrawFn, npz: str) -> dict[str, Any]:
         experiments[name] = spec
     if len(names) > 1 and draw(st.booleans()):  # the second starts from the first one's ancestor
         first, second = experiments[names[0]], experiments[names[1]]
-        shared = ("dataset", "architecture", "seed", "train", "data")
+        shared = ("dataset", "architecture", "width", "seed", "train", "data")
         for k in shared:
             second.pop(k, None)
         second.update({k: copy.deepcopy(first[k]) for k in shared if k in first}, ancestor=names[0])

@@ -34,9 +34,10 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
 }
 
 #: The keys of an experiment's params that each step reads (DVC reruns a step
-#: only when one of them changes; Snakemake gets the same values as params).
+#: only when one of them changes; Snakemake gets the same values as params). A key
+#: without a default (``width``) is read, and recorded, only where it is written.
 STEP_PARAMS: dict[str, tuple[str, ...]] = {
-    "stress_train": ("dataset", "architecture", "seed", "train", "data"),
+    "stress_train": ("dataset", "architecture", "width", "seed", "train", "data"),
     "encode": ("method", "encoding", "population", "mating", "seed"),
     "synthesize": ("method", "encoding", "environment", "init", "seed"),
     "retrain": ("seed", "train", "data"),

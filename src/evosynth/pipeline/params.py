@@ -19,7 +19,13 @@ import jsonschema
 from evosynth.errors import ParamsError
 from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.seeds import FAMILIES, expand_seeds
-from evosynth.tasks.kinds import ARCHITECTURE_TASKS, KITTI_KEYS, TEST_ONLY_SOURCES, task_of
+from evosynth.tasks.kinds import (
+    ARCHITECTURE_TASKS,
+    FIXED_WIDTH_ARCHITECTURES,
+    KITTI_KEYS,
+    TEST_ONLY_SOURCES,
+    task_of,
+)
 
 SCHEMA: dict[str, Any] = json.loads(
     resources.files("evosynth.pipeline").joinpath("params.schema.json").read_text()
@@ -183,6 +189,9 @@ def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: 
             f"{source}: experiments.{name}.architecture: {exp['architecture']!r} is built for {wanted},"
             f" but dataset {exp['dataset']!r} ({data_source}) is a {task} set; allowed: {', '.join(allowed)}"
         )
+    if exp.get("width", 1) != 1 and exp["architecture"] in FIXED_WIDTH_ARCHITECTURES:
+        raise ParamsError(f"{source}: experiments.{name}.width: {exp['architecture']} has its paper's widths only;"
+                          f" allowed: 1 (or no width) for {', '.join(FIXED_WIDTH_ARCHITECTURES)}")
     for key in exp["test_on"]:
         other = params["datasets"].get(key)
         if other is None or key == exp["dataset"] or task_of(other["source"]) != task:
@@ -215,7 +224,7 @@ def _architectures() -> list[str]:
 
 
 #: What an experiment's ancestor (generation 0) depends on: equal for experiments sharing one.
-ANCESTOR_KEYS = ("dataset", "architecture", "seed", "train", "data")
+ANCESTOR_KEYS = ("dataset", "architecture", "width", "seed", "train", "data")
 #: Training keys that only offspring read: experiments sharing an ancestor may differ in them.
 OFFSPRING_TRAIN_KEYS = ("distill", "rewind")
 
@@ -231,12 +240,13 @@ def _check_ancestor(params: dict[str, Any], name: str, exp: dict[str, Any], sour
         raise ParamsError(f"{key}: {owner!r} is not an experiment that trains its own ancestor;"
                           f" allowed: {', '.join(owners) or '(none)'}")
     for field in ANCESTOR_KEYS:
-        mine, theirs = exp[field], params["experiments"][owner][field]
+        given = [x.get(field, 1) if field == "width" else x[field] for x in (exp, params["experiments"][owner])]
+        mine, theirs = given  # width: absent is the paper's, 1
         if field == "train":
             mine, theirs = ({k: v for k, v in t.items() if k not in OFFSPRING_TRAIN_KEYS} for t in (mine, theirs))
         if mine != theirs:
             raise ParamsError(f"{key}: {owner!r} trains its ancestor with another {field}"
-                              f" ({params['experiments'][owner][field]!r}, here {exp[field]!r}); allowed: equal {field}")
+                              f" ({given[1]!r}, here {given[0]!r}); allowed: equal {field}")
     if exp["default"] and not params["experiments"][owner]["default"]:
         raise ParamsError(f"{key}: {owner!r} is not in the default target; allowed: an experiment with default: true")
 

@@ -32,7 +32,7 @@ at g, then retrains with e's data, epochs and seed::
     retrain, evaluate, report       as for an experiment
 
 An experiment with ``ancestor: a`` starts from experiment a's generation 0
-(same dataset, architecture, seed, training and data): it has no
+(same dataset, architecture and width, seed, training and data): it has no
 stress_train step of its own, and a treatment and its control then differ
 only in what the papers vary.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import torch
@@ -60,13 +61,19 @@ ARCHITECTURES: dict[str, Callable[[int, int, int], nn.Module]] = {
 }
 
 
-def build_model(architecture: str, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
-    """Instantiate ``architecture`` for images of ``input_shape`` = (C, H, W)."""
+def build_model(
+    architecture: str, input_shape: tuple[int, int, int], num_classes: int, width: float = 1.0
+) -> nn.Module:
+    """Instantiate ``architecture`` for images of ``input_shape`` = (C, H, W), every hidden width scaled by
+    ``width`` (1: the paper's network; ``lenet5`` and ``cifar10_quick`` exist at their papers' widths only)."""
     if architecture not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {architecture!r}; allowed: {', '.join(ARCHITECTURES)}")
-    channels, height, width = input_shape
-    if height != width:
-        raise ValueError(f"{architecture} expects square images, got {height}×{width}")
-    model = ARCHITECTURES[architecture](channels, num_classes, height)
-    model.input_shape = (channels, height, width)  # read by the dependency-graph analyses (evosynth.nets.coupling)
+    channels, height, side = input_shape
+    if height != side:
+        raise ValueError(f"{architecture} expects square images, got {height}×{side}")
+    build = ARCHITECTURES[architecture]
+    if width != 1 and "width" not in inspect.signature(build).parameters:
+        raise ValueError(f"{architecture} has its paper's widths only, got width {width}")
+    model = build(channels, num_classes, height, **({"width": width} if width != 1 else {}))
+    model.input_shape = (channels, height, side)  # read by the dependency-graph analyses (evosynth.nets.coupling)
     return model
