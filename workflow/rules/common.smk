@@ -84,8 +84,11 @@ def _step(rule_step, wildcards):
     else:
         where = [w for w in (wildcards.get("dataset"), wildcards.get("exp"), wildcards.get("module")) if w]
     if not where:
-        (only,) = [step for step in PLAN.values() if step.step == rule_step]
-        return only
+        found = [step for step in PLAN.values() if step.step == rule_step]
+        if len(found) != 1:  # e.g. the pickset asked for with runtime.picks empty
+            raise WorkflowError(f"params.yaml: the plan has no {rule_step} stage; allowed: give params.yaml"
+                                f" what it needs (evidence: the evidence section; picks: runtime.picks)")
+        return found[0]
     return PLAN["-".join([rule_step, *where])]
 
 

@@ -129,8 +129,9 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("tables", "The paper tables of one experiment, quoted rows beside measured ones: EvoNet Tables I-II"
             " (its own test set and each `test_on` set) and the cluster paper's KITTI DetectNet Table 3.", "tables",
             generation=False),
-    Command("picks", "Time each run of runtime.picks (its synthesized network and its ancestor) side by side,"
-            " interleaved in one process: batch-1 ONNX Runtime 1 thread and batch-256 throughput.", "picks",
+    Command("picks", "The pick set's report: every generation of every chain of runtime.picks timed side by side,"
+            " interleaved in one process (batch-1 ONNX Runtime 1 thread, batch-256 throughput); each run's"
+            " synthesized network against the pick and the pick against its ablations, paired by seed.", "picks",
             experiment=False, generation=False),
     Command("report", "Generation table (CSV, Markdown) and plot of one experiment.", "report", generation=False,
             args=(arg("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation"),

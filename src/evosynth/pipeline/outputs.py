@@ -23,7 +23,8 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "export": ("model.onnx", "model.ts", "export.provenance.json"),
     "prune": ("offspring.pt", "prune.json", "prune.provenance.json"),
     "runtime": ("runtime.md", "runtime.csv", "runtime.png", "runtime.json", "runtime.provenance.json"),
-    "picks": ("runtime.md", "runtime.csv", "runtime.json", "picks.provenance.json"),
+    "picks": ("picks.md", "picks.csv", "verdicts.csv", "pareto_synapses.png", "pareto_filters.png",
+              "pareto_latency.png", "runtime.md", "runtime.csv", "runtime.json", "picks.provenance.json"),
     "features": ("features_tsne.png", "stressednets_table4.md", "stressednets_table4.csv", "features.provenance.json"),
     "papers": (
         *(f"papers/{name}.{ext}" for name in ("stressednets_table1", "stressednets_table2", "stressednets_table3",

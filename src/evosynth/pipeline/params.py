@@ -18,7 +18,8 @@ import jsonschema
 
 from evosynth.errors import ParamsError
 from evosynth.pipeline.paramsfile import read_params_file
-from evosynth.pipeline.seeds import FAMILIES, expand_seeds
+from evosynth.pipeline.pickset import check_picks
+from evosynth.pipeline.seeds import FAMILIES, expand_baselines, expand_seeds
 from evosynth.tasks.kinds import (
     ARCHITECTURE_TASKS,
     FIXED_WIDTH_ARCHITECTURES,
@@ -65,7 +66,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
     )
     if errors:
         raise ParamsError(f"{source}: {_describe(errors[0])}")
-    params = expand_seeds(_with_defaults(SCHEMA, copy.deepcopy(raw)), source)
+    params = expand_baselines(expand_seeds(_with_defaults(SCHEMA, copy.deepcopy(raw)), source), source)
     for name, spec in params["datasets"].items():
         for key in KITTI_KEYS:
             if key in spec and spec["source"] != "kitti":
@@ -124,11 +125,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
         if papers["runtime"] not in params["runtime"]["experiments"]:
             raise ParamsError(f"{source}: papers.runtime: {papers['runtime']!r} is not timed;"
                               f" allowed: {', '.join(params['runtime']['experiments']) or '(none: list it in runtime.experiments)'}")
-    for name in params["runtime"]["picks"]:
-        runs = [e for e, x in params["experiments"].items() if x["method"] != "sexual"] + list(params["baselines"])
-        if name not in runs:
-            raise ParamsError(f"{source}: runtime.picks: {name!r} is not a run with one network per generation;"
-                              f" allowed: {', '.join(runs)}")
+    check_picks(params, source)
     for name in params["runtime"]["experiments"]:
         if name not in defaults:
             raise ParamsError(

@@ -46,11 +46,11 @@ GRID = 64  # points of the matched axis the mean difference is taken over
 
 
 def axis(series: dict[int, dict[str, float]], at: str) -> np.ndarray:
-    """The matching axis of a trajectory: log10 synaptic efficiency, or the generation."""
+    """The matching axis of a trajectory: the generation, or log10 of a ratio (synaptic efficiency by default)."""
     gens = sorted(series)
     if at == "generation":
         return np.array(gens, dtype=float)
-    return np.log10([series[g]["synaptic_efficiency"] for g in gens])
+    return np.log10([series[g][at] for g in gens])
 
 
 def values(series: dict[int, dict[str, float]], metric: str) -> np.ndarray:
@@ -183,11 +183,15 @@ def _sweep_rows(names: list[str], runs: dict[str, dict[int, list[dict[str, Any]]
     return out
 
 
-def _band(chains: dict[int, list[dict[str, Any]]], metric: str, grid: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Mean, min and max over seeds of a metric on a grid of log10 synaptic efficiency (NaN outside a chain)."""
+def band(chains: list[dict[int, dict[str, float]]], metric: str, grid: np.ndarray,
+         at: str = "synaptic_efficiency") -> tuple[np.ndarray, ...]:
+    """Mean, min and max over chains (seeds) of a metric on a grid of log10 ``at`` (NaN outside a chain).
+
+    Each chain is a trajectory {generation: values}; the grid points no chain covers are dropped.
+    """
     curves = []
-    for rows in chains.values():
-        x, y = _curve(per_generation(rows), metric, "synaptic_efficiency")
+    for series in chains:
+        x, y = _curve(series, metric, at)
         curves.append(np.where((grid >= x[0]) & (grid <= x[-1]), np.interp(grid, x, y), np.nan))
     stack = np.array(curves)
     covered = ~np.all(np.isnan(stack), axis=0)
@@ -205,7 +209,7 @@ def _plot_claims(claims: dict[str, Any], runs: dict[str, dict[int, list[dict[str
         grid = np.linspace(0.0, math.log10(max(top, 1.0 + 1e-9)), 128)
         for ax, metric in zip(pair, ("accuracy", claim["metric"] if claim["metric"] != "accuracy" else "cluster_efficiency")):
             for role, style in (("treatment", "-"), ("control", "--")):
-                x, mean, low, high = _band(runs[claim[role]], metric, grid)
+                x, mean, low, high = band([per_generation(r) for r in runs[claim[role]].values()], metric, grid)
                 line, = ax.plot(10 ** x, mean, style, label=f"{claim[role]} ({role}, {len(runs[claim[role]])} seeds)")
                 ax.fill_between(10 ** x, low, high, color=line.get_color(), alpha=0.2)
             ax.set_xscale("log")
