@@ -26,7 +26,10 @@ its file is deleted. The evidence set's verdict stage is
 ``pipelines/evidence/dvc.yaml``, rendered with every chain it needs by
 ``--with evidence`` (then ``dvc repro pipelines/evidence/dvc.yaml``): a
 stage of the root file would run in every plain ``dvc repro``, which
-reproduces all of ./dvc.yaml. Metrics are one small ``summary.json`` per
+reproduces all of ./dvc.yaml. The capacity probe's trainings and report are
+``pipelines/probe/dvc.yaml`` (``--with probe``); the reference's
+generation 0 goes to the reference's own file, which that alone does not
+opt in (:func:`asked_before`). Metrics are one small ``summary.json`` per
 experiment; the per-generation values are plot data (``plots.csv``), drawn by
 the template in ``.dvc/plots/``.
 """
@@ -66,12 +69,18 @@ CACHED_SUFFIXES = (".pt", ".onnx", ".ts", ".npz")
 DVC_ONLY_DEPS = (PARAMS_FILE,)
 
 
+#: Steps that share the file of another step belonging to no experiment: the probe's trainings go with its report.
+STEP_GROUPS = {"prepare": "data", "probe_train": "probe"}
+#: Named targets that are one step belonging to no experiment (``--with <name>``; the stage has the step's name).
+STEP_TARGETS = ("evidence", "picks", "probe")
+
+
 def pipeline_file(step: Step) -> str:
     """The dvc.yaml that holds ``step``, relative to the project root: an experiment's own file, the data
-    preparation's, or one per step that belongs to no experiment (code records, evidence, picks)."""
+    preparation's, or one per step that belongs to no experiment (code records, evidence, picks, the probe)."""
     if step.default and step.step in ROOT_STEPS:
         return ROOT_FILE
-    return f"pipelines/{step.experiment or ('data' if step.step == 'prepare' else step.step)}/dvc.yaml"
+    return f"pipelines/{step.experiment or STEP_GROUPS.get(step.step, step.step)}/dvc.yaml"
 
 
 def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
@@ -137,14 +146,15 @@ def _members(step: Step, params: dict[str, Any]) -> int:
 def rendered_steps(params: dict[str, Any], opted: set[str]) -> list[Step]:
     """The steps rendered into dvc.yaml files: the default target's, and those the ``opted`` targets need.
 
-    A target is an experiment with ``default: false`` (its chain and report)
-    or ``evidence`` (the verdict stage); every step they depend on (a chain,
-    a prepare or code stage) is rendered with them.
+    A target is an experiment with ``default: false`` (its chain and report),
+    ``evidence`` (the verdict stage), ``picks`` or ``probe`` (its trainings and
+    report); every step they depend on (a chain, a prepare or code stage) is
+    rendered with them.
     """
     plan = build_plan(params)
     producer = {out: step for step in plan for out in step.outs}
     todo = [s for s in plan if (s.default and s.step not in ("prepare", "code")) or s.experiment in opted
-            or (s.step in ("evidence", "picks") and s.step in opted)]
+            or (s.step in STEP_TARGETS and s.step in opted)]
     names: set[str] = set()
     while todo:
         step = todo.pop()
@@ -156,11 +166,23 @@ def rendered_steps(params: dict[str, Any], opted: set[str]) -> list[Step]:
 
 def optional_targets(params: dict[str, Any]) -> list[str]:
     """What ``--with`` accepts: the experiments with ``default: false``, the baselines following one of them,
-    ``evidence`` if params has it, and ``picks`` when it times such runs."""
+    ``evidence`` and ``probe`` if params has them, and ``picks`` when it times such runs."""
     named = [e for e, spec in params["experiments"].items() if not spec.get("default", True)]
     named += [b for b, spec in params["baselines"].items() if spec["follow"] in named]
     picks = params["runtime"].get("picks") or []
-    return named + (["evidence"] if params.get("evidence") else []) + (["picks"] if set(picks) & set(named) else [])
+    return (named + (["evidence"] if params.get("evidence") else []) + (["picks"] if set(picks) & set(named) else [])
+            + (["probe"] if params.get("probe") else []))
+
+
+def asked_before(root: Path, target: str) -> bool:
+    """Whether ``target`` was rendered on request: its file holds the stage that names it (an experiment's or
+    baseline's report, or the evidence, picks or probe stage). A file holding only steps another target needs
+    (the probe renders the reference's generation 0 into the reference's file) does not opt its owner in."""
+    path = root / f"pipelines/{target}/dvc.yaml"
+    if not path.is_file():
+        return False
+    stages = (yaml.safe_load(path.read_text()) or {}).get("stages") or {}
+    return target in stages or f"report-{target}" in stages
 
 
 def render(params: dict[str, Any], raw: dict[str, Any], opted: set[str] = frozenset()) -> dict[str, str]:
@@ -194,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("."), help="the project folder (default: .)")
     parser.add_argument("--check", action="store_true", help="only check that the dvc.yaml files are up to date")
     parser.add_argument("--with", dest="opted", action="append", default=[], metavar="TARGET",
-                        help="also render an experiment with default: false, or evidence (repeatable)")
+                        help="also render an experiment with default: false, evidence, picks or probe (repeatable)")
     args = parser.parse_args(argv)
     try:
         raw = read_params_file(args.params)
@@ -204,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             raise ParamsError(f"{args.params}: --with {unknown[0]}: not an experiment with default: false nor evidence;"
                               f" allowed: {', '.join(optional) or 'none'}")
-        # an optional experiment whose file exists was asked for before: it stays rendered
-        opted = set(args.opted) | {e for e in optional if (args.root / f"pipelines/{e}/dvc.yaml").is_file()}
+        # an optional target asked for before (its file holds its own stage) stays rendered
+        opted = set(args.opted) | {e for e in optional if asked_before(args.root, e)}
         texts = render(params, raw, opted)
     except ParamsError as exc:
         print(f"render_dvc: error: {exc}", file=sys.stderr)

@@ -24,6 +24,8 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "prune": ("offspring.pt", "prune.json", "prune.provenance.json"),
     "runtime": ("runtime.md", "runtime.csv", "runtime.png", "runtime.json", "runtime.provenance.json"),
     "picks": ("runtime.md", "runtime.csv", "runtime.json", "picks.provenance.json"),
+    "probe_train": ("model.pt", "metrics.json", "train_log.json", "probe_train.provenance.json"),
+    "probe": ("probe.md", "probe.csv", "probe.png", "probe.provenance.json"),
     "features": ("features_tsne.png", "stressednets_table4.md", "stressednets_table4.csv", "features.provenance.json"),
     "papers": (
         *(f"papers/{name}.{ext}" for name in ("stressednets_table1", "stressednets_table2", "stressednets_table3",
@@ -63,5 +65,5 @@ STEP_MODULES: dict[str, str] = {
     "prepare": "prepare", "stress_train": "train", "encode": "encode", "synthesize": "synthesize",
     "retrain": "train", "evaluate": "evaluate", "report": "report", "compare": "compare", "export": "export",
     "prune": "prune", "runtime": "runtime", "features": "features", "papers": "papers", "evidence": "evidence",
-    "transfer": "evaluate", "paper_tables": "tables", "picks": "picks",
+    "transfer": "evaluate", "paper_tables": "tables", "picks": "picks", "probe_train": "probe_train", "probe": "probe",
 }
