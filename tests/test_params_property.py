@@ -70,7 +70,8 @@ def from_schema(node: dict[str, Any], key: str = "") -> st.SearchStrategy:
         elif kind == "string":
             options.append(NAMES)
         elif kind == "array":
-            options.append(st.lists(from_schema(node["items"]), min_size=node.get("minItems", 0), max_size=2))
+            low = node.get("minItems", 0)
+            options.append(st.lists(from_schema(node["items"]), min_size=low, max_size=max(low, min(2, node.get("maxItems", 2)))))
         elif kind == "object":
             props = node.get("properties", {})
             required = {k: from_schema(v, k) for k, v in props.items() if k in node.get("required", [])}
@@ -128,6 +129,8 @@ def params_files(draw: st.DrawFn, npz: str) -> dict[str, Any]:
     if draw(st.booleans()):
         params["runtime"] = {"experiments": draw(st.lists(st.sampled_from(names), max_size=1, unique=True)),
                              "repeats": 5, "warmup": 0}
+    if draw(st.booleans()):  # the capacity probe, against one of the experiments
+        params["probe"] = {**draw(from_schema(DEFS["probe"])), "reference": draw(st.sampled_from(names))}
     if draw(st.booleans()):
         params = _mutate(params, draw)
     return params

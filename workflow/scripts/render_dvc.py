@@ -30,7 +30,8 @@ reproduces all of ./dvc.yaml. The pick set (issue 16) is the same:
 ``--with pickset`` renders the picks stage (``pipelines/picks/dvc.yaml``)
 with every chain of the pick, its ablations and its baselines, each chain's
 file complete with its report. An experiment with seeds is named by its
-family (``--with pick``: every chain ``pick_s<k>``). Metrics are one small ``summary.json`` per
+family (``--with pick``: every chain ``pick_s<k>``). The capacity probe's trainings and report are
+``pipelines/probe/dvc.yaml`` (``--with probe``). Metrics are one small ``summary.json`` per
 experiment; the per-generation values are plot data (``plots.csv``), drawn by
 the template in ``.dvc/plots/``.
 """
@@ -71,12 +72,16 @@ CACHED_SUFFIXES = (".pt", ".onnx", ".ts", ".npz")
 DVC_ONLY_DEPS = (PARAMS_FILE,)
 
 
+#: Steps that share the file of another step belonging to no experiment: the probe's trainings go with its report.
+STEP_GROUPS = {"prepare": "data", "probe_train": "probe"}
+
+
 def pipeline_file(step: Step) -> str:
     """The dvc.yaml that holds ``step``, relative to the project root: an experiment's own file, the data
-    preparation's, or one per step that belongs to no experiment (code records, evidence, picks)."""
+    preparation's, or one per step that belongs to no experiment (code records, evidence, picks, the probe)."""
     if step.default and step.step in ROOT_STEPS:
         return ROOT_FILE
-    return f"pipelines/{step.experiment or ('data' if step.step == 'prepare' else step.step)}/dvc.yaml"
+    return f"pipelines/{step.experiment or STEP_GROUPS.get(step.step, step.step)}/dvc.yaml"
 
 
 def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
@@ -140,7 +145,7 @@ def _members(step: Step, params: dict[str, Any]) -> int:
 
 
 #: Named targets that are one step outside every experiment: target → step (its file: pipelines/<step>/dvc.yaml).
-NAMED_STEPS = {"evidence": "evidence", "pickset": "picks"}
+NAMED_STEPS = {"evidence": "evidence", "pickset": "picks", "probe": "probe"}
 
 
 def rendered_steps(params: dict[str, Any], opted: set[str]) -> list[Step]:
@@ -177,12 +182,13 @@ def _upstream(todo: list[Step], producer: dict[str, Step]) -> set[str]:
 
 def optional_targets(params: dict[str, Any]) -> list[str]:
     """What ``--with`` accepts: the experiments with ``default: false`` (and their families), the baselines
-    following one of them, ``evidence`` if params has it, and ``pickset`` when the picks stage is outside the default."""
+    following one of them, ``evidence`` and ``probe`` if params has them, and ``pickset`` when the picks stage is outside the default."""
     named = [e for e, spec in params["experiments"].items() if not spec.get("default", True)]
     named += [b for b, spec in params["baselines"].items() if spec["follow"] in named]
     named += [f for f in (*params[FAMILIES], *params[BASELINE_FAMILIES]) if set(members(params, f)) <= set(named)]
     picks = [s for s in build_plan(params) if s.step == "picks"]
-    return named + (["evidence"] if params.get("evidence") else []) + (["pickset"] if picks and not picks[0].default else [])
+    return (named + (["evidence"] if params.get("evidence") else []) + (["pickset"] if picks and not picks[0].default else [])
+            + (["probe"] if params.get("probe") else []))
 
 
 def _target_file(name: str) -> str:
@@ -220,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("."), help="the project folder (default: .)")
     parser.add_argument("--check", action="store_true", help="only check that the dvc.yaml files are up to date")
     parser.add_argument("--with", dest="opted", action="append", default=[], metavar="TARGET",
-                        help="also render an experiment with default: false, evidence or pickset (repeatable)")
+                        help="also render an experiment with default: false, evidence, pickset or probe (repeatable)")
     args = parser.parse_args(argv)
     try:
         raw = read_params_file(args.params)
@@ -228,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         optional = optional_targets(params)
         unknown = [e for e in args.opted if e not in optional]
         if unknown:
-            raise ParamsError(f"{args.params}: --with {unknown[0]}: not an experiment with default: false, evidence"
-                              " nor pickset;"
+            raise ParamsError(f"{args.params}: --with {unknown[0]}: not an experiment with default: false, evidence,"
+                              " pickset nor probe;"
                               f" allowed: {', '.join(optional) or 'none'}")
         # an optional experiment whose file exists was asked for before: it stays rendered
         opted = set(args.opted) | {e for e in optional if (args.root / _target_file(e)).is_file()}

@@ -25,6 +25,8 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "runtime": ("runtime.md", "runtime.csv", "runtime.png", "runtime.json", "runtime.provenance.json"),
     "picks": ("picks.md", "picks.csv", "verdicts.csv", "pareto_synapses.png", "pareto_filters.png",
               "pareto_latency.png", "runtime.md", "runtime.csv", "runtime.json", "picks.provenance.json"),
+    "probe_train": ("model.pt", "metrics.json", "train_log.json", "probe_train.provenance.json"),
+    "probe": ("probe.md", "probe.csv", "probe.png", "probe.provenance.json"),
     "features": ("features_tsne.png", "stressednets_table4.md", "stressednets_table4.csv", "features.provenance.json"),
     "papers": (
         *(f"papers/{name}.{ext}" for name in ("stressednets_table1", "stressednets_table2", "stressednets_table3",
@@ -65,5 +67,5 @@ STEP_MODULES: dict[str, str] = {
     "prepare": "prepare", "stress_train": "train", "encode": "encode", "synthesize": "synthesize",
     "retrain": "train", "evaluate": "evaluate", "report": "report", "compare": "compare", "export": "export",
     "prune": "prune", "runtime": "runtime", "features": "features", "papers": "papers", "evidence": "evidence",
-    "transfer": "evaluate", "paper_tables": "tables", "picks": "picks",
+    "transfer": "evaluate", "paper_tables": "tables", "picks": "picks", "probe_train": "probe_train", "probe": "probe",
 }

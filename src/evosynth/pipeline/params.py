@@ -19,6 +19,7 @@ import jsonschema
 from evosynth.errors import ParamsError
 from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.pickset import check_picks
+from evosynth.pipeline.probe import check_probe
 from evosynth.pipeline.seeds import FAMILIES, expand_baselines, expand_seeds
 from evosynth.tasks.kinds import (
     ARCHITECTURE_TASKS,
@@ -135,6 +136,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
         if params["experiments"][name]["method"] == "sexual":
             raise ParamsError(f"{source}: runtime.experiments: {name!r} has a population; allowed: one network per generation")
     _check_evidence(params, source)
+    check_probe(params, source)
     if check_files:
         from evosynth.data.sources import check_source  # data imports torch; keep params light
 

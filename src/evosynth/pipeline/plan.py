@@ -21,6 +21,7 @@ Per experiment ``e`` and population member ``m`` (docs/architecture.md §3.1)::
     runtime                         reports/e/runtime.{md,csv,png,json}
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
     picks (runtime.picks, picks)    reports/picks/  (each run's pick against the pick, per seed; every generation timed)
+    probe_train, probe (probe)      results/probe/w<widths>_s<seed>/, reports/probe/probe.{md,csv,png} (pipeline/probe.py)
     features (one experiment)       reports/papers/features_tsne.png, stressednets_table4.*
     papers (everything)             reports/papers/*, reports/index.md
 
@@ -73,6 +74,7 @@ from evosynth.pipeline.outputs import (  # noqa: F401 (re-exported)
     step_files,
 )
 from evosynth.pipeline.pickset import ablation_chains, timed_chains
+from evosynth.pipeline.probe_steps import probe_steps
 from evosynth.pipeline.seeds import FAMILIES, members
 from evosynth.pipeline.stage import PARAMS_FILE, Step, cmd, code_steps, make_step, param_values  # noqa: F401 (re-exported)
 
@@ -292,6 +294,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         steps.append(make_step("compare", "compare", COMPARE_DIR, deps, [], params=read))
     if params.get("evidence"):
         steps.append(replace(_evidence_step(params), default=False))
+    if params.get("probe"):  # the capacity probe (pipeline/probe.py): a named target
+        steps += [replace(step, default=False) for step in probe_steps(params)]
     if params["runtime"]["picks"]:
         steps.append(_picks_step(params))
     steps = list({step.name: step for step in steps}.values())  # a shared ancestor's export is one step

@@ -42,9 +42,13 @@ def stream(purpose: str, member: int | None) -> str:
 
 
 def network_from(payload: dict[str, Any], source: str | Path) -> tuple[nn.Module, Masks]:
-    """Rebuild a network and its masks from a checkpoint payload (model, offspring or genome)."""
+    """Rebuild a network and its masks from a checkpoint payload (model, offspring or genome).
+
+    A payload with ``widths`` (a capacity-probe network, LeNet5 narrower than Caffe's) is built that wide.
+    """
+    widths = payload.get("widths")
     model = build_model(payload["architecture"], tuple(payload["input_shape"]), payload["num_classes"],
-                        payload.get("width", 1.0))
+                        payload.get("width", 1.0), tuple(widths) if widths is not None else None)
     try:
         model.load_state_dict(payload["state_dict"])
         check_masks(model, payload["masks"])
