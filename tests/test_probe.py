@@ -102,7 +102,7 @@ def test_verdict_per_architecture_and_the_answer_on_hand_made_tables():
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda p: p["probe"].update(reference="nothing"),
-     r"probe\.reference: 'nothing' is not an experiment of architecture lenet5 without seeds; allowed: tiny$"),
+     r"probe\.reference: 'nothing' is not an experiment of architecture lenet5 that trains its own ancestor; allowed: tiny$"),
     (lambda p: p["probe"].update(widths=[[4, 8]]), r"probe\.widths\.0: .* is too short"),
     (lambda p: p["probe"].update(widths=[[4, 0, 16]]), r"probe\.widths\.0\.1: 0 is out of range; allowed: 1 <= value"),
     (lambda p: p["probe"].update(widths=[[4, 8, 16], [4, 8, 16]]), r"probe\.widths: .* non-unique"),

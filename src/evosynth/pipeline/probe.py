@@ -52,15 +52,15 @@ def probe_runs(probe: dict[str, Any]) -> list[tuple[tuple[int, ...], int, str]]:
 
 
 def check_probe(params: dict[str, Any], source: str) -> None:
-    """The reference must be a LeNet5 experiment with one ancestor of its own name (no seeds)."""
+    """The reference must be a LeNet5 experiment (or one seed's chain) that trains its own ancestor."""
     probe = params.get("probe")
     if not probe:
         return
     allowed = [e for e, x in params["experiments"].items()
-               if x["architecture"] == PROBE_ARCHITECTURE and not x.get("family")]
+               if x["architecture"] == PROBE_ARCHITECTURE and not x.get("ancestor")]
     if probe["reference"] not in allowed:
         raise ParamsError(f"{source}: probe.reference: {probe['reference']!r} is not an experiment of architecture"
-                          f" {PROBE_ARCHITECTURE} without seeds; allowed: {', '.join(allowed) or '(none)'}")
+                          f" {PROBE_ARCHITECTURE} that trains its own ancestor; allowed: {', '.join(allowed) or '(none)'}")
 
 
 def distills(probe: dict[str, Any]) -> bool:
