@@ -43,7 +43,7 @@ SHAPE = (1, 28, 28)
 
 
 def macs(widths: tuple[int, ...]) -> int:
-    return dense_macs(build_model("lenet5", SHAPE, 10, tuple(widths)), SHAPE)
+    return dense_macs(build_model("lenet5", SHAPE, 10, widths=tuple(widths)), SHAPE)
 
 
 def epoch_model(measured=MEASURED, images: int = MEASURED_IMAGES) -> tuple[float, float]:
@@ -89,7 +89,7 @@ def measure(images: int, widths: list[tuple[int, ...]], batch: int) -> list[tupl
     data = load_prepared(ROOT / "data/prepared/fashion_mnist.npz", images, 1000, 0)
     out = []
     for w in widths:
-        model = build_model("lenet5", SHAPE, 10, tuple(w))
+        model = build_model("lenet5", SHAPE, 10, widths=tuple(w))
         start = time.perf_counter()
         train(model, full_masks(model), data, TrainConfig(epochs=1, batch_size=batch), seed=0, label=str(w))
         out.append((tuple(w), time.perf_counter() - start))

@@ -194,7 +194,7 @@ def test_width_scales_the_papers_networks_and_only_those() -> None:
     # params validation (no torch) and the constructors agree on which architectures scale
     assert {a for a, build in ARCHITECTURES.items() if "width" not in inspect.signature(build).parameters} == set(
         FIXED_WIDTH_ARCHITECTURES)
-    full, small = (sum(p.numel() for p in build_model("resnet56", (3, 32, 32), 10, w).parameters()) for w in (1, 0.25))
+    full, small = (sum(p.numel() for p in build_model("resnet56", (3, 32, 32), 10, width=w).parameters()) for w in (1, 0.25))
     assert small < full / 8  # conv synapses scale with the square of the width
     params = {"datasets": {"c": {"source": "cifar10", "root": "absent"}},
               "experiments": {"e": _named("c", "cifar10_quick", "evonet", 0.5, 1, default=True)}}
@@ -224,7 +224,7 @@ def test_a_run_without_width_records_exactly_what_it_recorded_before() -> None:
     plain = {k: v for k, v in spec.items() if k != "width"}
     assert "width" not in step_params(plain, "stress_train") and set(step_params(plain, "stress_train")) == {
         "dataset", "architecture", "seed", "train", "data"}
-    model = build_model("detectnet", (3, 32, 32), 2, 0.125)
+    model = build_model("detectnet", (3, 32, 32), 2, width=0.125)
     like = {"architecture": "detectnet", "input_shape": [3, 32, 32], "num_classes": 2, "experiment": "d"}
     assert "width" not in network_payload(model, full_masks(model), like)
     payload = network_payload(model, full_masks(model), {**like, "width": 0.125})

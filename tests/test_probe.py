@@ -47,18 +47,18 @@ def test_lenet5_widths_default_to_caffes_and_narrow_the_same_topology():
     torch.manual_seed(3)
     default = build_model("lenet5", SHAPE, 10)
     torch.manual_seed(3)
-    caffe = build_model("lenet5", SHAPE, 10, (20, 50, 500))
+    caffe = build_model("lenet5", SHAPE, 10, widths=(20, 50, 500))
     assert all(torch.equal(a, b) for a, b in zip(default.state_dict().values(), caffe.state_dict().values()))
     assert network_counts(default, SHAPE) == {"synapses": 430_500, "kernels": 1_020, "filters": 70,
                                               "architecture": "20-50-800-500", "macs": 2_293_000, "parameters": 431_080}
-    narrow = network_counts(build_model("lenet5", SHAPE, 10, (4, 8, 16)), SHAPE)
+    narrow = network_counts(build_model("lenet5", SHAPE, 10, widths=(4, 8, 16)), SHAPE)
     # conv1 4·25, conv2 8·4·25, fc1 (8·4·4)·16, fc2 16·10; kernels 4 + 8·4
     assert (narrow["synapses"], narrow["kernels"], narrow["architecture"]) == (100 + 800 + 2048 + 160, 36, "4-8-128-16")
     assert narrow["macs"] == 4 * 24 * 24 * 25 + 8 * 4 * 8 * 8 * 25 + 128 * 16 + 16 * 10
     with pytest.raises(ValueError, match="alexnet: takes no widths"):
-        build_model("alexnet", (3, 32, 32), 10, (4, 8, 16))
+        build_model("alexnet", (3, 32, 32), 10, widths=(4, 8, 16))
     with pytest.raises(ValueError, match="three positive integers"):
-        build_model("lenet5", SHAPE, 10, (4, 0, 16))
+        build_model("lenet5", SHAPE, 10, widths=(4, 0, 16))
 
 
 # --- the verdict, on hand-made tables ----------------------------------------------------------------------
@@ -126,9 +126,12 @@ def test_a_reference_with_seeds_or_another_architecture_is_refused():
     params["probe"]["reference"] = "fam"
     with pytest.raises(ParamsError, match="probe.reference: 'fam' is not an experiment of architecture lenet5"):
         validate_params(params)
-    params["probe"]["reference"] = "fam_s0"  # a chain of it: its keys are not in params.yaml as written
-    with pytest.raises(ParamsError, match="allowed: tiny$"):
-        validate_params(params)
+    params["probe"]["reference"] = "fam_s0"  # one seed's chain: accepted, and its stages track the family's keys
+    validated = validate_params(params)
+    from evosynth.pipeline.probe_steps import probe_steps
+
+    reads = {key for step in probe_steps(validated) for key in step.params}
+    assert "experiments.fam.dataset" in reads and not any(k.startswith("experiments.fam_s0") for k in reads)
 
 
 def test_the_step_refuses_widths_and_seeds_outside_the_probe_in_one_line(tmp_path):
@@ -253,12 +256,12 @@ def test_the_committed_probe_asks_the_issues_question_at_the_picks_training():
     params = load_params(ROOT / "params.yaml")
     probe = params["probe"]
     pick = params["experiments"][probe["reference"]]
-    assert probe["reference"] == "pick" and pick["data"] == {"train_size": None, "test_size": None}
+    assert pick.get("family", probe["reference"]) == "pick" and pick["data"] == {"train_size": None, "test_size": None}
     assert len(probe["seeds"]) >= 3 and [20, 50, 500] in probe["widths"]
     for key in ("batch_size", "lr", "momentum", "weight_decay", "schedule", "distill"):
         assert probe["train"][key] == pick["train"][key], key
     assert probe["train"]["epochs"] >= pick["train"]["ancestor_epochs"]
-    build = lambda w: build_model("lenet5", SHAPE, 10, tuple(w))
+    build = lambda w: build_model("lenet5", SHAPE, 10, widths=tuple(w))
     both = [w for w in probe["widths"] if sum(p.numel() for n, p in build(w).named_parameters()
                                               if n.endswith("weight")) <= 4_305
             and w[0] + w[0] * w[1] <= 37]

@@ -22,8 +22,11 @@ def probe_steps(params: dict[str, Any]) -> list[Step]:
     data = prepared_path(spec["dataset"])
     ancestor = reference_ancestor(params)
     teacher = [f"{ancestor}/model.pt"] if distills(probe) else []
-    # what a training reads: its settings, and the reference's data (which set, which subsets, their seed)
-    reads = ("probe.train", *(f"experiments.{name}.{key}" for key in ("dataset", "data", "seed")))
+    # what a training reads: its settings, and the reference's data (which set, which subsets, their seed), as
+    # written in params.yaml: a seed's chain reads its family's keys (its seed is in its name)
+    family = spec.get("family")
+    reads = ("probe.train", *(f"experiments.{family or name}.{key}" for key in ("dataset", "data", "seed")
+                              if not (family and key == "seed")))
     steps, metrics = [], []
     for widths, seed, folder in probe_runs(probe):
         args = ["--widths", *map(str, widths), "--seed", str(seed), "--data", data,

@@ -73,7 +73,7 @@ ARCHITECTURES: dict[str, Callable[[int, int, int], nn.Module]] = {
 
 
 def build_model(
-    architecture: str, input_shape: tuple[int, int, int], num_classes: int, width: float = 1.0,
+    architecture: str, input_shape: tuple[int, int, int], num_classes: int, *, width: float = 1.0,
     widths: tuple[int, ...] | None = None,
 ) -> nn.Module:
     """Instantiate ``architecture`` for images of ``input_shape`` = (C, H, W), every hidden width scaled by

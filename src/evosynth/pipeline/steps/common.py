@@ -48,7 +48,7 @@ def network_from(payload: dict[str, Any], source: str | Path) -> tuple[nn.Module
     """
     widths = payload.get("widths")
     model = build_model(payload["architecture"], tuple(payload["input_shape"]), payload["num_classes"],
-                        payload.get("width", 1.0), tuple(widths) if widths is not None else None)
+                        width=payload.get("width", 1.0), widths=tuple(widths) if widths is not None else None)
     try:
         model.load_state_dict(payload["state_dict"])
         check_masks(model, payload["masks"])

@@ -81,7 +81,7 @@ def run_probe_train(params: dict[str, Any], widths: tuple[int, ...], seed: int, 
     data = load_task_data(task, reference, data_path)  # the reference's subsets and their seed
     shape = tuple(data.x_train.shape[1:])
     torch.manual_seed(seed_for(seed, 0, "init"))  # an ancestor's streams (steps/train.py, generation 0)
-    model = build_model(PROBE_ARCHITECTURE, shape, data.num_classes, tuple(widths))
+    model = build_model(PROBE_ARCHITECTURE, shape, data.num_classes, widths=tuple(widths))
     masks = full_masks(model)
     config = probe_config(probe["train"])
     parent = None

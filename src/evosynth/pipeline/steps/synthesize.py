@@ -56,7 +56,7 @@ def run_synthesize(
     if exp["init"] == "scratch":
         torch.manual_seed(seed_for(exp["seed"], generation, stream("init", member)))
         model = build_model(genome["architecture"], tuple(genome["input_shape"]), genome["num_classes"],
-                            genome.get("width", 1.0))
+                            width=genome.get("width", 1.0))
     apply_masks(model, masks)
     parent_count = genome.get("parent_synapses", total_synapses(parent_masks))
     summary.update(

@@ -47,7 +47,7 @@ def run_train(
         torch.manual_seed(seed_for(exp["seed"], 0, stream("init", member)))
         shape = tuple(data.x_train.shape[1:])
         try:
-            model = build_model(exp["architecture"], shape, data.num_classes, exp.get("width", 1.0))
+            model = build_model(exp["architecture"], shape, data.num_classes, width=exp.get("width", 1.0))
         except ValueError as exc:
             raise DataError(f"{data_path}: {exc} (set image_size of dataset {exp['dataset']!r})") from None
         masks = full_masks(model)
