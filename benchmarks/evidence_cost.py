@@ -69,32 +69,48 @@ def measure(images: int, batches: list[int]) -> dict[str, float]:
     return figures
 
 
-def plan_cost(params: dict, epoch_s: float, evaluate_s: float, stage_s: float, other_s: float) -> dict[str, float]:
-    """Wall seconds of the evidence set run by `dvc repro` (one stage at a time, torch on every core).
+#: A distilled offspring's epoch also runs its parent forward on every batch: about a third of a training
+#: step (forward + backward ≈ three forward passes), and the parent is no larger than the offspring's own start.
+TEACHER_SHARE = 1 / 3
+
+
+def chains_cost(params: dict, chains: list[str], epoch_s: float, evaluate_s: float, stage_s: float,
+                other_s: float) -> dict[str, float]:
+    """Wall seconds of training and evaluating ``chains`` (experiments or pruning baselines) with `dvc repro`.
 
     ``epoch_s``: one epoch of the full training set; ``evaluate_s``: the test set; ``stage_s``: the
     overhead of one stage (command line, warm-server fork, DVC hashing and lock); ``other_s``: encode plus
-    synthesize of one offspring.
+    synthesize of one offspring (or the prune step of a baseline's). Every network is costed as the dense
+    ancestor (offspring are smaller: an upper bound); a distilled epoch costs :data:`TEACHER_SHARE` more.
     """
+    total, generations, ancestors, epochs = 0.0, 0, 0, 0
+    for chain in chains:
+        baseline = chain in params["baselines"]
+        spec = params["experiments"][params["baselines"][chain]["follow"] if baseline else chain]
+        size = spec["population"]["size"] if spec["method"] == "sexual" and not baseline else 1
+        gens = spec["generations"] * size
+        generations += gens
+        epochs += gens * spec["train"]["epochs"]
+        teacher = TEACHER_SHARE if spec["train"].get("distill", {}).get("alpha", 0) > 0 else 0.0
+        stages = 3 if baseline else 4  # prune, retrain, evaluate; encode, synthesize, retrain, evaluate
+        total += gens * (spec["train"]["epochs"] * epoch_s * (1 + teacher) + evaluate_s + other_s + stages * stage_s)
+        if not baseline and spec.get("ancestor") is None:
+            ancestors += 1
+            epochs += spec["train"]["ancestor_epochs"]
+            total += spec["train"]["ancestor_epochs"] * epoch_s + evaluate_s + 2 * stage_s
+    return {"wall_s": total, "generations": generations, "ancestors": ancestors, "epochs": epochs,
+            "chains": len(chains)}
+
+
+def plan_cost(params: dict, epoch_s: float, evaluate_s: float, stage_s: float, other_s: float) -> dict[str, float]:
+    """Wall seconds of the evidence set run by `dvc repro` (one stage at a time, torch on every core)."""
     evidence = params["evidence"]
     families = dict.fromkeys([*(c[r] for c in evidence["claims"].values() for r in ("treatment", "control")),
                               *evidence["sweep"]])
-    total, generations, ancestors, epochs = 0.0, 0, 0, 0
-    for family in families:
-        for exp in members(params, family):
-            spec = params["experiments"][exp]
-            size = spec["population"]["size"] if spec["method"] == "sexual" else 1
-            gens = spec["generations"] * size
-            generations += gens
-            epochs += gens * spec["train"]["epochs"]
-            total += gens * (spec["train"]["epochs"] * epoch_s + evaluate_s + other_s + 4 * stage_s)
-            if spec.get("ancestor") is None:
-                ancestors += 1
-                epochs += spec["train"]["ancestor_epochs"]
-                total += spec["train"]["ancestor_epochs"] * epoch_s + evaluate_s + 2 * stage_s
-    total += 30.0  # the evidence stage: read every metrics file, fit, plot
-    return {"wall_s": total, "generations": generations, "ancestors": ancestors, "epochs": epochs,
-            "families": len(families), "chains": sum(len(members(params, f)) for f in families)}
+    chains = [exp for family in families for exp in members(params, family)]
+    cost = chains_cost(params, chains, epoch_s, evaluate_s, stage_s, other_s)
+    cost["wall_s"] += 30.0  # the evidence stage: read every metrics file, fit, plot
+    return {**cost, "families": len(families)}
 
 
 def estimate_line(params: dict, label: str, epoch_s: float, evaluate_s: float, stage_s: float, other_s: float) -> str:

@@ -76,6 +76,8 @@ def _stages(root: Path) -> dict[str, dict]:
     params = load_params(ROOT / "params.yaml")
     named = [e for e, spec in params["experiments"].items() if not spec["default"]]
     named += ["evidence"] if params.get("evidence") else []
+    named += ["pickset"] if params["runtime"]["picks"] else []
+    named += ["probe"] if params.get("probe") else []
     subprocess.run([sys.executable, str(ROOT / "workflow/scripts/render_dvc.py"), "--params", str(ROOT / "params.yaml"),
                     "--root", str(root), *(a for n in named for a in ("--with", n))], check=True)
     stages = {}

@@ -113,8 +113,9 @@ def _compacted(project: Path, run: str) -> tuple[nn.Module, nn.Module, tuple[int
         # sexual paper Figure 5: two parents, filter clusters, on its LeNet-5 (Caffe's cifar10_quick)
         ("cifar10_quick", "sexual", {"encoding": {"clusters": "filter"}, "population": {"size": 2}}),
         ("alexnet", "cluster", {"encoding": {"clusters": "kernel"}}),  # cluster paper Table 2
-        ("resnet56", "cluster", {"encoding": {"clusters": "filter"},  # filters die: residual groups at stake
-                                 "environment": {"factor": 0.3, "cluster_factor": 0.4, "mode": "budget"}}),
+        pytest.param("resnet56", "cluster", {"encoding": {"clusters": "filter"},  # filters die: residual groups at stake
+                                             "environment": {"factor": 0.3, "cluster_factor": 0.4, "mode": "budget"}},
+                     marks=pytest.mark.slow),  # full width: 33 s of CPU
     ],
 )
 def test_cifar10_architectures_run_a_generation(
@@ -294,6 +295,18 @@ def test_named_paper_experiments_stay_out_of_the_default_target() -> None:
     assert named_outs and not any(set(step.deps) & named_outs for step in plan if step.default)
 
 
+def test_params_paper_holds_the_papers_experiments_as_params_yaml_does() -> None:
+    """params-paper.yaml lengthens the default runs only: its named paper experiments are params.yaml's own."""
+    papers = [{n: e for n, e in load_params(ROOT / f)["experiments"].items()
+               if not e["default"] and e["architecture"] in PAPER_ARCHITECTURES}
+              for f in ("params.yaml", "params-paper.yaml")]
+    assert papers[1] == papers[0]
+    assert {e["architecture"] for e in papers[1].values()} == PAPER_ARCHITECTURES
+    detectnet = papers[1]["cluster_detectnet_kitti"]  # the cluster paper's KITTI tables (3 and 6)
+    assert (detectnet["method"], detectnet["encoding"]["clusters"], detectnet["generations"]) == ("cluster", "kernel", 10)
+    assert papers[1]["evonet_saliency_msra_b"]["test_on"] == ["hku_is"]  # EvoNet Table II
+
+
 def test_committed_params_validate_without_the_paper_datasets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     for name in ("params.yaml", "params-paper.yaml"):
@@ -304,7 +317,7 @@ def test_committed_params_validate_without_the_paper_datasets(monkeypatch: pytes
                 alone = copy.deepcopy(raw)
                 keep = {exp, spec.get("ancestor") or exp}
                 alone["experiments"] = {k: v for k, v in alone["experiments"].items() if k in keep}
-                for key in ("comparisons", "baselines", "papers", "runtime", "evidence"):
+                for key in ("comparisons", "baselines", "papers", "runtime", "evidence", "probe", "picks"):
                     alone.pop(key, None)
                 for k in keep:
                     alone["experiments"][k]["default"] = True

@@ -27,6 +27,7 @@ from evosynth.errors import ParamsError
 from evosynth.pipeline.params import SCHEMA, validate_params
 from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.plan import build_plan
+from evosynth.tasks.kinds import FIXED_WIDTH_ARCHITECTURES
 
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 from render_dvc import render
@@ -69,7 +70,8 @@ def from_schema(node: dict[str, Any], key: str = "") -> st.SearchStrategy:
         elif kind == "string":
             options.append(NAMES)
         elif kind == "array":
-            options.append(st.lists(from_schema(node["items"]), min_size=node.get("minItems", 0), max_size=2))
+            low = node.get("minItems", 0)
+            options.append(st.lists(from_schema(node["items"]), min_size=low, max_size=max(low, min(2, node.get("maxItems", 2)))))
         elif kind == "object":
             props = node.get("properties", {})
             required = {k: from_schema(v, k) for k, v in props.items() if k in node.get("required", [])}
@@ -101,6 +103,8 @@ def params_files(draw: st.DrawFn, npz: str) -> dict[str, Any]:
         spec = draw(from_schema(DEFS["experiment"]))
         spec["dataset"] = draw(st.sampled_from(sorted(datasets)))
         spec["architecture"] = draw(st.sampled_from(["lenet5", "lenet5", spec["architecture"]]))
+        if spec["architecture"] in FIXED_WIDTH_ARCHITECTURES:  # their papers' widths only (a refusal: test_paper_engines)
+            spec.pop("width", None)
         spec.pop("ancestor", None)
         spec.pop("seeds", None)  # seed families: tests/test_evidence.py
         if spec["method"] == "sexual":
@@ -110,7 +114,7 @@ def params_files(draw: st.DrawFn, npz: str) -> dict[str, Any]:
         experiments[name] = spec
     if len(names) > 1 and draw(st.booleans()):  # the second starts from the first one's ancestor
         first, second = experiments[names[0]], experiments[names[1]]
-        shared = ("dataset", "architecture", "seed", "train", "data")
+        shared = ("dataset", "architecture", "width", "seed", "train", "data")
         for k in shared:
             second.pop(k, None)
         second.update({k: copy.deepcopy(first[k]) for k in shared if k in first}, ancestor=names[0])
@@ -125,6 +129,8 @@ def params_files(draw: st.DrawFn, npz: str) -> dict[str, Any]:
     if draw(st.booleans()):
         params["runtime"] = {"experiments": draw(st.lists(st.sampled_from(names), max_size=1, unique=True)),
                              "repeats": 5, "warmup": 0}
+    if draw(st.booleans()):  # the capacity probe, against one of the experiments
+        params["probe"] = {**draw(from_schema(DEFS["probe"])), "reference": draw(st.sampled_from(names))}
     if draw(st.booleans()):
         params = _mutate(params, draw)
     return params

@@ -54,13 +54,17 @@ def dvc_dag(project: Path) -> set[tuple]:
         }
 
 
+#: Rules that only name a set of files (no command): targets, not jobs of the DAG.
+TARGET_RULES = ("all", "pickset")
+
+
 def snakemake_dag(project: Path, *targets: str) -> set[tuple]:
     """(rule, shell command, inputs, outputs) of every job of a forced dry run (of ``targets``, default all)."""
     out = run([SNAKEMAKE, "-n", "--forceall", "-c1", *targets], cwd=project).stdout
     jobs = set()
     for block in re.split(r"\n(?=\[.*\]\nrule |rule )", out):
         match = re.search(r"^rule (\w+):", block, re.M)
-        if not match or match.group(1) == "all":
+        if not match or match.group(1) in TARGET_RULES:
             continue
         fields = dict(re.findall(r"^    (input|output): (.*)$", block, re.M))
         # Snakemake hands each job's threads to torch; the command after it is dvc.yaml's
@@ -142,7 +146,8 @@ def test_each_experiment_has_its_own_lock_and_named_targets_stay_out_of_the_defa
     # Snakemake's default target is the same set of jobs (the CIFAR-10 files are absent, and not needed)
     assert snakemake_dag(project) == default
     wrong = run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "tiny"], cwd=project, check=False)
-    assert wrong.returncode == 2 and "--with tiny: not an experiment with default: false nor evidence; allowed: named" in wrong.stderr
+    assert wrong.returncode == 2 and ("--with tiny: not an experiment with default: false, evidence, pickset nor probe;"
+                                      " allowed: named") in wrong.stderr
     run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "named"], cwd=project)
     everything = {j for j in dvc_dag(project)}
     assert len(everything) == len(default) + (1 + 1 + 1 + 2 * 4 + 1)  # named's prepare, chain and report

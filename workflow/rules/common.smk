@@ -65,6 +65,7 @@ wildcard_constraints:
     module=_one_of({s.unit for s in PLAN.values() if s.step == "code"}),
     run=f"{KNOWN_RUN}[A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
     scored=f"(?={_one_of(SCORED)}/)[A-Za-z][A-Za-z0-9_]*[/][A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
+    net=_one_of({s.unit for s in PLAN.values() if s.step == "probe_train"}),  # a probe network: w<widths>_s<seed>
 
 
 def all_outputs():
@@ -75,17 +76,21 @@ def all_outputs():
 def _step(rule_step, wildcards):
     """The plan's step for a job: its name is the step, then the run folder's parts.
 
-    A rule without wildcards (features, papers) has exactly one step of its kind.
+    A rule without wildcards (features, papers, evidence, probe) has exactly one step of its kind.
     """
     if "run" in wildcards.keys():
         where = Path(wildcards.run).parts
     elif "scored" in wildcards.keys():  # <experiment>/<test set>/gen<g>[/m<k>] under reports/
         where = Path(wildcards.scored).parts
     else:
-        where = [w for w in (wildcards.get("dataset"), wildcards.get("exp"), wildcards.get("module")) if w]
+        names = ("dataset", "exp", "module", "net")
+        where = [w for w in (wildcards.get(n) for n in names) if w]
     if not where:
-        (only,) = [step for step in PLAN.values() if step.step == rule_step]
-        return only
+        found = [step for step in PLAN.values() if step.step == rule_step]
+        if len(found) != 1:  # e.g. the pickset asked for with runtime.picks empty
+            raise WorkflowError(f"params.yaml: the plan has no {rule_step} stage; allowed: give params.yaml"
+                                f" what it needs (evidence: the evidence section; picks: runtime.picks)")
+        return found[0]
     return PLAN["-".join([rule_step, *where])]
 
 

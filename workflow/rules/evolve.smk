@@ -106,6 +106,7 @@ rule evaluate:
 
 
 rule transfer:
+    threads: 1
     input:
         step_inputs("transfer"),
     output:

@@ -52,6 +52,7 @@ rule compare:
 
 
 rule paper_tables:
+    threads: 1
     input:
         step_inputs("paper_tables"),
     output:

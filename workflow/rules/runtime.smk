@@ -54,6 +54,17 @@ rule picks:
     input:
         step_inputs("picks"),
     output:
+        "reports/picks/picks.md",
+        report("reports/picks/picks.csv", caption="../report/picks.rst", category="Pick set",
+               labels={"what": "selected networks"}),
+        report("reports/picks/verdicts.csv", caption="../report/picks.rst", category="Pick set",
+               labels={"what": "verdicts"}),
+        report("reports/picks/pareto_synapses.png", caption="../report/picks.rst", category="Pick set",
+               labels={"what": "accuracy vs synapses"}),
+        report("reports/picks/pareto_filters.png", caption="../report/picks.rst", category="Pick set",
+               labels={"what": "accuracy vs kernels and filters"}),
+        report("reports/picks/pareto_latency.png", caption="../report/picks.rst", category="Pick set",
+               labels={"what": "accuracy vs measured latency"}),
         "reports/picks/runtime.md",
         "reports/picks/runtime.csv",
         "reports/picks/runtime.json",
@@ -67,3 +78,10 @@ rule picks:
         "../envs/evosynth.yaml"
     shell:
         "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
+
+
+# The pick set (issue 16) by name, as `render_dvc.py --with pickset` renders it for DVC: the picks report
+# and every chain of the pick, its ablations and its baselines it reads (snakemake -c2 pickset).
+rule pickset:
+    input:
+        rules.picks.output,

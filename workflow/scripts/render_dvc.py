@@ -26,7 +26,12 @@ its file is deleted. The evidence set's verdict stage is
 ``pipelines/evidence/dvc.yaml``, rendered with every chain it needs by
 ``--with evidence`` (then ``dvc repro pipelines/evidence/dvc.yaml``): a
 stage of the root file would run in every plain ``dvc repro``, which
-reproduces all of ./dvc.yaml. Metrics are one small ``summary.json`` per
+reproduces all of ./dvc.yaml. The pick set (issue 16) is the same:
+``--with pickset`` renders the picks stage (``pipelines/picks/dvc.yaml``)
+with every chain of the pick, its ablations and its baselines, each chain's
+file complete with its report. An experiment with seeds is named by its
+family (``--with pick``: every chain ``pick_s<k>``). The capacity probe's trainings and report are
+``pipelines/probe/dvc.yaml`` (``--with probe``). Metrics are one small ``summary.json`` per
 experiment; the per-generation values are plot data (``plots.csv``), drawn by
 the template in ``.dvc/plots/``.
 """
@@ -44,6 +49,7 @@ from evosynth.errors import ParamsError
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.plan import PARAMS_FILE, Step, build_plan
+from evosynth.pipeline.seeds import BASELINE_FAMILIES, FAMILIES, members
 
 HEADER = "# Generated from params.yaml by workflow/scripts/render_dvc.py: do not edit by hand.\n"
 
@@ -66,12 +72,16 @@ CACHED_SUFFIXES = (".pt", ".onnx", ".ts", ".npz")
 DVC_ONLY_DEPS = (PARAMS_FILE,)
 
 
+#: Steps that share the file of another step belonging to no experiment: the probe's trainings go with its report.
+STEP_GROUPS = {"prepare": "data", "probe_train": "probe"}
+
+
 def pipeline_file(step: Step) -> str:
     """The dvc.yaml that holds ``step``, relative to the project root: an experiment's own file, the data
-    preparation's, or one per step that belongs to no experiment (code records, evidence, picks)."""
+    preparation's, or one per step that belongs to no experiment (code records, evidence, picks, the probe)."""
     if step.default and step.step in ROOT_STEPS:
         return ROOT_FILE
-    return f"pipelines/{step.experiment or ('data' if step.step == 'prepare' else step.step)}/dvc.yaml"
+    return f"pipelines/{step.experiment or STEP_GROUPS.get(step.step, step.step)}/dvc.yaml"
 
 
 def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
@@ -134,33 +144,55 @@ def _members(step: Step, params: dict[str, Any]) -> int:
     return spec["population"]["size"] if spec and spec["method"] == "sexual" else 1
 
 
+#: Named targets that are one step outside every experiment: target → step (its file: pipelines/<step>/dvc.yaml).
+NAMED_STEPS = {"evidence": "evidence", "pickset": "picks", "probe": "probe"}
+
+
 def rendered_steps(params: dict[str, Any], opted: set[str]) -> list[Step]:
     """The steps rendered into dvc.yaml files: the default target's, and those the ``opted`` targets need.
 
-    A target is an experiment with ``default: false`` (its chain and report)
-    or ``evidence`` (the verdict stage); every step they depend on (a chain,
-    a prepare or code stage) is rendered with them.
+    A target is an experiment or baseline with ``default: false`` (its chain
+    and report; a family with seeds: every chain), ``evidence`` (the verdict
+    stage) or ``pickset`` (the picks stage); every step they depend on (a
+    chain, a prepare or code stage) is rendered with them, and every chain
+    they reach is rendered whole, report included, so that its file is the
+    same whether it was named or reached.
     """
     plan = build_plan(params)
     producer = {out: step for step in plan for out in step.outs}
-    todo = [s for s in plan if (s.default and s.step not in ("prepare", "code")) or s.experiment in opted
-            or (s.step in ("evidence", "picks") and s.step in opted)]
+    chains = {c for name in opted for c in members(params, name)}
+    steps = {NAMED_STEPS[t] for t in opted if t in NAMED_STEPS}
+    names = _upstream([s for s in plan if (s.default and s.step not in ("prepare", "code"))
+                       or s.experiment in chains or s.step in steps], producer)
+    reached = {s.experiment for s in plan if s.name in names and s.experiment}  # each rendered whole
+    names |= _upstream([s for s in plan if s.experiment in reached], producer)
+    return [s for s in plan if s.name in names]
+
+
+def _upstream(todo: list[Step], producer: dict[str, Step]) -> set[str]:
+    """The names of the steps ``todo`` and of every step they depend on."""
     names: set[str] = set()
     while todo:
         step = todo.pop()
         if step.name not in names:
             names.add(step.name)
             todo += [producer[d] for d in step.deps if d in producer]
-    return [s for s in plan if s.name in names]
+    return names
 
 
 def optional_targets(params: dict[str, Any]) -> list[str]:
-    """What ``--with`` accepts: the experiments with ``default: false``, the baselines following one of them,
-    ``evidence`` if params has it, and ``picks`` when it times such runs."""
+    """What ``--with`` accepts: the experiments with ``default: false`` (and their families), the baselines
+    following one of them, ``evidence`` and ``probe`` if params has them, and ``pickset`` when the picks stage is outside the default."""
     named = [e for e, spec in params["experiments"].items() if not spec.get("default", True)]
     named += [b for b, spec in params["baselines"].items() if spec["follow"] in named]
-    picks = params["runtime"].get("picks") or []
-    return named + (["evidence"] if params.get("evidence") else []) + (["picks"] if set(picks) & set(named) else [])
+    named += [f for f in (*params[FAMILIES], *params[BASELINE_FAMILIES]) if set(members(params, f)) <= set(named)]
+    picks = [s for s in build_plan(params) if s.step == "picks"]
+    return (named + (["evidence"] if params.get("evidence") else []) + (["pickset"] if picks and not picks[0].default else [])
+            + (["probe"] if params.get("probe") else []))
+
+
+def _target_file(name: str) -> str:
+    return f"pipelines/{NAMED_STEPS.get(name, name)}/dvc.yaml"
 
 
 def render(params: dict[str, Any], raw: dict[str, Any], opted: set[str] = frozenset()) -> dict[str, str]:
@@ -194,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("."), help="the project folder (default: .)")
     parser.add_argument("--check", action="store_true", help="only check that the dvc.yaml files are up to date")
     parser.add_argument("--with", dest="opted", action="append", default=[], metavar="TARGET",
-                        help="also render an experiment with default: false, or evidence (repeatable)")
+                        help="also render an experiment with default: false, evidence, pickset or probe (repeatable)")
     args = parser.parse_args(argv)
     try:
         raw = read_params_file(args.params)
@@ -202,10 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         optional = optional_targets(params)
         unknown = [e for e in args.opted if e not in optional]
         if unknown:
-            raise ParamsError(f"{args.params}: --with {unknown[0]}: not an experiment with default: false nor evidence;"
+            raise ParamsError(f"{args.params}: --with {unknown[0]}: not an experiment with default: false, evidence,"
+                              " pickset nor probe;"
                               f" allowed: {', '.join(optional) or 'none'}")
         # an optional experiment whose file exists was asked for before: it stays rendered
-        opted = set(args.opted) | {e for e in optional if (args.root / f"pipelines/{e}/dvc.yaml").is_file()}
+        opted = set(args.opted) | {e for e in optional if (args.root / _target_file(e)).is_file()}
         texts = render(params, raw, opted)
     except ParamsError as exc:
         print(f"render_dvc: error: {exc}", file=sys.stderr)

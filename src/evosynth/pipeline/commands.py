@@ -129,8 +129,19 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("tables", "The paper tables of one experiment, quoted rows beside measured ones: EvoNet Tables I-II"
             " (its own test set and each `test_on` set) and the cluster paper's KITTI DetectNet Table 3.", "tables",
             generation=False),
-    Command("picks", "Time each run of runtime.picks (its synthesized network and its ancestor) side by side,"
-            " interleaved in one process: batch-1 ONNX Runtime 1 thread and batch-256 throughput.", "picks",
+    Command("picks", "The pick set's report: every generation of every chain of runtime.picks timed side by side,"
+            " interleaved in one process (batch-1 ONNX Runtime 1 thread, batch-256 throughput); each run's"
+            " synthesized network against the pick and the pick against its ablations, paired by seed.", "picks",
+            experiment=False, generation=False),
+    Command("probe_train", "The capacity probe: one dense LeNet5 of the given widths (conv1 filters, conv2 filters,"
+            " fc1 neurons) trained from scratch with probe.train and one of probe.seeds, tested on the reference's"
+            " test set.", "probe_train", experiment=False, generation=False,
+            args=(arg("--widths", type=int, nargs=3, required=True, metavar=("CONV1", "CONV2", "FC1"),
+                      help="one entry of probe.widths"),
+                  arg("--seed", type=int, required=True, help="one of probe.seeds"), _DATA,
+                  arg("--teacher", type=Path, help="the reference's ancestor model.pt (probe.train.distill)"))),
+    Command("probe", "The capacity probe's report: accuracy over seeds per architecture against the reference's"
+            " ancestor, with a t interval and whether it lies above the accuracy line (reports/probe/).", "probe",
             experiment=False, generation=False),
     Command("report", "Generation table (CSV, Markdown) and plot of one experiment.", "report", generation=False,
             args=(arg("--metrics", type=Path, nargs="+", required=True, help="metrics.json of each generation"),

@@ -8,6 +8,7 @@ Per experiment ``e``, generation ``g`` and population member ``k``::
     reports/e/<test set>/gen<g>[/m<k>]/  a generation scored on another set (``test_on``)
     reports/methods/                     the comparisons
     reports/evidence/                    the evidence set's verdicts over seeds (named target)
+    reports/picks/                       the pick set's report (named target pickset outside the default)
 
 Generation 0 of an experiment with ``ancestor: a`` is experiment a's folder.
 """

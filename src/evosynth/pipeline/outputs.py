@@ -23,7 +23,10 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "export": ("model.onnx", "model.ts", "export.provenance.json"),
     "prune": ("offspring.pt", "prune.json", "prune.provenance.json"),
     "runtime": ("runtime.md", "runtime.csv", "runtime.png", "runtime.json", "runtime.provenance.json"),
-    "picks": ("runtime.md", "runtime.csv", "runtime.json", "picks.provenance.json"),
+    "picks": ("picks.md", "picks.csv", "verdicts.csv", "pareto_synapses.png", "pareto_filters.png",
+              "pareto_latency.png", "runtime.md", "runtime.csv", "runtime.json", "picks.provenance.json"),
+    "probe_train": ("model.pt", "metrics.json", "train_log.json", "probe_train.provenance.json"),
+    "probe": ("probe.md", "probe.csv", "probe.png", "probe.provenance.json"),
     "features": ("features_tsne.png", "stressednets_table4.md", "stressednets_table4.csv", "features.provenance.json"),
     "papers": (
         *(f"papers/{name}.{ext}" for name in ("stressednets_table1", "stressednets_table2", "stressednets_table3",
@@ -34,9 +37,10 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
 }
 
 #: The keys of an experiment's params that each step reads (DVC reruns a step
-#: only when one of them changes; Snakemake gets the same values as params).
+#: only when one of them changes; Snakemake gets the same values as params). A key
+#: without a default (``width``) is read, and recorded, only where it is written.
 STEP_PARAMS: dict[str, tuple[str, ...]] = {
-    "stress_train": ("dataset", "architecture", "seed", "train", "data"),
+    "stress_train": ("dataset", "architecture", "width", "seed", "train", "data"),
     "encode": ("method", "encoding", "population", "mating", "seed"),
     "synthesize": ("method", "encoding", "environment", "init", "seed"),
     "retrain": ("seed", "train", "data"),
@@ -63,5 +67,5 @@ STEP_MODULES: dict[str, str] = {
     "prepare": "prepare", "stress_train": "train", "encode": "encode", "synthesize": "synthesize",
     "retrain": "train", "evaluate": "evaluate", "report": "report", "compare": "compare", "export": "export",
     "prune": "prune", "runtime": "runtime", "features": "features", "papers": "papers", "evidence": "evidence",
-    "transfer": "evaluate", "paper_tables": "tables", "picks": "picks",
+    "transfer": "evaluate", "paper_tables": "tables", "picks": "picks", "probe_train": "probe_train", "probe": "probe",
 }

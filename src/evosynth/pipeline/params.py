@@ -18,8 +18,16 @@ import jsonschema
 
 from evosynth.errors import ParamsError
 from evosynth.pipeline.paramsfile import read_params_file
-from evosynth.pipeline.seeds import FAMILIES, expand_seeds
-from evosynth.tasks.kinds import ARCHITECTURE_TASKS, KITTI_KEYS, TEST_ONLY_SOURCES, task_of
+from evosynth.pipeline.pickset import check_picks
+from evosynth.pipeline.probe import check_probe
+from evosynth.pipeline.seeds import FAMILIES, expand_baselines, expand_seeds
+from evosynth.tasks.kinds import (
+    ARCHITECTURE_TASKS,
+    FIXED_WIDTH_ARCHITECTURES,
+    KITTI_KEYS,
+    TEST_ONLY_SOURCES,
+    task_of,
+)
 
 SCHEMA: dict[str, Any] = json.loads(
     resources.files("evosynth.pipeline").joinpath("params.schema.json").read_text()
@@ -59,7 +67,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
     )
     if errors:
         raise ParamsError(f"{source}: {_describe(errors[0])}")
-    params = expand_seeds(_with_defaults(SCHEMA, copy.deepcopy(raw)), source)
+    params = expand_baselines(expand_seeds(_with_defaults(SCHEMA, copy.deepcopy(raw)), source), source)
     for name, spec in params["datasets"].items():
         for key in KITTI_KEYS:
             if key in spec and spec["source"] != "kitti":
@@ -118,11 +126,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
         if papers["runtime"] not in params["runtime"]["experiments"]:
             raise ParamsError(f"{source}: papers.runtime: {papers['runtime']!r} is not timed;"
                               f" allowed: {', '.join(params['runtime']['experiments']) or '(none: list it in runtime.experiments)'}")
-    for name in params["runtime"]["picks"]:
-        runs = [e for e, x in params["experiments"].items() if x["method"] != "sexual"] + list(params["baselines"])
-        if name not in runs:
-            raise ParamsError(f"{source}: runtime.picks: {name!r} is not a run with one network per generation;"
-                              f" allowed: {', '.join(runs)}")
+    check_picks(params, source)
     for name in params["runtime"]["experiments"]:
         if name not in defaults:
             raise ParamsError(
@@ -132,6 +136,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
         if params["experiments"][name]["method"] == "sexual":
             raise ParamsError(f"{source}: runtime.experiments: {name!r} has a population; allowed: one network per generation")
     _check_evidence(params, source)
+    check_probe(params, source)
     if check_files:
         from evosynth.data.sources import check_source  # data imports torch; keep params light
 
@@ -183,6 +188,9 @@ def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: 
             f"{source}: experiments.{name}.architecture: {exp['architecture']!r} is built for {wanted},"
             f" but dataset {exp['dataset']!r} ({data_source}) is a {task} set; allowed: {', '.join(allowed)}"
         )
+    if exp.get("width", 1) != 1 and exp["architecture"] in FIXED_WIDTH_ARCHITECTURES:
+        raise ParamsError(f"{source}: experiments.{name}.width: {exp['architecture']} has its paper's widths only;"
+                          f" allowed: 1 (or no width) for {', '.join(FIXED_WIDTH_ARCHITECTURES)}")
     for key in exp["test_on"]:
         other = params["datasets"].get(key)
         if other is None or key == exp["dataset"] or task_of(other["source"]) != task:
@@ -215,7 +223,7 @@ def _architectures() -> list[str]:
 
 
 #: What an experiment's ancestor (generation 0) depends on: equal for experiments sharing one.
-ANCESTOR_KEYS = ("dataset", "architecture", "seed", "train", "data")
+ANCESTOR_KEYS = ("dataset", "architecture", "width", "seed", "train", "data")
 #: Training keys that only offspring read: experiments sharing an ancestor may differ in them.
 OFFSPRING_TRAIN_KEYS = ("distill", "rewind")
 
@@ -231,12 +239,13 @@ def _check_ancestor(params: dict[str, Any], name: str, exp: dict[str, Any], sour
         raise ParamsError(f"{key}: {owner!r} is not an experiment that trains its own ancestor;"
                           f" allowed: {', '.join(owners) or '(none)'}")
     for field in ANCESTOR_KEYS:
-        mine, theirs = exp[field], params["experiments"][owner][field]
+        given = [x.get(field, 1) if field == "width" else x[field] for x in (exp, params["experiments"][owner])]
+        mine, theirs = given  # width: absent is the paper's, 1
         if field == "train":
             mine, theirs = ({k: v for k, v in t.items() if k not in OFFSPRING_TRAIN_KEYS} for t in (mine, theirs))
         if mine != theirs:
             raise ParamsError(f"{key}: {owner!r} trains its ancestor with another {field}"
-                              f" ({params['experiments'][owner][field]!r}, here {exp[field]!r}); allowed: equal {field}")
+                              f" ({given[1]!r}, here {given[0]!r}); allowed: equal {field}")
     if exp["default"] and not params["experiments"][owner]["default"]:
         raise ParamsError(f"{key}: {owner!r} is not in the default target; allowed: an experiment with default: true")
 

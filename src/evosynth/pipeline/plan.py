@@ -20,7 +20,8 @@ Per experiment ``e`` and population member ``m`` (docs/architecture.md §3.1)::
     export        gen g (runtime)   results/e/gen<g>/model.{onnx,ts}
     runtime                         reports/e/runtime.{md,csv,png,json}
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
-    picks (runtime.picks)           reports/picks/runtime.{md,csv,json}  (each run's pick beside its ancestor)
+    picks (runtime.picks, picks)    reports/picks/  (each run's pick against the pick, per seed; every generation timed)
+    probe_train, probe (probe)      results/probe/w<widths>_s<seed>/, reports/probe/probe.{md,csv,png} (pipeline/probe.py)
     features (one experiment)       reports/papers/features_tsne.png, stressednets_table4.*
     papers (everything)             reports/papers/*, reports/index.md
 
@@ -32,7 +33,7 @@ at g, then retrains with e's data, epochs and seed::
     retrain, evaluate, report       as for an experiment
 
 An experiment with ``ancestor: a`` starts from experiment a's generation 0
-(same dataset, architecture, seed, training and data): it has no
+(same dataset, architecture and width, seed, training and data): it has no
 stress_train step of its own, and a treatment and its control then differ
 only in what the papers vary.
 
@@ -72,7 +73,9 @@ from evosynth.pipeline.outputs import (  # noqa: F401 (re-exported)
     STEP_PARAMS,
     step_files,
 )
-from evosynth.pipeline.seeds import members
+from evosynth.pipeline.pickset import ablation_chains, timed_chains
+from evosynth.pipeline.probe_steps import probe_steps
+from evosynth.pipeline.seeds import FAMILIES, members
 from evosynth.pipeline.stage import PARAMS_FILE, Step, cmd, code_steps, make_step, param_values  # noqa: F401 (re-exported)
 
 
@@ -213,7 +216,10 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
     exp = params["experiments"][followed]
     data = prepared_path(exp["dataset"])
     ancestor = f"{run_dir(followed, exp, 0)}/model.pt"
-    reads = {s: tuple(f"experiments.{followed}.{k}" for k in STEP_PARAMS[s]) for s in ("retrain", "evaluate")}
+    # a chain of a baseline with seeds reads its family's keys as written (the seed is in the chain's name)
+    source, own = exp.get("family") or followed, spec.get("family") or name
+    reads = {s: tuple(f"experiments.{source}.{k}" for k in STEP_PARAMS[s] if not (exp.get("family") and k == "seed"))
+             for s in ("retrain", "evaluate")}
     steps = []
     for gen in range(1, exp["generations"] + 1):
         folder = member_dir(name, gen, 0, 1)
@@ -224,7 +230,7 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
         where = {"experiment": name, "generation": gen}
         steps += [
             make_step("prune", "prune", folder, [parent, target], ["--parent", parent, "--target-metrics", target],
-                  params=(f"baselines.{name}",), **where),
+                  params=(f"baselines.{own}",), **where),
             make_step("retrain", "train", folder, [offspring, data, *teacher],
                   ["--data", data, "--init", offspring, *(a for t in teacher for a in ("--teacher", t))],
                   params=reads["retrain"], **where),
@@ -234,19 +240,24 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
         ]
     metrics = chain_metrics(name, params)
     steps.append(make_step("report", "report", report_dir(name), metrics, ["--metrics", *metrics],
-                       params=(f"baselines.{name}", f"experiments.{followed}.generations"), experiment=name))
+                       params=(f"baselines.{own}", f"experiments.{source}.generations"), experiment=name))
     return steps
 
 
 def _picks_step(params: dict[str, Any]) -> Step:
-    """Each run's synthesized network beside its ancestor, timed in one process (which generation: known once run)."""
-    picks = params["runtime"]["picks"]
-    metrics = list(dict.fromkeys(m for run in picks for m in chain_metrics(run, params)))
+    """The picks report (named target ``pickset`` outside the default): every generation of every chain of
+    ``runtime.picks`` timed in one process (the selected generation is known once run), and the ablations' metrics."""
+    timed, ablations = timed_chains(params), ablation_chains(params)
+    metrics = list(dict.fromkeys(m for run in timed for m in chain_metrics(run, params)))
     deps = [f for m in metrics for f in (m, m.replace("metrics.json", "model.pt"))]
-    read = ("runtime", *(("papers",) if params.get("papers") else ()), *(f"experiments.{r}.generations" for r in picks if r in params["experiments"]),
-            *(f"baselines.{r}" for r in picks if r in params["baselines"]))
+    deps += [m for run in ablations for m in chain_metrics(run, params) if m not in metrics]
+    names = [*params["runtime"]["picks"], *params["picks"]["ablations"]]
+    experiments = {**params["experiments"], **params[FAMILIES]}
+    read = ("runtime", "picks", *(("papers",) if params.get("papers") else ()),
+            *(f"experiments.{r}.{k}" for r in names if r in experiments for k in ("generations", "seeds")),
+            *(f"baselines.{r}" for r in names if r not in experiments))
     step = make_step("picks", "picks", PICKS_DIR, deps, [], params=read)
-    every = set(picks) <= {*default_experiments(params), *default_baselines(params)}
+    every = set(timed + ablations) <= {*default_experiments(params), *default_baselines(params)}
     return replace(step, default=every)
 
 
@@ -283,6 +294,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         steps.append(make_step("compare", "compare", COMPARE_DIR, deps, [], params=read))
     if params.get("evidence"):
         steps.append(replace(_evidence_step(params), default=False))
+    if params.get("probe"):  # the capacity probe (pipeline/probe.py): a named target
+        steps += [replace(step, default=False) for step in probe_steps(params)]
     if params["runtime"]["picks"]:
         steps.append(_picks_step(params))
     steps = list({step.name: step for step in steps}.values())  # a shared ancestor's export is one step

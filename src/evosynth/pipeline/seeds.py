@@ -22,6 +22,7 @@ from typing import Any
 from evosynth.errors import ParamsError
 
 FAMILIES = "families"
+BASELINE_FAMILIES = "baseline_families"
 
 
 def member_name(family: str, seed: int) -> str:
@@ -35,11 +36,10 @@ def family_of(params: dict[str, Any], experiment: str) -> str | None:
 
 
 def members(params: dict[str, Any], family: str) -> list[str]:
-    """The chains of ``family`` in seed order (the experiment itself when it has no seeds)."""
-    spec = params.get(FAMILIES, {}).get(family)
-    if spec is None:
-        return [family]
-    return [member_name(family, seed) for seed in spec["seeds"]]
+    """The chains of an experiment or baseline ``family`` in seed order (the run itself when it has no seeds)."""
+    chains = [name for section in ("experiments", "baselines") for name, spec in params.get(section, {}).items()
+              if spec.get("family") == family]
+    return chains or [family]
 
 
 def expand_seeds(params: dict[str, Any], source: str) -> dict[str, Any]:
@@ -83,4 +83,39 @@ def expand_seeds(params: dict[str, Any], source: str) -> dict[str, Any]:
             raise ParamsError(f"{source}: experiments.{name}.ancestor: {spec['ancestor']!r} runs over seeds;"
                               f" allowed: give {name!r} seeds too")
     params["experiments"] = expanded
+    return params
+
+
+def expand_baselines(params: dict[str, Any], source: str) -> dict[str, Any]:
+    """Replace every baseline following an experiment with seeds by one baseline per seed (``<name>_s<k>``)."""
+    families, experiments = params[FAMILIES], params["experiments"]
+    baselines = params.get("baselines", {})
+    expanded: dict[str, Any] = {}
+    params[BASELINE_FAMILIES] = {}
+    for name, spec in baselines.items():
+        followed = spec["follow"]
+        if name in families:
+            raise ParamsError(f"{source}: baselines.{name}: the name is taken by an experiment with seeds;"
+                              " allowed: a new name")
+        if followed not in families:
+            if "seeds" in spec:
+                raise ParamsError(f"{source}: baselines.{name}.seeds: {followed!r} has no seeds; allowed: no seeds"
+                                  " (the baseline takes the followed run's seed), or follow an experiment with seeds")
+            expanded[name] = spec
+            continue
+        own = families[followed]["seeds"]
+        seeds = spec.get("seeds", own)
+        missing = sorted(set(seeds) - set(own))
+        if missing:
+            raise ParamsError(f"{source}: baselines.{name}.seeds: {followed!r} runs no chain for seed(s)"
+                              f" {', '.join(map(str, missing))}; allowed: seeds of {followed!r} ({', '.join(map(str, own))})")
+        params[BASELINE_FAMILIES][name] = spec
+        for seed in seeds:
+            member = member_name(name, seed)
+            if member in baselines or member in experiments:
+                raise ParamsError(f"{source}: baselines.{name}: the chain name {member!r} is taken; allowed: rename one"
+                                  " of them")
+            chain = {k: copy.deepcopy(v) for k, v in spec.items() if k != "seeds"}
+            expanded[member] = {**chain, "follow": member_name(followed, seed), "family": name}
+    params["baselines"] = expanded
     return params

@@ -10,7 +10,7 @@ from typing import Any
 
 from evosynth.pipeline import codedeps
 from evosynth.pipeline.outputs import STEP_MODULES, STEP_PARAMS, step_files
-from evosynth.pipeline.seeds import FAMILIES
+from evosynth.pipeline.seeds import BASELINE_FAMILIES, FAMILIES
 
 PARAMS_FILE = "params.yaml"
 TOLERANCE = "papers.tolerance"
@@ -50,8 +50,9 @@ def param_values(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any
     for key in keys:
         parts = key.split(".")
         node: Any = params
-        if parts[0] == "experiments" and parts[1] in params.get(FAMILIES, {}):  # as written: the seeds' family
-            node, parts = params[FAMILIES], parts[1:]
+        families = {"experiments": FAMILIES, "baselines": BASELINE_FAMILIES}.get(parts[0])
+        if families and len(parts) > 1 and parts[1] in params.get(families, {}):  # as written: the seeds' family
+            node, parts = params[families], parts[1:]
         for part in parts:
             if not isinstance(node, dict) or part not in node:
                 break

@@ -46,11 +46,11 @@ GRID = 64  # points of the matched axis the mean difference is taken over
 
 
 def axis(series: dict[int, dict[str, float]], at: str) -> np.ndarray:
-    """The matching axis of a trajectory: log10 synaptic efficiency, or the generation."""
+    """The matching axis of a trajectory: the generation, or log10 of a ratio (synaptic efficiency by default)."""
     gens = sorted(series)
     if at == "generation":
         return np.array(gens, dtype=float)
-    return np.log10([series[g]["synaptic_efficiency"] for g in gens])
+    return np.log10([series[g][at] for g in gens])
 
 
 def values(series: dict[int, dict[str, float]], metric: str) -> np.ndarray:
@@ -183,12 +183,16 @@ def _sweep_rows(names: list[str], runs: dict[str, dict[int, list[dict[str, Any]]
     return out
 
 
-def _band(chains: dict[int, list[dict[str, Any]]], metric: str, grid: np.ndarray,
-          at: str = "synaptic_efficiency") -> tuple[np.ndarray, ...]:
-    """Mean, min and max over seeds of a metric on a grid of the matching axis (NaN outside a chain)."""
+def band(chains: list[dict[int, dict[str, float]]], metric: str, grid: np.ndarray,
+         at: str = "synaptic_efficiency") -> tuple[np.ndarray, ...]:
+    """Mean, min and max over chains (seeds) of a metric on a grid of the matching axis (log10 ``at``, or the
+    generation) (NaN outside a chain).
+
+    Each chain is a trajectory {generation: values}; the grid points no chain covers are dropped.
+    """
     curves = []
-    for rows in chains.values():
-        x, y = _curve(per_generation(rows), metric, at)
+    for series in chains:
+        x, y = _curve(series, metric, at)
         curves.append(np.where((grid >= x[0]) & (grid <= x[-1]), np.interp(grid, x, y), np.nan))
     stack = np.array(curves)
     covered = ~np.all(np.isnan(stack), axis=0)
@@ -210,7 +214,7 @@ def _plot_claims(claims: dict[str, Any], runs: dict[str, dict[int, list[dict[str
                 else np.linspace(0.0, math.log10(max(top, 1.0 + 1e-9)), 128))
         for ax, metric in zip(pair, ("accuracy", claim["metric"] if claim["metric"] != "accuracy" else "cluster_efficiency")):
             for role, style in (("treatment", "-"), ("control", "--")):
-                x, mean, low, high = _band(runs[claim[role]], metric, grid, at)
+                x, mean, low, high = band([per_generation(r) for r in runs[claim[role]].values()], metric, grid, at)
                 x = x if on_generation else 10 ** x
                 line, = ax.plot(x, mean, style, label=f"{claim[role]} ({role}, {len(runs[claim[role]])} seeds)")
                 ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2)

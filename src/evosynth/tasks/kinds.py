@@ -1,4 +1,5 @@
-"""Which task a dataset source or an architecture serves (light: no torch, read by params validation)."""
+"""Which task a dataset source or an architecture serves, and which architectures scale their widths
+(light: no torch, read by params validation)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ CLASSIFICATION, DETECTION, SALIENCY = "classification", "detection", "saliency"
 SOURCE_TASKS = {"kitti": "detection", "msra_b": "saliency", "hku_is": "saliency"}
 #: Architectures built for one task only (their output is not class logits); the rest classify.
 ARCHITECTURE_TASKS = {"yolov2": "detection", "detectnet": "detection", "vgg16_saliency": "saliency"}
+#: Architectures built at their papers' widths only (no ``width`` argument): an experiment's ``width`` is 1.
+FIXED_WIDTH_ARCHITECTURES = ("lenet5", "cifar10_quick")
 #: Dataset keys of the kitti source only (its test part is cut from KITTI's training frames).
 KITTI_KEYS = ("val_fraction", "val_list")
 #: Sources without a training part: networks trained elsewhere are evaluated on them.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import torch
@@ -14,6 +15,9 @@ from evosynth.nets.architectures.resnet import ResNet56
 from evosynth.nets.architectures.vgg_saliency import VGG16Saliency
 from evosynth.nets.architectures.yolov2 import YOLOv2
 
+#: LeNet5-Caffe's conv1 filters, conv2 filters and fc1 neurons.
+LENET5_WIDTHS = (20, 50, 500)
+
 
 class LeNet5(nn.Module):
     """LeNet5-Caffe, 20-50-800-500 (StressedNets Table 1).
@@ -24,17 +28,25 @@ class LeNet5(nn.Module):
     Caffe's ``lenet_train_test.prototxt``: conv 5×5 (20) → max-pool 2 → conv 5×5
     (50) → max-pool 2 → fc 800→500 → ReLU → fc 500→classes. On 28×28 inputs the
     flattened feature map has 50·4·4 = 800 entries.
+
+    ``widths`` = (conv1 filters, conv2 filters, fc1 neurons) builds the same
+    topology narrower, e.g. (4, 8, 16): 4-8-128-16 (the capacity probe,
+    docs/method.md §13.7); the default is Caffe's (20, 50, 500).
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28) -> None:
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28,
+                 widths: tuple[int, int, int] = LENET5_WIDTHS) -> None:
         super().__init__()
         side = ((image_size - 4) // 2 - 4) // 2
         if side < 1:
             raise ValueError(f"LeNet5 needs images of at least 16×16 pixels, got {image_size}")
-        self.conv1 = nn.Conv2d(in_channels, 20, 5)
-        self.conv2 = nn.Conv2d(20, 50, 5)
-        self.fc1 = nn.Linear(50 * side * side, 500)
-        self.fc2 = nn.Linear(500, num_classes)
+        if len(widths) != 3 or any(not isinstance(w, int) or w < 1 for w in widths):
+            raise ValueError(f"LeNet5 widths are three positive integers (conv1, conv2, fc1), got {widths!r}")
+        conv1, conv2, hidden = widths
+        self.conv1 = nn.Conv2d(in_channels, conv1, 5)
+        self.conv2 = nn.Conv2d(conv1, conv2, 5)
+        self.fc1 = nn.Linear(conv2 * side * side, hidden)
+        self.fc2 = nn.Linear(hidden, num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last hidden layer (fc1 after ReLU), used by the feature analysis."""
@@ -60,13 +72,26 @@ ARCHITECTURES: dict[str, Callable[[int, int, int], nn.Module]] = {
 }
 
 
-def build_model(architecture: str, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
-    """Instantiate ``architecture`` for images of ``input_shape`` = (C, H, W)."""
+def build_model(
+    architecture: str, input_shape: tuple[int, int, int], num_classes: int, *, width: float = 1.0,
+    widths: tuple[int, ...] | None = None,
+) -> nn.Module:
+    """Instantiate ``architecture`` for images of ``input_shape`` = (C, H, W), every hidden width scaled by
+    ``width`` (1: the paper's network; ``lenet5`` and ``cifar10_quick`` exist at their papers' widths only);
+    ``widths``: LeNet5's own layer widths (None: Caffe's), for the capacity probe."""
     if architecture not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {architecture!r}; allowed: {', '.join(ARCHITECTURES)}")
-    channels, height, width = input_shape
-    if height != width:
-        raise ValueError(f"{architecture} expects square images, got {height}×{width}")
-    model = ARCHITECTURES[architecture](channels, num_classes, height)
-    model.input_shape = (channels, height, width)  # read by the dependency-graph analyses (evosynth.nets.coupling)
+    channels, height, side = input_shape
+    if height != side:
+        raise ValueError(f"{architecture} expects square images, got {height}×{side}")
+    build = ARCHITECTURES[architecture]
+    if width != 1 and "width" not in inspect.signature(build).parameters:
+        raise ValueError(f"{architecture} has its paper's widths only, got width {width}")
+    if widths is None:
+        model = build(channels, num_classes, height, **({"width": width} if width != 1 else {}))
+    elif architecture == "lenet5":
+        model = LeNet5(channels, num_classes, height, tuple(widths))
+    else:
+        raise ValueError(f"{architecture}: takes no widths (only lenet5 does), got {tuple(widths)!r}")
+    model.input_shape = (channels, height, side)  # read by the dependency-graph analyses (evosynth.nets.coupling)
     return model

@@ -15,11 +15,14 @@ from evosynth.nets.masks import Masks, check_masks, prunable_layers
 from evosynth.pipeline.outputs import STEP_PARAMS
 
 NETWORK_KEYS = ("architecture", "input_shape", "num_classes", "experiment")
+#: Kept in a checkpoint only when the experiment sets it (absent: the paper's network).
+OPTIONAL_NETWORK_KEYS = ("width",)
 
 
 def step_params(exp: dict[str, Any], step: str) -> dict[str, Any]:
-    """The keys of an experiment's params that ``step`` reads (recorded in its provenance)."""
-    return {key: exp[key] for key in STEP_PARAMS[step]}
+    """The keys of an experiment's params that ``step`` reads (recorded in its provenance); an optional key
+    left out of params.yaml (``width``) is left out here too, so its records stay what they were before it."""
+    return {key: exp[key] for key in STEP_PARAMS[step] if key in exp}
 
 
 def finish(step: str, params: Any, started: float, out_dir: Path, files: list[str], **timings: Any) -> None:
@@ -39,8 +42,13 @@ def stream(purpose: str, member: int | None) -> str:
 
 
 def network_from(payload: dict[str, Any], source: str | Path) -> tuple[nn.Module, Masks]:
-    """Rebuild a network and its masks from a checkpoint payload (model, offspring or genome)."""
-    model = build_model(payload["architecture"], tuple(payload["input_shape"]), payload["num_classes"])
+    """Rebuild a network and its masks from a checkpoint payload (model, offspring or genome).
+
+    A payload with ``widths`` (a capacity-probe network, LeNet5 narrower than Caffe's) is built that wide.
+    """
+    widths = payload.get("widths")
+    model = build_model(payload["architecture"], tuple(payload["input_shape"]), payload["num_classes"],
+                        width=payload.get("width", 1.0), widths=tuple(widths) if widths is not None else None)
     try:
         model.load_state_dict(payload["state_dict"])
         check_masks(model, payload["masks"])
@@ -56,7 +64,8 @@ def load_network(path: str | Path, kind: str = "model") -> tuple[nn.Module, Mask
 
 
 def network_payload(model: nn.Module, masks: Masks, like: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"state_dict": model.state_dict(), "masks": masks, **{k: like[k] for k in NETWORK_KEYS}, **extra}
+    keys = [*NETWORK_KEYS, *(k for k in OPTIONAL_NETWORK_KEYS if k in like)]
+    return {"state_dict": model.state_dict(), "masks": masks, **{k: like[k] for k in keys}, **extra}
 
 
 def prunable_weights(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -1,11 +1,13 @@
-"""Step ``picks``: the synthesized network of several runs timed side by side, in one process (issue 16, item 3).
+"""Step ``picks``: the pick set's report (issue 16): the pick against each run of ``runtime.picks`` and its ablations.
 
-For every run of ``runtime.picks`` (an experiment or a pruning baseline) the
-synthesized network is the last generation within ``papers.tolerance`` of its
-ancestor (the papers' 1 %). Each is timed with its ancestor, every network
-interleaved in rounds in a random order (:mod:`evosynth.analysis.timing`):
-batch-1 latency in ONNX Runtime with one thread, and batch-256 throughput
-against the MAC reduction. Runs sharing an ancestor share its timing.
+Every generation of every chain (every seed) of ``runtime.picks`` is
+compacted, exported and timed in one process, all networks interleaved in
+rounds in a random order (:mod:`evosynth.analysis.timing`): batch-1 latency
+in ONNX Runtime with one thread and batch-256 throughput, each network's
+speed-up paired round by round with its own ancestor's. A second copy of the
+pick's first ancestor is timed among them as the harness check (it must read
+1.00×). The report itself is :mod:`evosynth.reporting.picks` (tables and
+verdicts) and :mod:`evosynth.reporting.picks_figures` (Pareto figures).
 """
 
 from __future__ import annotations
@@ -18,77 +20,107 @@ from typing import Any
 
 from evosynth.analysis import runtime
 from evosynth.analysis.export import export_onnx
+from evosynth.analysis.timing import speedup
 from evosynth.artifacts import read_json, write_csv, write_json, write_text
 from evosynth.nets.compaction import compact
 from evosynth.pipeline.layout import chain_metrics
 from evosynth.pipeline.outputs import step_files
+from evosynth.pipeline.pickset import pick_of, seeded_chains
 from evosynth.pipeline.steps.common import finish, load_network
-from evosynth.reporting.selection import synthesized_generation
+from evosynth.pipeline.steps.report import tolerance_of
+from evosynth.reporting import picks as report
+from evosynth.reporting.picks_figures import FIGURES, pareto_figures
 
 #: Batch-1 latency and batch-256 throughput, both ONNX Runtime with one thread.
 PICK_CONFIGS = (("onnxruntime", 1, 1), runtime.THROUGHPUT)
+CONTROL = "control"  # the name of the timed second copy of one ancestor
 
 
-def picked(params: dict[str, Any], run: str, root: Path = Path()) -> tuple[Path, Path]:
-    """The folders of a run's ancestor and of its synthesized network (last generation within tolerance)."""
-    files = [root / m for m in chain_metrics(run, params)]
-    rows = [{**read_json(f), "folder": f.parent} for f in files]
-    tolerance = (params.get("papers") or {}).get("tolerance", 0.01)
-    return rows[0]["folder"], synthesized_generation(rows, tolerance)["folder"]
+def _chains(params: dict[str, Any], names: list[str], root: Path) -> dict[str, dict[int, list[dict[str, Any]]]]:
+    """run → seed → that chain's metrics rows (with the folder each was read from), by generation."""
+    return {name: {seed: [{**read_json(root / m), "folder": str(Path(m).parent)} for m in chain_metrics(chain, params)]
+                   for seed, chain in seeded_chains(params, name).items()} for name in names}
 
 
-def run_picks(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> list[dict[str, Any]]:
-    """Time every run's pick and its ancestor interleaved; one row per run, speed-ups with their spread."""
-    started = time.time()
-    settings = params["runtime"]
-    pairs = {run: picked(params, run, root) for run in settings["picks"]}
-    folders = list(dict.fromkeys(f for pair in pairs.values() for f in pair))
+def _time(folders: list[str], control: str, settings: dict[str, Any], root: Path) -> dict[str, Any]:
+    """Compact, export and time every folder's network and a second copy of ``control``, all interleaved."""
     with tempfile.TemporaryDirectory() as tmp:
         networks = {}
-        for i, folder in enumerate(folders):
-            model, masks, ckpt = load_network(folder / "model.pt")
+        for i, (name, folder) in enumerate([*((f, f) for f in folders), (CONTROL, control)]):
+            model, masks, ckpt = load_network(root / folder / "model.pt")
             shape = tuple(ckpt["input_shape"])
             small = compact(model, masks, shape).model
             export_onnx(small, shape, Path(tmp) / f"{i}.onnx")
-            networks[str(folder)] = {"onnx": Path(tmp) / f"{i}.onnx", "model": small, "input_shape": shape}
-        timed = runtime.time_networks(networks, settings["repeats"], settings["warmup"], settings["rounds"],
-                                      configs=PICK_CONFIGS)
-    rows, measured = [], {}
-    for run, (ancestor, pick) in pairs.items():
-        base, gen = ({**read_json(f / "metrics.json"), **timed[str(f)]} for f in (ancestor, pick))
-        row = {"run": run, "folder": str(pick), **runtime.speedup_row(gen, base),
-               **{k: gen[k] for k in ("synapses", "synaptic_efficiency", "cluster_efficiency") if k in gen},
-               "ancestor_accuracy": base["accuracy"]}
-        rows.append(row)
-        measured[run] = {"ancestor": str(ancestor), "pick": str(pick), "timings": timed[str(pick)],
-                         "ancestor_timings": timed[str(ancestor)]}
-    machine = runtime.host()
+            networks[name] = {"onnx": Path(tmp) / f"{i}.onnx", "model": small, "input_shape": shape}
+        return runtime.time_networks(networks, settings["repeats"], settings["warmup"], settings["rounds"],
+                                     configs=PICK_CONFIGS)
+
+
+def run_picks(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> dict[str, Any]:
+    """Time every network of the set, write reports/picks/; return the report's tables."""
+    started = time.time()
+    settings, section, tolerance = params["runtime"], params["picks"], tolerance_of(params)
+    pick = pick_of(params)
+    runs = _chains(params, params["runtime"]["picks"], root)
+    ablations = _chains(params, section["ablations"], root)
+    folders = list(dict.fromkeys(r["folder"] for chains in runs.values() for rows in chains.values() for r in rows))
+    first = runs[pick][min(runs[pick])][0]["folder"]  # the pick's first ancestor: the control is its copy
+    timed = _time(folders, first, settings, root)
+    measured = []
+    for run, chains in runs.items():
+        for seed, rows in chains.items():
+            base = {**rows[0], **timed[rows[0]["folder"]]}
+            for i, row in enumerate(rows):
+                speed = runtime.speedup_row({**row, **timed[row["folder"]]}, base)
+                rows[i] = {**row, **{k: v for k, v in speed.items() if k.endswith(("speedup", "_p10", "_p90"))},
+                           report.THROUGHPUT: speed[report.THROUGHPUT]}
+                measured.append({"run": run, "seed": seed, "chain_folder": row["folder"], **speed})
+            chains[seed] = report.with_reductions(rows)
+    control = {runtime.config_key(e, t, b): speedup(timed[first][runtime.config_key(e, t, b)]["rounds_ms"],
+                                                    timed[CONTROL][runtime.config_key(e, t, b)]["rounds_ms"])
+               for e, t, b in PICK_CONFIGS}
+    tables = report.picks_tables(runs, pick, ablations, tolerance, section["confidence"])
     files = step_files("picks")
-    write_text(out_dir / files[0], _markdown(rows, machine))
-    write_csv(out_dir / files[1], rows)
-    write_json(out_dir / files[2], {"host": machine, "runs": measured})
-    finish("picks", {"runtime": settings}, started, out_dir, files)
-    return rows
+    machine = runtime.host()
+    text = report.markdown(tables, pick, tolerance, section["confidence"], report.control_lines(first, control),
+                           section["targets"])
+    write_text(out_dir / files[0], text)
+    write_csv(out_dir / files[1], report.selected_rows(tables["selected"]))
+    write_csv(out_dir / files[2], [*tables["summaries"], *tables["comparisons"], *tables["ablations"]])
+    pareto_figures(runs, tables["selected"], pick, tolerance, {name: out_dir / f"{name}.png" for name, _ in FIGURES})
+    write_text(out_dir / files[6], _runtime_markdown(tables["selected"], control, first, machine))
+    write_csv(out_dir / files[7], measured)
+    write_json(out_dir / files[8], {"host": machine, "control": {"copy_of": first, "speedup": control},
+                                    "networks": timed})
+    finish("picks", {"runtime": settings, "picks": section, "pick": pick, "papers.tolerance": tolerance},
+           started, out_dir, files)
+    return tables
 
 
-def _markdown(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
+def _runtime_markdown(chosen: dict[str, dict[int, dict[str, Any]]], control: dict[str, Any], first: str,
+                      machine: dict[str, Any]) -> str:
+    """Each run's selected network per seed beside its ancestor, and the control."""
     b1, b256 = runtime.config_key("onnxruntime", 1), runtime.config_key(*runtime.THROUGHPUT)
     lines = [
-        "# The picks side by side: each run's synthesized network against its ancestor\n",
-        ("| run | generation | accuracy (ancestor) | synaptic eff. | cluster eff. | architecture | MAC reduction"
+        "# The picks timed side by side: each run's selected network against its ancestor, per seed\n",
+        ("| run | seed | generation | accuracy (ancestor) | synaptic eff. | cluster eff. | architecture | MAC reduction"
          " | batch-1 speed-up, ORT 1 thread | batch-256 throughput speed-up | ÷ MAC reduction |"),
-        "|:---|---:|:---|---:|---:|:---|---:|---:|---:|---:|",
+        "|:---|---:|---:|:---|---:|---:|:---|---:|---:|---:|---:|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['run']} | {r['generation']} | {100 * r['accuracy']:.2f} % ({100 * r['ancestor_accuracy']:.2f} %)"
-            f" | {r.get('synaptic_efficiency', float('nan')):.1f}× | {r.get('cluster_efficiency', float('nan')):.1f}×"
-            f" | {r['architecture']} | {r['mac_reduction']:.2f}× | {runtime.spread(r, b1)} | {runtime.spread(r, b256)}"
-            f" | {r['throughput_vs_mac_reduction']:.2f} |"
-        )
+    for run, per_seed in chosen.items():
+        for seed, r in sorted(per_seed.items()):
+            lines.append(
+                f"| {run} | {seed} | {r['generation']} | {100 * r['accuracy']:.2f} % ({100 * r['ancestor_accuracy']:.2f} %)"
+                f" | {r['synaptic_efficiency']:.1f}× | {r['cluster_efficiency']:.1f}× | {r['architecture']}"
+                f" | {r['mac_reduction']:.2f}× | {runtime.spread(r, b1)} | {runtime.spread(r, b256)}"
+                f" | {r[report.THROUGHPUT]:.2f} |")
+    lines += ["", f"Control, a second copy of {first}: batch 1 {control[b1]['median']:.3f}×"
+              f" [{control[b1]['p10']:.3f}–{control[b1]['p90']:.3f}], batch 256 {control[b256]['median']:.3f}×"
+              f" [{control[b256]['p10']:.3f}–{control[b256]['p90']:.3f}] (must read 1.00× within the spread)."]
     return "\n".join(lines) + "\n\n" + runtime.timing_note(machine) + "\n"
 
 
 def main(params: dict[str, Any], args: Namespace) -> None:
-    for row in run_picks(params, args.out_dir):
-        print(f"{row['run']}: gen{row['generation']} {row['onnxruntime_1thread_speedup']:.2f}× batch 1")
+    tables = run_picks(params, args.out_dir)
+    for other, statement in tables["statements"].items():
+        print(f"{other}: {statement['sentence']}")

@@ -55,7 +55,8 @@ def run_synthesize(
     summary["kept_strongest"] = compacted.kept_strongest
     if exp["init"] == "scratch":
         torch.manual_seed(seed_for(exp["seed"], generation, stream("init", member)))
-        model = build_model(genome["architecture"], tuple(genome["input_shape"]), genome["num_classes"])
+        model = build_model(genome["architecture"], tuple(genome["input_shape"]), genome["num_classes"],
+                            width=genome.get("width", 1.0))
     apply_masks(model, masks)
     parent_count = genome.get("parent_synapses", total_synapses(parent_masks))
     summary.update(

@@ -47,12 +47,13 @@ def run_train(
         torch.manual_seed(seed_for(exp["seed"], 0, stream("init", member)))
         shape = tuple(data.x_train.shape[1:])
         try:
-            model = build_model(exp["architecture"], shape, data.num_classes)
+            model = build_model(exp["architecture"], shape, data.num_classes, width=exp.get("width", 1.0))
         except ValueError as exc:
             raise DataError(f"{data_path}: {exc} (set image_size of dataset {exp['dataset']!r})") from None
         masks = full_masks(model)
         like = {"architecture": exp["architecture"], "input_shape": list(shape),
-                "num_classes": data.num_classes, "experiment": experiment}
+                "num_classes": data.num_classes, "experiment": experiment,
+                **({"width": exp["width"]} if "width" in exp else {})}
     else:
         model, masks, like = load_network(init, "offspring")
     config = train_config(exp["train"], offspring=init is not None)

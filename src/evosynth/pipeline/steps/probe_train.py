@@ -1,0 +1,120 @@
+"""Step ``probe_train``: one dense LeNet5 of the capacity probe, trained from scratch and tested (docs/method.md §13.7).
+
+The network has the reference's topology at the probe's widths (conv1
+filters, conv2 filters, fc1 neurons) and is trained like an ancestor: the
+seed's ``init`` and ``train`` streams (so widths 20-50-500 with the
+reference's seed and training settings reproduce the reference's ancestor bit
+for bit), for ``probe.train.epochs`` epochs, optionally learning the
+reference ancestor's outputs too (Hinton et al. 2015 distillation,
+:func:`evosynth.training.distillation_loss`). Data and test set are the
+reference's (its subsets, drawn with its seed).
+"""
+
+from __future__ import annotations
+
+import time
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from evosynth.analysis.metrics import architecture_of, dense_macs
+from evosynth.artifacts import save_checkpoint, write_json
+from evosynth.errors import ParamsError
+from evosynth.evolution.synthesis import seed_for
+from evosynth.nets.architectures import build_model
+from evosynth.nets.compaction import compact
+from evosynth.nets.layers import full_masks
+from evosynth.nets.masks import apply_masks, living_kernels, prunable_layers
+from evosynth.pipeline.outputs import step_files
+from evosynth.pipeline.probe import PROBE_ARCHITECTURE, distills, probe_unit
+from evosynth.pipeline.steps.common import finish, load_network, network_payload
+from evosynth.tasks.registry import load_task_data, task_for
+from evosynth.training import TrainConfig, device, train
+
+
+def probe_config(train_params: dict[str, Any]) -> TrainConfig:
+    """The training of a probe network from ``probe.train`` (a schedule over its own epochs, no stress)."""
+    distill = train_params.get("distill", {})
+    return TrainConfig(
+        epochs=train_params["epochs"],
+        **{k: train_params[k] for k in ("batch_size", "lr", "momentum", "weight_decay") if k in train_params},
+        schedule=train_params.get("schedule", "constant"),
+        distill_alpha=distill.get("alpha", 0.0),
+        temperature=distill.get("temperature", 1.0),
+    )
+
+
+def network_counts(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, Any]:
+    """Size and cost of a dense network: synapses (weights of conv and linear layers), kernels, filters, MACs."""
+    layers = prunable_layers(model)
+    return {
+        "synapses": sum(layer.weight.numel() for _, layer in layers),
+        "kernels": living_kernels(full_masks(model)),
+        "filters": sum(layer.out_channels for _, layer in layers if isinstance(layer, nn.Conv2d)),
+        "architecture": architecture_of(model),
+        "macs": dense_macs(model, input_shape),
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def _check(probe: dict[str, Any] | None, widths: tuple[int, ...], seed: int) -> dict[str, Any]:
+    if not probe:
+        raise ParamsError("probe: missing; allowed: a probe section in params.yaml (docs/method.md §13.7)")
+    if list(widths) not in [list(w) for w in probe["widths"]]:
+        raise ParamsError(f"--widths: {' '.join(map(str, widths))} is not an entry of probe.widths;"
+                          f" allowed: {', '.join(' '.join(map(str, w)) for w in probe['widths'])}")
+    if seed not in probe["seeds"]:
+        raise ParamsError(f"--seed: {seed} is not one of probe.seeds; allowed: {', '.join(map(str, probe['seeds']))}")
+    return probe
+
+
+def run_probe_train(params: dict[str, Any], widths: tuple[int, ...], seed: int, data_path: Path, out_dir: Path,
+                    teacher: Path | None = None) -> dict[str, Any]:
+    """Train one probe network; write model.pt, metrics.json (accuracy, counts) and train_log.json."""
+    started = time.time()
+    probe = _check(params.get("probe"), tuple(widths), seed)
+    reference = params["experiments"][probe["reference"]]
+    task = task_for(params, reference)
+    data = load_task_data(task, reference, data_path)  # the reference's subsets and their seed
+    shape = tuple(data.x_train.shape[1:])
+    torch.manual_seed(seed_for(seed, 0, "init"))  # an ancestor's streams (steps/train.py, generation 0)
+    model = build_model(PROBE_ARCHITECTURE, shape, data.num_classes, widths=tuple(widths))
+    masks = full_masks(model)
+    config = probe_config(probe["train"])
+    parent = None
+    if distills(probe):
+        if teacher is None:
+            raise ParamsError("probe.train.distill: the probe needs its teacher; give --teacher <reference ancestor"
+                              " model.pt> (the plan does)")
+        parent_model, parent_masks, _ = load_network(teacher)
+        apply_masks(parent_model, parent_masks)
+        parent = compact(parent_model, parent_masks, shape).model
+    label = f"probe {probe_unit(widths, seed)}"
+    history = train(model, masks, data, config, seed_for(seed, 0, "train"), label, task.objective(data), device(),
+                    parent)
+    files = step_files("probe_train")
+    like = {"architecture": PROBE_ARCHITECTURE, "input_shape": list(shape), "num_classes": data.num_classes,
+            "experiment": "probe"}
+    save_checkpoint(out_dir / files[0], "model", network_payload(model, masks, like, generation=0,
+                                                                  widths=list(widths)))
+    counts = network_counts(model, shape)
+    scores = task.scores(model, data, device())
+    model.to("cpu")
+    metrics = {"widths": list(widths), "seed": seed, **scores, **counts, "test_images": len(data.y_test),
+               "epochs": config.epochs, "distill_alpha": config.distill_alpha}
+    write_json(out_dir / files[1], metrics)
+    seconds = [epoch.pop("seconds") for epoch in history]  # timings: in the run record, not the hashed log
+    write_json(out_dir / files[2], {"epochs": history})
+    recorded = {"probe": {k: probe[k] for k in ("reference", "train")}, "widths": list(widths), "seed": seed,
+                "reference": {k: reference[k] for k in ("dataset", "data", "seed")}}
+    finish("probe_train", recorded, started, out_dir, files, epoch_seconds=seconds)
+    return metrics
+
+
+def main(params: dict[str, Any], args: Namespace) -> None:
+    metrics = run_probe_train(params, tuple(args.widths), args.seed, args.data, args.out_dir, args.teacher)
+    print(f"probe {metrics['architecture']} seed {metrics['seed']}: accuracy {metrics['accuracy']:.4f},"
+          f" {metrics['synapses']:,} synapses, {metrics['kernels']:,} kernels, {metrics['macs']:,} MACs")

@@ -1,0 +1,288 @@
+"""The pick set (issue 16): the pick against each pruning baseline and against its own ablations, over seeds.
+
+**The selected network.** For every run and seed, the last generation within
+``tolerance`` of that chain's own ancestor (the papers' 1 pp, docs/method.md
+§9; :func:`evosynth.reporting.selection.synthesized_generation`). Per run,
+each quantity of it (accuracy drop, synaptic and cluster efficiency,
+filters, MACs, measured speed-ups over the ancestor) is summarised by its
+mean and two-sided t interval over seeds (:func:`evosynth.reporting.evidence.t_interval`).
+
+**Against a baseline.** Paired by seed (a baseline chain follows the pick's
+chain of the same seed: one ancestor), per axis, an effect oriented so that
+positive favours the pick: accuracy in percentage points (pick − baseline);
+synapses, kernels, filters and MACs as log10(baseline / pick), so +0.301 means
+the pick needs half as many; measured speed-ups as log10(pick / baseline).
+An axis reads *pick better* when the interval lies above 0, *<baseline>
+better* below 0, *equal* when every seed's effect is exactly 0, otherwise
+*inconclusive* (also with fewer than two seeds). On accuracy × synapses ×
+filters the baseline **dominates** the pick when it is better or equal on
+all three and better on one; the pick dominates the baseline in the mirrored
+case; the baseline **does not dominate** the pick whenever the pick is
+better on at least one of the three; equal on all three, neither dominates;
+otherwise the answer is inconclusive.
+
+**Against an ablation** (the pick without one addition, same seeds): accuracy
+at the pick's selected generation (pick − ablation, pp; the ablation's last
+generation if it has fewer) and the efficiency each reaches within the
+tolerance (log10 pick / ablation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from evosynth.reporting.evidence import t_interval
+from evosynth.reporting.selection import synthesized_generation
+
+Row = dict[str, Any]
+Chains = Mapping[int, list[Row]]  # seed → the chain's metrics rows, one per generation
+B1, B256 = "onnxruntime_1thread_speedup", "onnxruntime_1thread_b256_speedup"
+THROUGHPUT = "throughput_vs_mac_reduction"
+
+#: What the table shows of each run's selected network: key, heading, format of the value.
+QUANTITIES = (
+    ("accuracy_drop", "accuracy drop (pp)", "{:.2f}"),
+    ("synaptic_efficiency", "synaptic eff. (×)", "{:.1f}"),
+    ("cluster_efficiency", "cluster (kernel) eff. (×)", "{:.1f}"),
+    ("filters", "filters", "{:.1f}"),
+    ("macs", "MACs", "{:,.0f}"),
+    (B1, "batch-1 speed-up, ORT 1 thread (×)", "{:.2f}"),
+    (B256, "batch-256 throughput speed-up (×)", "{:.2f}"),
+    (THROUGHPUT, "throughput ÷ MAC reduction", "{:.2f}"),
+)
+
+
+def _fewer(key: str) -> Callable[[Row, Row], float]:
+    return lambda pick, other: math.log10(other[key] / pick[key])
+
+
+def _more(key: str) -> Callable[[Row, Row], float]:
+    return lambda pick, other: math.log10(pick[key] / other[key])
+
+
+def _accuracy(pick: Row, other: Row) -> float:
+    return 100.0 * (pick["accuracy"] - other["accuracy"])
+
+
+#: The axes a baseline is compared on: effect (+ favours the pick) and its unit.
+AXES: dict[str, tuple[Callable[[Row, Row], float], str]] = {
+    "accuracy": (_accuracy, "pp"), "synapses": (_fewer("synapses"), "log10 ×"),
+    "kernels": (_fewer("kernels"), "log10 ×"), "filters": (_fewer("filters"), "log10 ×"),
+    "MACs": (_fewer("macs"), "log10 ×"), "batch-1 latency": (_more(B1), "log10 ×"),
+    "batch-256 throughput": (_more(B256), "log10 ×"),
+}
+#: The front a baseline must win on all of to dominate the pick (issue 16).
+DOMINANCE = ("accuracy", "synapses", "filters")
+#: The ablations' efficiencies, each reached within the tolerance.
+REACHED = ("synaptic_efficiency", "cluster_efficiency", "mac_reduction")
+
+
+def with_reductions(rows: list[Row]) -> list[Row]:
+    """A chain's rows by generation with the ratio of living filters, filters(0) / filters(g), added."""
+    ordered = sorted(rows, key=lambda r: r["generation"])
+    return [{**r, "filter_reduction": ordered[0]["filters"] / r["filters"]} for r in ordered]
+
+
+def selected(rows: list[Row], tolerance: float) -> Row:
+    """The chain's synthesized network (last generation within ``tolerance``) with its ancestor's accuracy and drop."""
+    ancestor = min(rows, key=lambda r: r["generation"])
+    row = synthesized_generation(rows, tolerance)
+    return {**row, "ancestor_accuracy": ancestor["accuracy"],
+            "accuracy_drop": 100.0 * (ancestor["accuracy"] - row["accuracy"])}
+
+
+def axis_verdict(interval: Mapping[str, float], other: str) -> str:
+    """pick better / <other> better / equal / inconclusive, from an interval of effects (+ favours the pick)."""
+    if interval["n"] < 2 or math.isnan(interval["low"]):
+        return "inconclusive"
+    if interval["low"] == interval["high"] == 0:
+        return "equal"
+    if interval["low"] > 0:
+        return "pick better"
+    if interval["high"] < 0:
+        return f"{other} better"
+    return "inconclusive"
+
+
+def paired(pick: Mapping[int, Row], other: Mapping[int, Row], effect: Callable[[Row, Row], float],
+           confidence: float) -> dict[str, Any]:
+    """One effect per seed both runs have, its mean and t interval."""
+    seeds = sorted(set(pick) & set(other))
+    effects = [effect(pick[s], other[s]) for s in seeds]
+    return {**t_interval(effects, confidence), "effects": effects, "seeds": seeds}
+
+
+def dominance(verdicts: Mapping[str, str], other: str) -> dict[str, str]:
+    """Whether ``other`` dominates the pick on :data:`DOMINANCE`, from the axes' verdicts, with a plain sentence."""
+    front = {axis: verdicts[axis] for axis in DOMINANCE}
+    theirs = [a for a, v in front.items() if v == f"{other} better"]
+    ours = [a for a, v in front.items() if v == "pick better"]
+    equal = [a for a, v in front.items() if v == "equal"]
+    if theirs and not ours and len(theirs) + len(equal) == len(front):
+        return {"outcome": "baseline dominates", "sentence": f"{other} dominates the pick: better on"
+                f" {', '.join(theirs)}" + (f", equal on {', '.join(equal)}" if equal else "")}
+    if ours and not theirs and len(ours) + len(equal) == len(front):
+        return {"outcome": "pick dominates", "sentence": f"the pick dominates {other}: better on {', '.join(ours)}"
+                + (f", equal on {', '.join(equal)}" if equal else "")}
+    if len(equal) == len(front):
+        return {"outcome": "equal", "sentence": f"{other} equals the pick on {', '.join(equal)} at every seed:"
+                " neither dominates"}
+    if ours:
+        return {"outcome": "not dominated", "sentence": f"{other} does not dominate the pick: the pick is better on"
+                f" {', '.join(ours)}" + (f"; {other} is better on {', '.join(theirs)}" if theirs else "")}
+    open_axes = [a for a, v in front.items() if v == "inconclusive"]
+    return {"outcome": "inconclusive", "sentence": f"inconclusive: neither side is better on {', '.join(open_axes)}"
+            + (f" ({other} is better on {', '.join(theirs)})" if theirs else "")}
+
+
+def picks_tables(runs: Mapping[str, Chains], pick: str, ablations: Mapping[str, Chains], tolerance: float,
+                 confidence: float) -> dict[str, Any]:
+    """Everything the report states: per run and seed the selected network, summaries, verdicts.
+
+    ``runs`` maps each run of ``runtime.picks`` (``pick`` among them) and
+    ``ablations`` each ablation to {seed: metrics rows, one per generation};
+    rows of timed runs carry the speed-ups :data:`B1`, :data:`B256` and :data:`THROUGHPUT`.
+    """
+    chosen = {run: {seed: selected(rows, tolerance) for seed, rows in chains.items()} for run, chains in runs.items()}
+    summaries = []
+    for run, per_seed in chosen.items():
+        for key, _, _ in QUANTITIES:
+            if all(key in row for row in per_seed.values()):
+                values = [per_seed[s][key] for s in sorted(per_seed)]
+                summaries.append({"kind": "summary", "run": run, "against": "", "quantity": key, "unit": "",
+                                  **_stats(t_interval(values, confidence), values), "verdict": ""})
+    comparisons, statements = [], {}
+    for other in (r for r in runs if r != pick):
+        verdicts = {}
+        for axis, (effect, unit) in AXES.items():
+            if not all(_has(row, axis) for r in (pick, other) for row in chosen[r].values()):
+                continue
+            result = paired(chosen[pick], chosen[other], effect, confidence)
+            verdicts[axis] = axis_verdict(result, other)
+            comparisons.append({"kind": "baseline", "run": other, "against": pick, "quantity": axis, "unit": unit,
+                                **_stats(result, result["effects"]), "verdict": verdicts[axis]})
+        statements[other] = dominance(verdicts, other)
+    ablated = []
+    for name, chains in ablations.items():
+        own = {seed: selected(rows, tolerance) for seed, rows in chains.items()}
+        at_pick = {seed: _at_generation(rows, chosen[pick][seed]["generation"]) for seed, rows in chains.items()
+                   if seed in chosen[pick]}
+        for quantity, other, effect, unit in [("accuracy at the pick's generation", at_pick, _accuracy, "pp"),
+                                              *((f"{k} within tolerance", own, _more(k), "log10 ×") for k in REACHED)]:
+            result = paired(chosen[pick], other, effect, confidence)
+            ablated.append({"kind": "ablation", "run": name, "against": pick, "quantity": quantity, "unit": unit,
+                            **_stats(result, result["effects"]), "verdict": axis_verdict(result, name)})
+    return {"selected": chosen, "summaries": summaries, "comparisons": comparisons, "statements": statements,
+            "ablations": ablated}
+
+
+def _has(row: Row, axis: str) -> bool:
+    key = {"accuracy": "accuracy", "synapses": "synapses", "kernels": "kernels", "filters": "filters",
+           "MACs": "macs", "batch-1 latency": B1, "batch-256 throughput": B256}[axis]
+    return key in row and (axis == "accuracy" or row[key] > 0)
+
+
+def _at_generation(rows: list[Row], generation: int) -> Row:
+    ordered = sorted(rows, key=lambda r: r["generation"])
+    return next((r for r in ordered if r["generation"] == generation), ordered[-1])
+
+
+def _stats(interval: Mapping[str, float], values: list[float]) -> dict[str, Any]:
+    return {"n": interval["n"], "mean": interval["mean"], "low": interval["low"], "high": interval["high"],
+            "per_seed": " ".join(f"{v:.4g}" for v in values)}
+
+
+def target_lines(summaries: list[Row], pick: str, targets: Mapping[str, float]) -> list[str]:
+    """One line per target: the pick's mean and interval against the minimum asked."""
+    by_key = {row["quantity"]: row for row in summaries if row["run"] == pick}
+    lines = []
+    for key, minimum in targets.items():
+        row = by_key.get(key)
+        if row is None:
+            lines.append(f"- {key} ≥ {minimum:g}: not measured")
+            continue
+        met = "met" if row["mean"] >= minimum else "missed"
+        whole = "" if math.isnan(row["low"]) else (" (the whole interval is above it)" if row["low"] >= minimum
+                                                     else " (the interval reaches below it)")
+        lines.append(f"- {key} ≥ {minimum:g}: mean {row['mean']:.2f} {_interval(row, '{:.2f}')}: **{met}**{whole}")
+    return lines
+
+
+def control_lines(ancestor: str, intervals: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """The harness check: a second copy of one ancestor, timed as one more network, must read 1.00× within its spread."""
+    from evosynth.analysis.timing import within
+
+    lines = [f"A same-architecture control: a second copy of {ancestor}, exported and timed as one more network"
+             " among all the others; its speed-up over the ancestor must read 1.00× within its spread"
+             " (10th–90th percentile of the rounds).", ""]
+    for key, label in ((B1.removesuffix("_speedup"), "batch 1, ORT 1 thread"),
+                       (B256.removesuffix("_speedup"), "batch 256, ORT 1 thread")):
+        if key in intervals:
+            i = intervals[key]
+            lines.append(f"- {label}: {i['median']:.3f}× (spread {i['p10']:.3f}–{i['p90']:.3f}, 95 % bootstrap interval"
+                         f" of the median {i['low']:.3f}–{i['high']:.3f}): **{'passes' if within(1.0, i) else 'FAILS'}**")
+    return lines
+
+
+def _interval(row: Mapping[str, float], fmt: str) -> str:
+    return "[–]" if math.isnan(row["low"]) else f"[{fmt.format(row['low'])}, {fmt.format(row['high'])}]"
+
+
+def _effect(row: Row) -> str:
+    """An effect for the reader: points, or the pick's advantage as a factor (10^effect)."""
+    if row["unit"] == "pp":
+        return f"{row['mean']:+.2f} pp {_interval(row, '{:+.2f}')}"
+    factor = {k: 10 ** row[k] if not math.isnan(row[k]) else math.nan for k in ("mean", "low", "high")}
+    return f"×{factor['mean']:.2f} {_interval({**row, **factor}, '{:.2f}')}"
+
+
+def markdown(tables: dict[str, Any], pick: str, tolerance: float, confidence: float, control: list[str],
+             targets: Mapping[str, float]) -> str:
+    """The report: per-run summaries, targets, the timing harness check, baselines, ablations."""
+    chosen, summaries = tables["selected"], tables["summaries"]
+    level = f"{confidence:.0%}"
+    lines = [f"# The pick set: {pick} against the pruning baselines and its ablations, over seeds", "",
+             f"Per run and seed the selected network is the last generation within {100 * tolerance:g} pp of that"
+             f" chain's own ancestor. Mean over seeds and {level} t interval (module `evosynth.reporting.picks`);"
+             " speed-ups over each seed's ancestor, every network of every seed timed in one process, interleaved"
+             " (runtime.md).", "", "## Each run's selected network", ""]
+    shown = [q for q in QUANTITIES if any(r["quantity"] == q[0] for r in summaries)]
+    lines += ["| run | seeds | generation per seed | " + " | ".join(h for _, h, _ in shown) + " |",
+              "|:---|---:|:---|" + "---:|" * len(shown)]
+    for run, per_seed in chosen.items():
+        cells = []
+        for key, _, fmt in shown:
+            row = next((r for r in summaries if r["run"] == run and r["quantity"] == key), None)
+            cells.append("–" if row is None else f"{fmt.format(row['mean'])} {_interval(row, fmt)}")
+        gens = ", ".join(str(per_seed[s]["generation"]) for s in sorted(per_seed))
+        lines.append(f"| {run} | {len(per_seed)} | {gens} | " + " | ".join(cells) + " |")
+    if targets:
+        lines += ["", f"## {pick} against the targets (mean over seeds, {level} interval)", "",
+                  *target_lines(summaries, pick, targets)]
+    lines += ["", "## Timing harness check", "", *control]
+    if tables["statements"]:
+        lines += ["", f"## {pick} against each baseline (paired by seed)", "",
+                  "Does the baseline dominate the pick on accuracy × synapses × filters?", ""]
+        lines += [f"- **{other}**: {s['sentence']}." for other, s in tables["statements"].items()]
+        lines += ["", f"Effect: accuracy in pp (pick − baseline); otherwise the pick's advantage as a factor"
+                  f" (×2 = half the synapses, filters, MACs, or twice the speed-up), {level} interval.", "",
+                  "| baseline | axis | pick vs baseline | per seed (pp or log10) | verdict |", "|:---|:---|:---|:---|:---|"]
+        lines += [f"| {r['run']} | {r['quantity']} | {_effect(r)} | {r['per_seed']} | {r['verdict']} |"
+                  for r in tables["comparisons"]]
+    if tables["ablations"]:
+        lines += ["", f"## {pick} against each ablation (paired by seed)", "",
+                  "| ablation | quantity | pick vs ablation | per seed (pp or log10) | verdict |",
+                  "|:---|:---|:---|:---|:---|"]
+        lines += [f"| {r['run']} | {r['quantity']} | {_effect(r)} | {r['per_seed']} | {r['verdict']} |"
+                  for r in tables["ablations"]]
+    return "\n".join(lines) + "\n"
+
+
+def selected_rows(chosen: Mapping[str, Mapping[int, Row]]) -> list[Row]:
+    """picks.csv: one row per run and seed, the selected network's quantities (empty where not measured)."""
+    keys = ("generation", "accuracy", "ancestor_accuracy", "accuracy_drop", "synapses", "synaptic_efficiency",
+            "kernels", "cluster_efficiency", "filters", "macs", "mac_reduction", B1, B256, THROUGHPUT)
+    return [{"run": run, "seed": seed, **{k: row.get(k, "") for k in keys}}
+            for run, per_seed in chosen.items() for seed, row in sorted(per_seed.items())]

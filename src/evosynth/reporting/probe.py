@@ -1,0 +1,217 @@
+"""The capacity probe's report: per architecture, accuracy over seeds against the ancestor's line (docs/method.md §13.7).
+
+Issue 16 asks for one synthesized LeNet5-Caffe within 1 pp of its ancestor
+with ≥ 100× synaptic efficiency (synapses of the ancestor / synapses, EvoNet
+Table 1) and ≥ 27× cluster efficiency (kernels of the ancestor / kernels,
+the cluster paper's C-E). A network that keeps the topology and meets both
+has at most ancestor/27 conv kernels, i.e. a few filters per conv layer. The
+probe trains such networks densely from scratch and asks: does any of them
+reach the line ``ancestor accuracy − tolerance``?
+
+**Per architecture.** Over its n seeds, the mean accuracy with a two-sided t
+interval (:func:`evosynth.reporting.evidence.t_interval`, n − 1 degrees of
+freedom). The architecture is *above* the line when the whole interval lies
+above it, *below* when the whole interval lies below it, *inconclusive*
+otherwise (or with one seed: no interval). Accuracies are in percent; the
+gap to the ancestor in percentage points.
+
+**The answer.** Among the architectures that meet both targets: *reachable*
+when one is above the line; *out of reach* when every one is below it (no
+network of that topology and those widths, trained with this budget, came
+within the tolerance); *inconclusive* otherwise; and *no architecture meets
+the targets* when the list holds none.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from evosynth import figures
+from evosynth.artifacts import write_csv, write_text
+from evosynth.reporting.evidence import t_interval
+
+VERDICTS = ("above", "below", "inconclusive")
+
+
+def line_verdict(interval: dict[str, float], line: float) -> str:
+    """above (interval lies above ``line``), below (lies below it), inconclusive (contains it, or no interval)."""
+    if interval["n"] < 2 or math.isnan(interval["low"]):
+        return "inconclusive"
+    if interval["low"] > line:
+        return "above"
+    if interval["high"] < line:
+        return "below"
+    return "inconclusive"
+
+
+def meets_targets(row: dict[str, Any], targets: dict[str, float]) -> bool:
+    """Both efficiencies at or above the issue's targets (100× synapses, 27× kernels by default)."""
+    return (row["synaptic_efficiency"] >= targets["synaptic_efficiency"]
+            and row["cluster_efficiency"] >= targets["cluster_efficiency"])
+
+
+def summarise(runs: list[dict[str, Any]], reference: dict[str, Any], tolerance: float, targets: dict[str, float],
+              confidence: float = 0.95) -> list[dict[str, Any]]:
+    """One row per architecture (in the order first seen) from the probe networks' metrics and the reference's.
+
+    ``runs``: each network's metrics.json (``widths``, ``seed``, ``accuracy`` as a fraction, ``synapses``,
+    ``kernels``, ``macs``, ``architecture``); ``reference``: the reference ancestor's metrics.json.
+    """
+    groups: dict[tuple[int, ...], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault(tuple(run["widths"]), []).append(run)
+    ancestor = 100.0 * reference["accuracy"]
+    line = ancestor - 100.0 * tolerance
+    rows = []
+    for widths, members in groups.items():
+        members = sorted(members, key=lambda r: r["seed"])
+        first = members[0]
+        accuracies = [100.0 * r["accuracy"] for r in members]
+        interval = t_interval(accuracies, confidence)
+        row = {
+            "widths": "-".join(map(str, widths)), "architecture": first["architecture"],
+            "kernels": first["kernels"], "synapses": first["synapses"], "macs": first["macs"],
+            "synaptic_efficiency": reference["synapses"] / first["synapses"],
+            "cluster_efficiency": reference["kernels"] / first["kernels"],
+            "mac_reduction": reference["macs"] / first["macs"],
+            "seeds": interval["n"], "accuracy_mean": interval["mean"], "accuracy_sd": interval["sd"],
+            "accuracy_low": interval["low"], "accuracy_high": interval["high"],
+            "gap_pp": interval["mean"] - ancestor, "line": line,
+            "per_seed": " ".join(f"{a:.2f}" for a in accuracies),
+        }
+        row["meets_targets"] = meets_targets(row, targets)
+        row["verdict"] = line_verdict(interval, line)
+        rows.append(row)
+    return rows
+
+
+def answer(rows: list[dict[str, Any]]) -> tuple[str, list[str]]:
+    """The probe's answer and the architectures it rests on: among those meeting both targets,
+    ``reachable`` (one above the line), ``out of reach`` (all below), ``inconclusive``, or ``no architecture
+    meets the targets``."""
+    eligible = [r for r in rows if r["meets_targets"]]
+    if not eligible:
+        return "no architecture meets the targets", []
+    above = [r["architecture"] for r in eligible if r["verdict"] == "above"]
+    if above:
+        return "reachable", above
+    if all(r["verdict"] == "below" for r in eligible):
+        return "out of reach", [r["architecture"] for r in eligible]
+    return "inconclusive", [r["architecture"] for r in eligible if r["verdict"] == "inconclusive"]
+
+
+def _statement(outcome: str, names: list[str], rows: list[dict[str, Any]], confidence: float) -> str:
+    best = max((r for r in rows if r["meets_targets"]), key=lambda r: r["accuracy_mean"], default=None)
+    best_text = (f" The best of them, {best['architecture']} ({best['kernels']} kernels, {best['synapses']:,}"
+                 f" synapses), reaches {best['accuracy_mean']:.2f} % (interval [{best['accuracy_low']:.2f},"
+                 f" {best['accuracy_high']:.2f}]), {best['gap_pp']:+.2f} pp from the ancestor.") if best else ""
+    if outcome == "reachable":
+        return (f"**Reachable**: {', '.join(names)} meet{'s' if len(names) == 1 else ''} both targets and lie"
+                f"{'s' if len(names) == 1 else ''} above the line ({confidence:.0%} interval over seeds).{best_text}")
+    if outcome == "out of reach":
+        return (f"**Out of reach**: every probed architecture that meets both targets ({', '.join(names)}) lies"
+                f" below the line ({confidence:.0%} interval over seeds). No network of this topology at these widths,"
+                " trained as above, came within the tolerance of the ancestor: at this training budget both targets"
+                " are out of reach of any method that keeps the topology (unless it trains a network of these widths"
+                f" better than this from-scratch training does).{best_text}")
+    if outcome == "inconclusive":
+        return (f"**Inconclusive**: no architecture meeting both targets lies above the line, and the intervals of"
+                f" {', '.join(names)} contain it; more seeds would decide.{best_text}")
+    return "**No probed architecture meets both targets**: add widths with fewer kernels and synapses."
+
+
+def probe_report(rows: list[dict[str, Any]], reference: dict[str, Any], info: dict[str, Any],
+                 paths: list[Path]) -> tuple[str, list[str]]:
+    """Write probe.md, probe.csv and probe.png; return the answer and the architectures it rests on.
+
+    ``info``: ``reference`` (the experiment's name), ``tolerance``, ``targets``, ``confidence``, ``settings``
+    (the training, in words) and ``test_images``.
+    """
+    md, csv, png = paths
+    targets, confidence = info["targets"], info["confidence"]
+    ancestor, line = 100.0 * reference["accuracy"], 100.0 * (reference["accuracy"] - info["tolerance"])
+    outcome, names = answer(rows)
+    # the most a network may have and meet a target (whole synapses and kernels)
+    limits = {"synapses": math.floor(reference["synapses"] / targets["synaptic_efficiency"] + 1e-9),
+              "kernels": math.floor(reference["kernels"] / targets["cluster_efficiency"] + 1e-9)}
+    lines = [
+        f"# Capacity probe: the reference's topology ({reference['architecture']}) at each width, trained densely", "",
+        (f"Reference: experiment `{info['reference']}`'s ancestor, {reference['architecture']},"
+        f" {reference['synapses']:,} synapses, {reference['kernels']:,} kernels, {reference['macs']:,} MACs,"
+        f" accuracy **{ancestor:.2f} %** on {info['test_images']:,} test images. The line: ancestor −"
+        f" {100 * info['tolerance']:g} pp = **{line:.2f} %**. Targets: ≥ {targets['synaptic_efficiency']:g}× synaptic"
+        f" efficiency (≤ {limits['synapses']:,} synapses) and ≥ {targets['cluster_efficiency']:g}× cluster efficiency"
+        f" (≤ {limits['kernels']:,} kernels)."), "",
+        (f"Every network: dense, {settings_sentence(info)}. Per architecture: mean and {confidence:.0%} t interval"
+        " over seeds (module `evosynth.reporting.probe`)."), "",
+        ("| architecture | kernels | synapses | MACs | synaptic eff. | cluster eff. | both targets | seeds"
+        f" | accuracy % (mean) | {confidence:.0%} interval | gap to ancestor | per seed | vs the line |"),
+        "|:---|---:|---:|---:|---:|---:|:---|---:|---:|:---|---:|:---|:---|",
+    ]
+    for r in rows:
+        interval = "–" if math.isnan(r["accuracy_low"]) else f"[{r['accuracy_low']:.2f}, {r['accuracy_high']:.2f}]"
+        lines.append(
+            f"| {r['architecture']} | {r['kernels']:,} | {r['synapses']:,} | {r['macs']:,} |"
+            f" {r['synaptic_efficiency']:.1f}× | {r['cluster_efficiency']:.1f}× | {'yes' if r['meets_targets'] else 'no'} |"
+            f" {r['seeds']} | {r['accuracy_mean']:.2f} | {interval} | {r['gap_pp']:+.2f} pp | {r['per_seed']} |"
+            f" **{r['verdict']}** |")
+    lines += ["", "## Answer", "", _statement(outcome, names, rows, confidence), ""]
+    write_text(md, "\n".join(lines))
+    write_csv(csv, rows)
+    _plot(rows, ancestor, line, limits, info, png)
+    return outcome, names
+
+
+def settings_sentence(info: dict[str, Any]) -> str:
+    """The training every probe network had, in words (from ``probe.train`` and the seeds)."""
+    train = info["train"]
+    distill = train["distill"]
+    taught = (f", learning the reference's ancestor's outputs (distillation α = {distill['alpha']:g},"
+              f" T = {distill['temperature']:g})" if distill["alpha"] > 0 else ", no distillation")
+    epochs = f"{train['epochs']} epoch{'s' if train['epochs'] != 1 else ''}"
+    return (f"trained from scratch for {epochs}: {train['schedule']} learning rate from {train['lr']:g},"
+            f" batch {train['batch_size']}{taught}; seeds {', '.join(map(str, info['seeds']))}")
+
+
+def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict[str, int], info: dict[str, Any],
+          path: Path) -> None:
+    """Accuracy against kernels and against synapses (log x): mean and interval per architecture, single seeds,
+    the target lines (27×, 100×) and the accuracy lines (ancestor, ancestor − tolerance)."""
+    plt = figures.pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    targets = info["targets"]
+    for ax, key, label, target in ((axes[0], "kernels", "conv kernels", "cluster_efficiency"),
+                                   (axes[1], "synapses", "synapses", "synaptic_efficiency")):
+        seen: dict[int, int] = {}
+        for r in rows:
+            k = seen[r[key]] = seen.get(r[key], -1) + 1  # architectures of one count side by side
+            x, y = r[key] * 1.025 ** k, r["accuracy_mean"]
+            err = None if math.isnan(r["accuracy_low"]) else [[y - r["accuracy_low"]], [r["accuracy_high"] - y]]
+            ax.errorbar([x], [y], yerr=err, fmt="o", capsize=4, color="tab:blue",
+                        markerfacecolor="tab:blue" if r["meets_targets"] else "white")
+            seeds = [float(a) for a in r["per_seed"].split()]
+            ax.plot([x] * len(seeds), seeds, ".", color="tab:gray", alpha=0.6)
+            ax.annotate(r["architecture"], (x, y), textcoords="offset points", xytext=(5, 4 + 9 * (k % 3)),
+                        fontsize="x-small")
+        ax.axhline(ancestor, color="black", lw=1, label=f"ancestor ({ancestor:.2f} %)")
+        ax.axhline(line, color="tab:red", ls="--", lw=1, label=f"ancestor − {100 * info['tolerance']:g} pp")
+        ax.axvline(limits[key], color="tab:green", ls=":", lw=1.5,
+                   label=f"{targets[target]:g}× ({'cluster' if key == 'kernels' else 'synaptic'} efficiency):"
+                         f" ≤ {limits[key]:,} {label}")
+        logged = figures.readable_log(ax, "x", [r[key] for r in rows] + [limits[key]])
+        if logged:  # ticks at 1 and 3 per decade: synapses span five
+            from matplotlib.ticker import LogLocator
+
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
+        ax.set(xlabel=label + (" (log scale)" if logged else ""), ylabel="test accuracy (%)",
+               title=f"accuracy vs {label}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small", loc="lower right")
+    low = min([r["accuracy_low"] if not math.isnan(r["accuracy_low"]) else r["accuracy_mean"] for r in rows] + [line])
+    axes[0].set_ylim(low - 1.0, max(ancestor, *(r["accuracy_high"] for r in rows if not math.isnan(r["accuracy_high"])))
+                     + 1.0)
+    fig.suptitle(f"capacity probe against {info['reference']}'s ancestor: mean and interval over seeds (grey: single"
+                 " seeds); filled = meets both targets", fontsize="medium")
+    figures.save_figure(fig, path, dpi=90)  # refuses a panel without axis titles, records them in the PNG
