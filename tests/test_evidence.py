@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from conftest import BIN, TINY_PARAMS, make_project, record, run
-from test_workflow import snakemake_dag
+from test_workflow import dvc_dag, snakemake_dag
 
 from evosynth.errors import ParamsError
 from evosynth.pipeline.params import validate_params
@@ -153,22 +153,6 @@ def test_evidence_step_writes_verdicts_from_every_seed(tmp_path, monkeypatch):
     assert (tmp_path / "reports/evidence/sweep.png").stat().st_size > 0
 
 
-def _dvc_evidence_dag(project) -> set[tuple]:
-    """(step, cmd, deps, outs) of the evidence stage and every stage upstream of it, as DVC reads them."""
-    import networkx as nx
-    from dvc.dependency.param import ParamsDependency
-    from dvc.repo import Repo
-
-    with Repo(str(project)) as repo:
-        graph = repo.index.graph
-        (root,) = [s for s in graph if s.name == "evidence"]
-        assert root.path_in_repo == "pipelines/evidence/dvc.yaml"
-        # the code stages' params.yaml dependency is DVC's only (test_workflow.dvc_dag checks it)
-        return {(s.name.split("-")[0], s.cmd,
-                 frozenset(d.def_path for d in s.deps if not isinstance(d, ParamsDependency)) - {"params.yaml"},
-                 frozenset(o.def_path for o in s.outs)) for s in {root, *nx.descendants(graph, root)}}
-
-
 def _snakemake_dag(project, target: str) -> set[tuple]:
     return snakemake_dag(project, target)
 
@@ -179,7 +163,7 @@ def test_evidence_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_
     run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "evidence"], cwd=project)
     run(["git", "init", "-q"], cwd=project)
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)
-    dvc = _dvc_evidence_dag(project)
+    dvc = dvc_dag(project, "evidence")
     snake = _snakemake_dag(project, "evidence")
     # code stages, prepare, ctl: 2 seeds × (ancestor + 2 generations × 4 steps + gen-0 evaluate),
     # trt: 2 seeds × 2 generations × 4 steps, the evidence stage

@@ -11,6 +11,7 @@ had made them: nothing trains.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 
@@ -48,6 +49,17 @@ def _placeholders(project: Path, with_code: bool) -> dict[str, bytes]:
     return written
 
 
+def _slices(project: Path) -> list[str]:
+    """Run the params slice stage of every file under pipelines/ (DVC's copy of the keys its stages track)."""
+    ran = []
+    for path in sorted(project.glob("pipelines/*/dvc.yaml")):
+        name = f"params-{path.parent.name}"
+        if name in yaml.safe_load(path.read_text())["stages"]:
+            run([DVC, "repro", "-s", f"{path.relative_to(project).as_posix()}:{name}"], cwd=project)
+            ran.append(name)
+    return ran
+
+
 def _outputs(project: Path) -> dict[str, bytes]:
     """Every output of the tiny plan that exists, with its bytes."""
     steps = build_plan(validate_params(copy.deepcopy(TINY_PARAMS)))
@@ -59,6 +71,7 @@ def dvc_project(tmp_path_factory) -> Path:
     """The tiny project with real code records and placeholder outputs, all committed to dvc.lock."""
     project = make_project(tmp_path_factory.mktemp("contract") / "p")
     run([DVC, "repro", "pipelines/code/dvc.yaml"], cwd=project)
+    _slices(project)
     _placeholders(project, with_code=False)
     run([DVC, "commit", "-f"], cwd=project)
     assert "up to date" in run([DVC, "status"], cwd=project).stdout
@@ -77,8 +90,29 @@ def test_a_valid_edit_reruns_only_the_code_stages(dvc_project: Path):
     (dvc_project / "params.yaml").write_text(BASE + "# a comment changes the file, not one value\n")
     repro = run([DVC, "repro"], cwd=dvc_project)
     ran = _running(repro.stdout)
-    assert ran and all(name.startswith("code-") for name in ran), repro.stdout
+    # the code stages and the params slices (params.yaml is a whole-file dependency of both), nothing else
+    assert ran and all(name.startswith(("code-", "params-")) for name in ran), repro.stdout
+    assert {n for n in ran if n.startswith("params-")} == {"params-tiny"}, repro.stdout
     assert _outputs(dvc_project) == before  # the records are rewritten byte for byte
+    assert "up to date" in run([DVC, "status"], cwd=dvc_project).stdout
+
+
+def test_a_value_edit_makes_exactly_the_stages_tracking_it_stale(dvc_project: Path):
+    """Stages track their keys in their file's params slice: a changed value reaches exactly its readers."""
+    key = "experiments.tiny.train.lr"
+    plan = build_plan(validate_params(copy.deepcopy(TINY_PARAMS)))
+    readers = {s.name for s in plan if any(key == k or key.startswith(k + ".") for k in s.params)}
+    assert readers and len(readers) < len([s for s in plan if s.step != "code"])
+    try:
+        (dvc_project / "params.yaml").write_text(BASE.replace("lr: 0.01", "lr: 0.02"))
+        run([DVC, "repro", "pipelines/code/dvc.yaml"], cwd=dvc_project)
+        assert _slices(dvc_project) == ["params-tiny"]
+        stale = json.loads(run([DVC, "status", "--json"], cwd=dvc_project).stdout)
+        assert {name.rsplit(":", 1)[1] for name in stale} == readers
+    finally:
+        (dvc_project / "params.yaml").write_text(BASE)
+        run([DVC, "repro", "pipelines/code/dvc.yaml"], cwd=dvc_project)
+        _slices(dvc_project)
     assert "up to date" in run([DVC, "status"], cwd=dvc_project).stdout
 
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from conftest import BIN, ROOT, TINY_PARAMS, make_project, run
-from test_workflow import snakemake_dag
+from test_workflow import dvc_dag, snakemake_dag
 
 from evosynth.errors import ParamsError
 from evosynth.pipeline.params import validate_params
@@ -195,20 +195,6 @@ def test_targets_and_the_summary_of_the_selected_networks():
 # --- the pickset target in both engines -----------------------------------------------------------
 
 
-def _dvc_picks_dag(project) -> set[tuple]:
-    import networkx as nx
-    from dvc.dependency.param import ParamsDependency
-    from dvc.repo import Repo
-
-    with Repo(str(project)) as repo:
-        graph = repo.index.graph
-        (root,) = [s for s in graph if s.name == "picks"]
-        assert root.path_in_repo == "pipelines/picks/dvc.yaml"
-        return {(s.name.split("-")[0], s.cmd,
-                 frozenset(d.def_path for d in s.deps if not isinstance(d, ParamsDependency)) - {"params.yaml"},
-                 frozenset(o.def_path for o in s.outs)) for s in {root, *nx.descendants(graph, root)}}
-
-
 def test_pickset_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_the_default(tmp_path):
     project = make_project(tmp_path / "p", _pickset(), git=False)
     assert not (project / "pipelines/picks").exists()
@@ -217,7 +203,7 @@ def test_pickset_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_t
     assert check.returncode == 0, check.stderr  # the chains reached are rendered whole: nothing changes on re-render
     run(["git", "init", "-q"], cwd=project)
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)
-    dvc = _dvc_picks_dag(project)
+    dvc = dvc_dag(project, "picks")
     assert dvc == snakemake_dag(project, "pickset")
     # prepare; pk: 2 seeds × (ancestor + gen-0 evaluate + 2 generations × 4 steps); pk_ab: 2 × 2 × 4;
     # pk_l1: 2 seeds × 2 generations × (prune, retrain, evaluate); the picks stage

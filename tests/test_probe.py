@@ -14,7 +14,7 @@ import torch
 import yaml
 from conftest import BIN, ROOT, TINY_PARAMS, engine_env, make_project, run, write_params
 from test_additions_default import _run
-from test_workflow import snakemake_dag
+from test_workflow import dvc_dag, snakemake_dag
 
 from evosynth.errors import ParamsError
 from evosynth.nets.architectures import build_model
@@ -165,20 +165,6 @@ def test_probe_steps_are_a_named_target_reading_the_reference():
     assert not any(d.endswith("model.pt") for d in plain["probe_train-w4_8_16_s1"].deps)
 
 
-def _dvc_probe_dag(project) -> set[tuple]:
-    import networkx as nx
-    from dvc.dependency.param import ParamsDependency
-    from dvc.repo import Repo
-
-    with Repo(str(project)) as repo:
-        graph = repo.index.graph
-        (root,) = [s for s in graph if s.name == "probe"]
-        assert root.path_in_repo == "pipelines/probe/dvc.yaml"
-        return {(s.name.split("-")[0], s.cmd,
-                 frozenset(d.def_path for d in s.deps if not isinstance(d, ParamsDependency)) - {"params.yaml"},
-                 frozenset(o.def_path for o in s.outs)) for s in {root, *nx.descendants(graph, root)}}
-
-
 @pytest.mark.slow
 def test_probe_dag_is_identical_in_dvc_and_snakemake_and_dvc_runs_it(tmp_path):
     params = _probe_params(reference="named", distill=0.5, default=False)
@@ -194,7 +180,7 @@ def test_probe_dag_is_identical_in_dvc_and_snakemake_and_dvc_runs_it(tmp_path):
     assert run([sys.executable, "workflow/scripts/render_dvc.py", "--check"], cwd=project, check=False).returncode == 0
     run(["git", "init", "-q"], cwd=project)
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)
-    dvc = _dvc_probe_dag(project)
+    dvc = dvc_dag(project, "probe")
     assert {j[0] for j in dvc} == {"code", "prepare", "stress_train", "evaluate", "probe_train", "probe"}
     assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 + 2 * 2 + 1
     assert dvc == snakemake_dag(project, "probe")

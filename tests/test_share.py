@@ -185,7 +185,9 @@ def test_a_paper_experiment_is_rendered_on_request(tmp_path):
     run([*render, "--with", "cluster_alexnet_cifar10"], cwd=ROOT)
     stages = yaml.safe_load((tmp_path / "pipelines/cluster_alexnet_cifar10/dvc.yaml").read_text())["stages"]
     assert "report-cluster_alexnet_cifar10" in stages and "stress_train-cluster_alexnet_cifar10-gen0" in stages
-    assert list(yaml.safe_load((tmp_path / "pipelines/data/dvc.yaml").read_text())["stages"]) == ["prepare-cifar10"]
+    # its dataset's preparation (after DVC's params slice of that file)
+    assert list(yaml.safe_load((tmp_path / "pipelines/data/dvc.yaml").read_text())["stages"]) == [
+        "params-data", "prepare-cifar10"]
     assert not (tmp_path / "pipelines/cluster_resnet56_cifar10").exists()  # only what was asked for
     root = yaml.safe_load((tmp_path / "dvc.yaml").read_text())
     assert root == yaml.safe_load((ROOT / "dvc.yaml").read_text())  # the default target is unchanged

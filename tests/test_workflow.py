@@ -28,30 +28,51 @@ def _three_experiments() -> dict:
     return params
 
 
-def dvc_dag(project: Path) -> set[tuple]:
-    """(step, cmd, deps, outs) of every stage, as DVC itself reads dvc.yaml.
+def dvc_dag(project: Path, root: str | None = None) -> set[tuple]:
+    """(step, cmd, deps, outs) of every stage (or of stage ``root`` and all it depends on), as DVC reads dvc.yaml.
 
-    The code stages' dependency on params.yaml is DVC's only (it makes them validate the file
-    before any other stage runs; render_dvc.DVC_ONLY_DEPS): it is checked here, then left out.
+    Two parts are DVC's only, checked here, then left out: the code stages' dependency on
+    params.yaml (it makes them validate the file before any other stage runs;
+    render_dvc.DVC_ONLY_DEPS), and each pipelines/ file's params slice (render_dvc._slice_params):
+    a stage that copies the file's keys from params.yaml into params.json beside it, which the
+    file's stages track their keys in, exactly their own keys, each holding params.yaml's value.
     """
+    import networkx as nx
     from dvc.dependency.param import ParamsDependency
     from dvc.repo import Repo
 
     with Repo(str(project)) as repo:
-        stages = list(repo.index.stages)
+        graph = repo.index.graph  # edges point from a stage to the stages it depends on
+        stages = list(graph)
+        if root is not None:
+            (top,) = [s for s in stages if s.name == root]
+            stages = [top, *nx.descendants(graph, top)]
+        jobs = set()
+        raw = yaml.safe_load((project / "params.yaml").read_text())
         for stage in stages:
             files = [d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)]
-            assert ("params.yaml" in files) == stage.name.startswith("code-"), stage.name
+            slicer = stage.name.startswith("params-")
+            assert ("params.yaml" in files) == stage.name.startswith(("code-", "params-")), stage.name
             assert all(o.persist == stage.name.startswith("code-") for o in stage.outs), stage.name
-        return {
-            (
-                stage.name.split("-")[0],
-                stage.cmd,
-                frozenset(d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)) - {"params.yaml"},
-                frozenset(o.def_path for o in stage.outs),
-            )
-            for stage in stages
-        }
+            for dep in (d for d in stage.deps if isinstance(d, ParamsDependency)):
+                slice_file = f"{stage.path_in_repo.rsplit('/', 1)[0]}/params.json"
+                assert dep.def_path == (slice_file if stage.path_in_repo != "dvc.yaml" else "params.yaml"), stage
+                if dep.def_path != "params.yaml":  # the slice holds the params.yaml values of the stage's keys
+                    sliced = json.loads((project / dep.def_path).read_text()) if (project / dep.def_path).exists() \
+                        else None
+                    assert sliced is None or {k: _get(sliced, k) for k in dep.params} == {
+                        k: _get(raw, k) for k in dep.params}, stage
+                    assert f"params-{stage.path_in_repo.split('/')[1]}" in {s.name for s in graph.successors(stage)}
+            if not slicer:
+                jobs.add((stage.name.split("-")[0], stage.cmd,
+                          frozenset(files) - {"params.yaml"}, frozenset(o.def_path for o in stage.outs)))
+        return jobs
+
+
+def _get(tree: dict, key: str):
+    for part in key.split("."):
+        tree = tree[part]
+    return tree
 
 
 #: Rules that only name a set of files (no command): targets, not jobs of the DAG.
@@ -139,7 +160,8 @@ def test_each_experiment_has_its_own_lock_and_named_targets_stay_out_of_the_defa
     # an experiment with default: false is not rendered until asked for: DVC collects every dvc.yaml
     assert files == ["dvc.yaml", *(f"pipelines/{n}/dvc.yaml" for n in ("code", "other", "pruned", "sexual", "tiny"))]
     default = {j for j in dvc_dag(project)}
-    assert len(default) == len(_upstream_of_root(project)) and not any("named" in j[1] or "cifar" in j[1] for j in default)
+    upstream = {name for name in _upstream_of_root(project) if not name.startswith("params-")}  # DVC's slices
+    assert len(default) == len(upstream) and not any("named" in j[1] or "cifar" in j[1] for j in default)
     status = run([DVC, "status"], cwd=project).stdout
     stages = [line for line in status.splitlines() if line and not line[0].isspace()]  # "<stage>:" lines
     assert stages and not any("named" in s or "-cifar" in s for s in stages)

@@ -46,6 +46,7 @@ from typing import Any
 import yaml
 
 from evosynth.errors import ParamsError
+from evosynth.pipeline.codedeps import code_files
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.plan import PARAMS_FILE, Step, build_plan
@@ -214,10 +215,49 @@ def render(params: dict[str, Any], raw: dict[str, Any], opted: set[str] = frozen
         if step.step == "report":
             document["plots"] += _plots(step, up, _members(step, params))
         document["plots"] += _images(step, up)
+    for path, document in documents.items():
+        if path != ROOT_FILE:
+            _slice_params(path, document["stages"])
     return {
         path: HEADER + yaml.safe_dump({k: v for k, v in doc.items() if v}, sort_keys=False, width=120)
         for path, doc in documents.items()
     }
+
+
+#: Where each file under pipelines/ keeps the params its stages track (workflow/scripts/params_slice.py).
+SLICE_NAME = "params.json"
+SLICE_SCRIPT = "workflow/scripts/params_slice.py"
+#: The project modules the slice script imports (its code, with the script itself).
+SLICE_MODULES = ("evosynth.artifacts", "evosynth.pipeline.paramsfile")
+
+
+def slice_path(path: str) -> str:
+    """The params slice of the dvc.yaml at ``path`` (relative to the project root, as its stages' wdir is)."""
+    return f"{path.rsplit('/', 1)[0]}/{SLICE_NAME}"
+
+
+def _slice_params(path: str, stages: dict[str, dict[str, Any]]) -> None:
+    """Point the stages of one file under pipelines/ at their own small copy of their params keys.
+
+    DVC parses and walks a stage's params file each time it checks the stage;
+    on params.yaml that was 75 % of a no-op ``dvc status`` (see the script's
+    docstring). A first stage copies the keys into ``params.json`` beside the
+    file, from params.yaml as a whole-file dependency; the others track them there.
+    """
+    keys = list(dict.fromkeys(k for stage in stages.values() for k in stage.get("params", [])))
+    if not keys:
+        return
+    out = slice_path(path)
+    for stage in stages.values():
+        if stage.get("params"):
+            stage["params"] = [{out: stage["params"]}]
+    code = sorted({f for module in SLICE_MODULES for f in code_files(module)})
+    first = {"cmd": f"python {SLICE_SCRIPT} --params {PARAMS_FILE} --out {out} {' '.join(keys)}",
+             "wdir": ("../" * path.count("/")).rstrip("/"),
+             "deps": [PARAMS_FILE, SLICE_SCRIPT, *code], "outs": [{out: {"cache": False}}]}
+    stages_in_order = {f"params-{path.split('/')[1]}": first, **stages}
+    stages.clear()
+    stages.update(stages_in_order)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.root / path).parent.mkdir(parents=True, exist_ok=True)
         (args.root / path).write_text(texts[path])
     for old in extra:  # an experiment removed from params.yaml: its pipeline and lock go too
-        for name in ("dvc.yaml", "dvc.lock"):
+        for name in ("dvc.yaml", "dvc.lock", SLICE_NAME):
             (old.parent / name).unlink(missing_ok=True)
     return 0
 
