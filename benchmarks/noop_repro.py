@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from sections import update_section
+from sections import publish, seconds_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DVC = str(Path(sys.executable).parent / "dvc")
@@ -49,15 +48,11 @@ def main() -> None:
     if status.returncode != 0 or "up to date" not in status.stdout:
         parser.error("the checkout is not up to date (dvc status lists stages): run `dvc repro` first")
     before = os.getloadavg()[0]
-    rows = [("dvc repro", seconds(["repro"], args.repeats)), ("dvc status", seconds(["status"], args.repeats))]
+    rows = [("`dvc repro`", seconds(["repro"], args.repeats)), ("`dvc status`", seconds(["status"], args.repeats))]
     after = os.getloadavg()[0]
-    lines = ["| command (nothing changed) | median s | min s | max s |", "|---|---:|---:|---:|"]
-    lines += [f"| `{name}` | {statistics.median(t):.2f} | {min(t):.2f} | {max(t):.2f} |" for name, t in rows]
-    lines.append(f"\n{stage_count()} stages, {args.repeats} runs each; target 5 s;"
-                 f" 1-minute load average {before:.2f} before, {after:.2f} after.")
-    text = "\n".join(lines)
-    print(text)
-    update_section("No-op dvc repro (default target)", text)
+    note = (f"{stage_count()} stages, {args.repeats} runs each; target 5 s;"
+            f" 1-minute load average {before:.2f} before, {after:.2f} after.")
+    publish("No-op dvc repro (default target)", seconds_table("command (nothing changed)", rows, note))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import statistics
 import time
 from pathlib import Path
 
@@ -26,3 +27,16 @@ def update_section(title: str, body: str, path: Path = BENCHMARKS) -> None:
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
     write_text(path, text)
+
+
+def seconds_table(label: str, rows: list[tuple[str, list[float]]], note: str) -> str:
+    """A markdown table of wall times (median, min, max per row) and a note under it."""
+    lines = [f"| {label} | median s | min s | max s |", "|---|---:|---:|---:|"]
+    lines += [f"| {name} | {statistics.median(t):.2f} | {min(t):.2f} | {max(t):.2f} |" for name, t in rows]
+    return "\n".join(lines) + f"\n\n{note}"
+
+
+def publish(title: str, text: str) -> None:
+    """Print a benchmark's figures and write them into its section of the report."""
+    print(text)
+    update_section(title, text)

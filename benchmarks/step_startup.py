@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sections import update_section
+from sections import publish, seconds_table
 
 ROOT = Path(__file__).resolve().parents[1]
 EVOSYNTH = str(Path(sys.executable).parent / "evosynth")
@@ -47,13 +47,9 @@ def main() -> None:
         parser.error(f"{args.parent} is missing: run `dvc repro report-quick` first")
     cold, warm = step_seconds(args.parent, False, args.repeats), step_seconds(args.parent, True, args.repeats)
     rows = [("own process", cold), ("fork of the warm server", warm)]
-    lines = ["| how the step runs | median s | min s | max s |", "|---|---:|---:|---:|"]
-    lines += [f"| {name} | {statistics.median(t):.2f} | {min(t):.2f} | {max(t):.2f} |" for name, t in rows]
-    lines.append(f"\nStart-up saved per step: {statistics.median(cold) - statistics.median(warm):.2f} s"
-                 f" ({args.repeats} runs each of `evosynth encode`, quick gen 1).")
-    text = "\n".join(lines)
-    print(text)
-    update_section("Per-step start-up (warm server)", text)
+    note = (f"Start-up saved per step: {statistics.median(cold) - statistics.median(warm):.2f} s"
+            f" ({args.repeats} runs each of `evosynth encode`, quick gen 1).")
+    publish("Per-step start-up (warm server)", seconds_table("how the step runs", rows, note))
 
 
 if __name__ == "__main__":
