@@ -13,6 +13,8 @@ import torch
 import yaml
 from conftest import BIN, ROOT, TINY_PARAMS, TINY_REPORTS, make_project, run, write_params
 
+from evosynth.pipeline.stage import param_values
+
 SNAKEMAKE = str(BIN / "snakemake")
 DVC = str(BIN / "dvc")
 
@@ -60,19 +62,14 @@ def dvc_dag(project: Path, root: str | None = None) -> set[tuple]:
                 if dep.def_path != "params.yaml":  # the slice holds the params.yaml values of the stage's keys
                     sliced = json.loads((project / dep.def_path).read_text()) if (project / dep.def_path).exists() \
                         else None
-                    assert sliced is None or {k: _get(sliced, k) for k in dep.params} == {
-                        k: _get(raw, k) for k in dep.params}, stage
+                    keys = tuple(dep.params)
+                    assert sliced is None or param_values(sliced, keys) == param_values(raw, keys), stage
+                    assert len(param_values(raw, keys)) == len(keys), stage
                     assert f"params-{stage.path_in_repo.split('/')[1]}" in {s.name for s in graph.successors(stage)}
             if not slicer:
                 jobs.add((stage.name.split("-")[0], stage.cmd,
                           frozenset(files) - {"params.yaml"}, frozenset(o.def_path for o in stage.outs)))
         return jobs
-
-
-def _get(tree: dict, key: str):
-    for part in key.split("."):
-        tree = tree[part]
-    return tree
 
 
 #: Rules that only name a set of files (no command): targets, not jobs of the DAG.

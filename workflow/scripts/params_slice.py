@@ -27,22 +27,18 @@ from typing import Any
 from evosynth.artifacts import write_json
 from evosynth.errors import ParamsError
 from evosynth.pipeline.paramsfile import read_params_file
+from evosynth.pipeline.stage import param_values
 
 
 def sliced(raw: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     """The nested subset of ``raw`` holding each dotted key of ``keys`` (a key absent from ``raw`` is skipped)."""
     out: dict[str, Any] = {}
-    for key in keys:
-        parts, node = key.split("."), raw
-        for part in parts:
-            if not isinstance(node, dict) or part not in node:
-                break
-            node = node[part]
-        else:
-            target = out
-            for part in parts[:-1]:
-                target = target.setdefault(part, {})
-            target[parts[-1]] = node
+    for key, value in param_values(raw, tuple(keys)).items():
+        *parents, last = key.split(".")
+        target = out
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = value
     return out
 
 

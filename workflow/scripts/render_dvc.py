@@ -51,17 +51,9 @@ from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.plan import PARAMS_FILE, Step, build_plan
 from evosynth.pipeline.seeds import BASELINE_FAMILIES, FAMILIES, members
+from evosynth.pipeline.stage import param_values
 
 HEADER = "# Generated from params.yaml by workflow/scripts/render_dvc.py: do not edit by hand.\n"
-
-
-def _present(raw: dict[str, Any], key: str) -> bool:
-    node: Any = raw
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
 
 
 #: Steps kept in the root dvc.yaml (for the default target): the ones users name.
@@ -91,7 +83,7 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
         stage["wdir"] = wdir
     if step.deps:
         stage["deps"] = list(step.deps)
-    params = [key for key in step.params if _present(raw, key)]
+    params = list(param_values(raw, step.params))
     if params:
         stage["params"] = params
     # metrics and reports are small and live in git, so `dvc metrics diff` /
@@ -217,7 +209,7 @@ def render(params: dict[str, Any], raw: dict[str, Any], opted: set[str] = frozen
         document["plots"] += _images(step, up)
     for path, document in documents.items():
         if path != ROOT_FILE:
-            _slice_params(path, document["stages"])
+            document["stages"] = _slice_params(path, document["stages"])
     return {
         path: HEADER + yaml.safe_dump({k: v for k, v in doc.items() if v}, sort_keys=False, width=120)
         for path, doc in documents.items()
@@ -228,7 +220,7 @@ def render(params: dict[str, Any], raw: dict[str, Any], opted: set[str] = frozen
 SLICE_NAME = "params.json"
 SLICE_SCRIPT = "workflow/scripts/params_slice.py"
 #: The project modules the slice script imports (its code, with the script itself).
-SLICE_MODULES = ("evosynth.artifacts", "evosynth.pipeline.paramsfile")
+SLICE_MODULES = ("evosynth.artifacts", "evosynth.pipeline.paramsfile", "evosynth.pipeline.stage")
 
 
 def slice_path(path: str) -> str:
@@ -236,8 +228,8 @@ def slice_path(path: str) -> str:
     return f"{path.rsplit('/', 1)[0]}/{SLICE_NAME}"
 
 
-def _slice_params(path: str, stages: dict[str, dict[str, Any]]) -> None:
-    """Point the stages of one file under pipelines/ at their own small copy of their params keys.
+def _slice_params(path: str, stages: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The stages of one file under pipelines/, pointed at their own small copy of their params keys.
 
     DVC parses and walks a stage's params file each time it checks the stage;
     on params.yaml that was 75 % of a no-op ``dvc status`` (see the script's
@@ -246,7 +238,7 @@ def _slice_params(path: str, stages: dict[str, dict[str, Any]]) -> None:
     """
     keys = list(dict.fromkeys(k for stage in stages.values() for k in stage.get("params", [])))
     if not keys:
-        return
+        return stages
     out = slice_path(path)
     for stage in stages.values():
         if stage.get("params"):
@@ -255,9 +247,7 @@ def _slice_params(path: str, stages: dict[str, dict[str, Any]]) -> None:
     first = {"cmd": f"python {SLICE_SCRIPT} --params {PARAMS_FILE} --out {out} {' '.join(keys)}",
              "wdir": ("../" * path.count("/")).rstrip("/"),
              "deps": [PARAMS_FILE, SLICE_SCRIPT, *code], "outs": [{out: {"cache": False}}]}
-    stages_in_order = {f"params-{path.split('/')[1]}": first, **stages}
-    stages.clear()
-    stages.update(stages_in_order)
+    return {f"params-{path.split('/')[1]}": first, **stages}
 
 
 def main(argv: list[str] | None = None) -> int:
