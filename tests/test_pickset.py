@@ -14,7 +14,7 @@ from test_workflow import dvc_dag, snakemake_dag
 from evosynth.errors import ParamsError
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan, param_values
-from evosynth.reporting.picks import axis_verdict, dominance, picks_tables, target_lines
+from evosynth.reporting.picks import axis_verdict, dominance, picks_tables, target_lines, target_verdict
 
 
 def _pickset(**extra) -> dict:
@@ -187,9 +187,19 @@ def test_targets_and_the_summary_of_the_selected_networks():
     assert [r["generation"] for r in tables["selected"]["pick"].values()] == [2, 2, 2]
     drop = next(r for r in tables["summaries"] if r["run"] == "pick" and r["quantity"] == "accuracy_drop")
     assert drop["mean"] == pytest.approx(0.7) and drop["low"] < 0.7 < drop["high"]
-    lines = target_lines(tables["summaries"], "pick", {"synaptic_efficiency": 10, "cluster_efficiency": 20})
-    assert "synaptic_efficiency ≥ 10: mean 10.10" in lines[0] and "**met**" in lines[0]
+    lines = target_lines(tables["summaries"], "pick", {"synaptic_efficiency": 9.5, "cluster_efficiency": 20})
+    assert "synaptic_efficiency ≥ 9.5: mean 10.10 [9.85, 10.36]" in lines[0] and "**met**" in lines[0]
+    spanned = target_lines(tables["summaries"], "pick", {"synaptic_efficiency": 10})[0]
+    assert "**inconclusive** (the mean is above it, the interval spans it)" in spanned
     assert "**missed**" in lines[1]  # 100 / 25 kernels = 4×
+
+
+@pytest.mark.parametrize(("mean", "low", "high", "verdict"), [
+    (6.0, 5.5, 6.5, "met"), (5.0, 5.0, 5.0, "met"), (4.0, 3.0, 4.9, "missed"),
+    (5.5, 4.5, 6.5, "inconclusive"), (4.5, 3.5, 5.5, "inconclusive"), (6.0, math.nan, math.nan, "inconclusive")])
+def test_a_target_is_met_or_missed_only_by_the_whole_interval(mean, low, high, verdict):
+    # the mean alone decides nothing: 1.64 [-0.08, 3.36] against 0.7 once read "met (the interval reaches below it)"
+    assert target_verdict({"mean": mean, "low": low, "high": high}, 5.0)[0] == verdict
 
 
 # --- the pickset target in both engines -----------------------------------------------------------

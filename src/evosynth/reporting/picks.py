@@ -21,6 +21,10 @@ case; the baseline **does not dominate** the pick whenever the pick is
 better on at least one of the three; equal on all three, neither dominates;
 otherwise the answer is inconclusive.
 
+**Against the targets** (``picks.targets``, each a minimum): *met* when the
+pick's whole interval lies at or above it, *missed* when it lies below,
+*inconclusive* otherwise (or with one seed); the mean alone decides nothing.
+
 **Against an ablation** (the pick without one addition, same seeds): accuracy
 at the pick's selected generation (pick − ablation, pp; the ablation's last
 generation if it has fewer) and the efficiency each reaches within the
@@ -203,11 +207,23 @@ def target_lines(summaries: list[Row], pick: str, targets: Mapping[str, float]) 
         if row is None:
             lines.append(f"- {key} ≥ {minimum:g}: not measured")
             continue
-        met = "met" if row["mean"] >= minimum else "missed"
-        whole = "" if math.isnan(row["low"]) else (" (the whole interval is above it)" if row["low"] >= minimum
-                                                     else " (the interval reaches below it)")
-        lines.append(f"- {key} ≥ {minimum:g}: mean {row['mean']:.2f} {_interval(row, '{:.2f}')}: **{met}**{whole}")
+        verdict, why = target_verdict(row, minimum)
+        lines.append(f"- {key} ≥ {minimum:g}: mean {row['mean']:.2f} {_interval(row, '{:.2f}')}: **{verdict}** ({why})")
     return lines
+
+
+def target_verdict(row: Row, minimum: float) -> tuple[str, str]:
+    """*met* when the whole interval lies at or above the minimum, *missed* when it lies below, else
+    *inconclusive* (also with one seed: no interval); the reason in words."""
+    if math.isnan(row["low"]):
+        side = "above" if row["mean"] >= minimum else "below"
+        return "inconclusive", f"one seed, no interval; the value is {side} it"
+    if row["low"] >= minimum:
+        return "met", "the whole interval is at or above it"
+    if row["high"] < minimum:
+        return "missed", "the whole interval is below it"
+    side = "above" if row["mean"] >= minimum else "below"
+    return "inconclusive", f"the mean is {side} it, the interval spans it"
 
 
 def control_lines(ancestor: str, intervals: Mapping[str, Mapping[str, float]]) -> list[str]:
