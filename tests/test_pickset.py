@@ -14,7 +14,8 @@ from test_workflow import dvc_dag, snakemake_dag
 from evosynth.errors import ParamsError
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan, param_values
-from evosynth.reporting.picks import axis_verdict, dominance, picks_tables, target_lines, target_verdict
+from evosynth.reporting.picks import (axis_verdict, dominance, picks_tables, summary_interval, target_lines,
+                                       target_verdict)
 
 
 def _pickset(**extra) -> dict:
@@ -192,6 +193,16 @@ def test_targets_and_the_summary_of_the_selected_networks():
     spanned = target_lines(tables["summaries"], "pick", {"synaptic_efficiency": 10})[0]
     assert "**inconclusive** (the mean is above it, the interval spans it)" in spanned
     assert "**missed**" in lines[1]  # 100 / 25 kernels = 4×
+
+
+def test_a_ratio_is_summarised_by_its_geometric_mean_and_an_interval_that_stays_above_zero():
+    # magnitude_pick's synaptic efficiencies on the real run: the arithmetic interval was 19.7 [-0.6, 39.9]
+    ratio = summary_interval("synaptic_efficiency", [15.0, 29.1, 14.9], 0.95)
+    assert ratio["mean"] == pytest.approx((15.0 * 29.1 * 14.9) ** (1 / 3))
+    assert 0 < ratio["low"] < ratio["mean"] < ratio["high"]
+    assert ratio["mean"] / ratio["low"] == pytest.approx(ratio["high"] / ratio["mean"])  # symmetric on log10
+    drop = summary_interval("accuracy_drop", [0.82, 0.85, 0.78], 0.95)  # not a ratio: arithmetic
+    assert drop["mean"] == pytest.approx(0.8166667) and drop["high"] - drop["mean"] == pytest.approx(drop["mean"] - drop["low"])
 
 
 @pytest.mark.parametrize(("mean", "low", "high", "verdict"), [

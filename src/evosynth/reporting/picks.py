@@ -5,7 +5,9 @@
 §9; :func:`evosynth.reporting.selection.synthesized_generation`). Per run,
 each quantity of it (accuracy drop, synaptic and cluster efficiency,
 filters, MACs, measured speed-ups over the ancestor) is summarised by its
-mean and two-sided t interval over seeds (:func:`evosynth.reporting.evidence.t_interval`).
+mean and two-sided t interval over seeds (:func:`evosynth.reporting.evidence.t_interval`);
+ratios over the ancestor (efficiencies, speed-ups) by their geometric mean
+and the t interval of their log10, mapped back.
 
 **Against a baseline.** Paired by seed (a baseline chain follows the pick's
 chain of the same seed: one ancestor), per axis, an effect oriented so that
@@ -56,6 +58,8 @@ QUANTITIES = (
     (B256, "batch-256 throughput speed-up (×)", "{:.2f}"),
     (THROUGHPUT, "throughput ÷ MAC reduction", "{:.2f}"),
 )
+#: Ratios: summarised by their geometric mean and the t interval of log10 (a ratio's interval stays above 0).
+RATIOS = frozenset({"synaptic_efficiency", "cluster_efficiency", B1, B256, THROUGHPUT})
 
 
 def _fewer(key: str) -> Callable[[Row, Row], float]:
@@ -155,8 +159,9 @@ def picks_tables(runs: Mapping[str, Chains], pick: str, ablations: Mapping[str, 
         for key, _, _ in QUANTITIES:
             if all(key in row for row in per_seed.values()):
                 values = [per_seed[s][key] for s in sorted(per_seed)]
-                summaries.append({"kind": "summary", "run": run, "against": "", "quantity": key, "unit": "",
-                                  **_stats(t_interval(values, confidence), values), "verdict": ""})
+                summaries.append({"kind": "summary", "run": run, "against": "", "quantity": key,
+                                  "unit": "× (geometric)" if key in RATIOS else "",
+                                  **_stats(summary_interval(key, values, confidence), values), "verdict": ""})
     comparisons, statements = [], {}
     for other in (r for r in runs if r != pick):
         verdicts = {}
@@ -180,6 +185,15 @@ def picks_tables(runs: Mapping[str, Chains], pick: str, ablations: Mapping[str, 
                             **_stats(result, result["effects"]), "verdict": axis_verdict(result, name)})
     return {"selected": chosen, "summaries": summaries, "comparisons": comparisons, "statements": statements,
             "ablations": ablated}
+
+
+def summary_interval(key: str, values: list[float], confidence: float) -> dict[str, float]:
+    """Mean and t interval over seeds; for a ratio (:data:`RATIOS`) the geometric mean and the interval of
+    log10 mapped back, so a ratio's interval never reaches 0 or below (the arithmetic one did: 19.7 [-0.6, 39.9])."""
+    if key not in RATIOS or any(v <= 0 for v in values):
+        return t_interval(values, confidence)
+    logs = t_interval([math.log10(v) for v in values], confidence)
+    return {**logs, **{k: 10 ** logs[k] for k in ("mean", "low", "high")}}
 
 
 def _has(row: Row, axis: str) -> bool:
@@ -261,7 +275,8 @@ def markdown(tables: dict[str, Any], pick: str, tolerance: float, confidence: fl
     level = f"{confidence:.0%}"
     lines = [f"# The pick set: {pick} against the pruning baselines and its ablations, over seeds", "",
              f"Per run and seed the selected network is the last generation within {100 * tolerance:g} pp of that"
-             f" chain's own ancestor. Mean over seeds and {level} t interval (module `evosynth.reporting.picks`);"
+             f" chain's own ancestor. Mean over seeds and {level} t interval (module `evosynth.reporting.picks`;"
+             " ratios, marked ×: geometric mean, the interval taken on log10);"
              " speed-ups over each seed's ancestor, every network of every seed timed in one process, interleaved"
              " (runtime.md).", "", "## Each run's selected network", ""]
     shown = [q for q in QUANTITIES if any(r["quantity"] == q[0] for r in summaries)]
