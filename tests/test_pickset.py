@@ -14,8 +14,14 @@ from test_workflow import dvc_dag, snakemake_dag
 from evosynth.errors import ParamsError
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan, param_values
-from evosynth.reporting.picks import (axis_verdict, dominance, picks_tables, summary_interval, target_lines,
-                                       target_verdict)
+from evosynth.reporting.picks import (
+    axis_verdict,
+    dominance,
+    picks_tables,
+    summary_interval,
+    target_lines,
+    target_verdict,
+)
 
 
 def _pickset(**extra) -> dict:
