@@ -229,14 +229,13 @@ def target_lines(summaries: list[Row], pick: str, targets: Mapping[str, float]) 
 def target_verdict(row: Row, minimum: float) -> tuple[str, str]:
     """*met* when the whole interval lies at or above the minimum, *missed* when it lies below, else
     *inconclusive* (also with one seed: no interval); the reason in words."""
+    side = "above" if row["mean"] >= minimum else "below"
     if math.isnan(row["low"]):
-        side = "above" if row["mean"] >= minimum else "below"
         return "inconclusive", f"one seed, no interval; the value is {side} it"
     if row["low"] >= minimum:
         return "met", "the whole interval is at or above it"
     if row["high"] < minimum:
         return "missed", "the whole interval is below it"
-    side = "above" if row["mean"] >= minimum else "below"
     return "inconclusive", f"the mean is {side} it, the interval spans it"
 
 
