@@ -22,13 +22,26 @@ def test_every_round_visits_every_network_in_a_random_order():
     runners = {name: (lambda name=name: calls.append(name)) for name in "abcd"}
     samples = interleave(runners, rounds=12, per_round=3, warmup=2, seed=1)
     assert all(len(s) == 12 and all(len(turn) == 3 for turn in s) for s in samples.values())
-    timed = calls[2 * 4:]  # after the warm-up, each visit is 3 calls of one network
-    visits = [timed[i] for i in range(0, len(timed), 3)]
+    timed = calls[2 * 4:]  # after the warm-up, each visit is one untimed and 3 timed calls of one network
+    assert len(timed) == 12 * 4 * 4
+    assert all(len(set(timed[i:i + 4])) == 1 for i in range(0, len(timed), 4))
+    visits = [timed[i] for i in range(0, len(timed), 4)]
     rounds = [tuple(visits[i:i + 4]) for i in range(0, len(visits), 4)]
     assert all(sorted(r) == list("abcd") for r in rounds)
     assert len(set(rounds)) > 3  # the order changes from round to round
     with pytest.raises(ValueError):
         interleave(runners, rounds=0, per_round=1, warmup=0)
+
+
+def test_sessions_are_built_in_a_random_order_and_returned_in_the_callers(monkeypatch, tmp_path):
+    from evosynth.analysis import runtime
+
+    built = []
+    monkeypatch.setattr(runtime, "onnx_runner", lambda path, batch, threads: built.append(path) or (lambda: None))
+    networks = {name: {"onnx": name} for name in "abcdefgh"}
+    timed = time_networks(networks, repeats=2, warmup=0, rounds=2, configs=(("onnxruntime", 1, 1),))
+    assert sorted(built) == list("abcdefgh") and built != list("abcdefgh")  # no network is always built first
+    assert list(timed) == list("abcdefgh")
 
 
 def test_speedup_pairs_rounds_and_reports_spread():

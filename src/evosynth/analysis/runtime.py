@@ -160,10 +160,13 @@ def time_networks(
     out: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in networks}
     for engine, threads, batch in configs:
         n = threads or cores
-        if engine == "onnxruntime":
-            runners = {name: onnx_runner(net["onnx"], batch, n) for name, net in networks.items()}
-        else:
-            runners = {name: torch_runner(net["model"], tuple(net["input_shape"]), batch) for name, net in networks.items()}
+        # sessions built in a random order: none is systematically first on a fresh heap (huge pages, alignment)
+        items, built = list(networks.items()), {}
+        for i in np.random.default_rng(seed).permutation(len(items)):
+            name, net = items[i]
+            built[name] = (onnx_runner(net["onnx"], batch, n) if engine == "onnxruntime"
+                           else torch_runner(net["model"], tuple(net["input_shape"]), batch))
+        runners = {name: built[name] for name in networks}
         previous = torch.get_num_threads()
         torch.set_num_threads(n)
         try:

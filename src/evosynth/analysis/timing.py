@@ -5,8 +5,10 @@ of the earlier (caches, CPU frequency, the allocator): on this machine two
 generations with the same dense architecture read 1.20× apart when timed in
 sequence and 1.02× when timed in turns. Here every network of a comparison is
 timed in one process, interleaved: ``rounds`` rounds, each visiting every
-network once in a fresh random order, ``per_round`` timed runs per visit. A
-speed-up is the ratio of two networks' medians *within the same round*, so
+network once in a fresh random order, one untimed call then ``per_round``
+timed runs per visit (the first call of a visit pays for the caches and TLB
+entries the other networks evicted: with 150 networks between two visits that
+cost is most of a 3-run median). A speed-up is the ratio of two networks' medians *within the same round*, so
 slow drifts of the machine cancel; it is reported as the median over rounds
 with the 10th–90th percentile of the rounds (the spread) and a 95 % bootstrap
 interval of the median (rounds resampled). Two copies of one network read
@@ -33,7 +35,8 @@ def interleave(
     """Time every runner ``per_round`` times per round, the runners in a new random order each round.
 
     Each runner is first called ``warmup`` times (also in a random order,
-    interleaved). Returns, per runner, the milliseconds of each timed call, by round.
+    interleaved); every visit starts with one untimed call. Returns, per runner,
+    the milliseconds of each timed call, by round.
     """
     if rounds < 1 or per_round < 1:
         raise ValueError(f"rounds and runs per round must be at least 1, got {rounds} and {per_round}")
@@ -46,6 +49,7 @@ def interleave(
     for _ in range(rounds):
         for i in rng.permutation(len(names)):
             run, turn = runners[names[i]], []
+            run()  # untimed: brings this network's weights and buffers back into the caches
             for _ in range(per_round):
                 start = time.perf_counter()
                 run()
