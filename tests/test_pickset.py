@@ -16,7 +16,9 @@ from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan, param_values
 from evosynth.reporting.picks import (
     axis_verdict,
+    best_reached,
     dominance,
+    markdown,
     picks_tables,
     summary_interval,
     target_lines,
@@ -187,6 +189,19 @@ def test_ablations_are_paired_at_the_picks_generation_and_on_the_efficiency_reac
     assert accuracy["mean"] == pytest.approx(0.9) and accuracy["verdict"] == "pick better"
     reached = rows["synaptic_efficiency within tolerance"]
     assert reached["mean"] == pytest.approx(math.log10(300 / 99), abs=0.01) and reached["verdict"] == "pick better"
+
+
+def test_the_best_reached_names_an_ablation_that_shrank_further_and_the_report_shows_its_network():
+    # without the addition: as accurate, a tenth of the pick's synapses at its last generation
+    further = {s: _chain([0.90, 0.899, 0.896], [1000, 100, 10 + s], [40, 20, 10]) for s in range(3)}
+    tables = _tables(copy.deepcopy(PICK), further)
+    assert [r["generation"] for r in tables["ablation_selected"]["abl"].values()] == [2, 2, 2]
+    best = best_reached(tables["summaries"])
+    assert best["synaptic_efficiency"]["run"] == "abl" and best["synaptic_efficiency"]["mean"] > 80
+    assert best["cluster_efficiency"]["run"] == "pick"  # a tie (same filters) keeps the first run
+    text = markdown(tables, "pick", 0.01, 0.95, [], {})
+    assert "| abl (ablation, not timed) | 3 | 2, 2, 2 |" in text
+    assert "- synaptic_efficiency: **abl**, 91.2× [72.7, 114.3]" in text and "reports/probe/probe.md" in text
 
 
 def test_targets_and_the_summary_of_the_selected_networks():

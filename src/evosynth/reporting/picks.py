@@ -31,6 +31,13 @@ pick's whole interval lies at or above it, *missed* when it lies below,
 at the pick's selected generation (pick − ablation, pp; the ablation's last
 generation if it has fewer) and the efficiency each reaches within the
 tolerance (log10 pick / ablation).
+
+**Best reached.** Over every run, ablations included, the one whose selected
+networks have the highest geometric-mean synaptic efficiency, and the same
+for cluster efficiency: what the set reached within the tolerance when a
+target is missed (issue 16 asks for the best reached, the ablations tried,
+and what limits it; the limit is the capacity probe's question,
+:mod:`evosynth.reporting.probe`).
 """
 
 from __future__ import annotations
@@ -154,8 +161,9 @@ def picks_tables(runs: Mapping[str, Chains], pick: str, ablations: Mapping[str, 
     rows of timed runs carry the speed-ups :data:`B1`, :data:`B256` and :data:`THROUGHPUT`.
     """
     chosen = {run: {seed: selected(rows, tolerance) for seed, rows in chains.items()} for run, chains in runs.items()}
+    own = {name: {seed: selected(rows, tolerance) for seed, rows in chains.items()} for name, chains in ablations.items()}
     summaries = []
-    for run, per_seed in chosen.items():
+    for run, per_seed in {**chosen, **own}.items():
         for key, _, _ in QUANTITIES:
             if all(key in row for row in per_seed.values()):
                 values = [per_seed[s][key] for s in sorted(per_seed)]
@@ -175,16 +183,23 @@ def picks_tables(runs: Mapping[str, Chains], pick: str, ablations: Mapping[str, 
         statements[other] = dominance(verdicts, other)
     ablated = []
     for name, chains in ablations.items():
-        own = {seed: selected(rows, tolerance) for seed, rows in chains.items()}
         at_pick = {seed: _at_generation(rows, chosen[pick][seed]["generation"]) for seed, rows in chains.items()
                    if seed in chosen[pick]}
         for quantity, other, effect, unit in [("accuracy at the pick's generation", at_pick, _accuracy, "pp"),
-                                              *((f"{k} within tolerance", own, _more(k), "log10 ×") for k in REACHED)]:
+                                              *((f"{k} within tolerance", own[name], _more(k), "log10 ×")
+                                                for k in REACHED)]:
             result = paired(chosen[pick], other, effect, confidence)
             ablated.append({"kind": "ablation", "run": name, "against": pick, "quantity": quantity, "unit": unit,
                             **_stats(result, result["effects"]), "verdict": axis_verdict(result, name)})
-    return {"selected": chosen, "summaries": summaries, "comparisons": comparisons, "statements": statements,
-            "ablations": ablated}
+    return {"selected": chosen, "ablation_selected": own, "summaries": summaries, "comparisons": comparisons,
+            "statements": statements, "ablations": ablated}
+
+
+def best_reached(summaries: list[Row], keys: tuple[str, ...] = ("synaptic_efficiency", "cluster_efficiency")
+                 ) -> dict[str, Row]:
+    """Per efficiency, the summary row of the run (ablations included) with the highest mean."""
+    return {key: max((r for r in summaries if r["quantity"] == key), key=lambda r: r["mean"])
+            for key in keys if any(r["quantity"] == key for r in summaries)}
 
 
 def summary_interval(key: str, values: list[float], confidence: float) -> dict[str, float]:
@@ -281,16 +296,25 @@ def markdown(tables: dict[str, Any], pick: str, tolerance: float, confidence: fl
     shown = [q for q in QUANTITIES if any(r["quantity"] == q[0] for r in summaries)]
     lines += ["| run | seeds | generation per seed | " + " | ".join(h for _, h, _ in shown) + " |",
               "|:---|---:|:---|" + "---:|" * len(shown)]
-    for run, per_seed in chosen.items():
+    ablation_runs = tables["ablation_selected"]
+    for run, per_seed in {**chosen, **ablation_runs}.items():
         cells = []
         for key, _, fmt in shown:
             row = next((r for r in summaries if r["run"] == run and r["quantity"] == key), None)
             cells.append("–" if row is None else f"{fmt.format(row['mean'])} {_interval(row, fmt)}")
         gens = ", ".join(str(per_seed[s]["generation"]) for s in sorted(per_seed))
-        lines.append(f"| {run} | {len(per_seed)} | {gens} | " + " | ".join(cells) + " |")
+        label = f"{run} (ablation, not timed)" if run in ablation_runs else run
+        lines.append(f"| {label} | {len(per_seed)} | {gens} | " + " | ".join(cells) + " |")
     if targets:
         lines += ["", f"## {pick} against the targets (mean over seeds, {level} interval)", "",
                   *target_lines(summaries, pick, targets)]
+    best = best_reached(summaries)
+    if best:
+        lines += ["", f"## Best reached within {100 * tolerance:g} pp (every run, ablations included)", ""]
+        lines += [f"- {key}: **{row['run']}**, {row['mean']:.1f}× {_interval(row, '{:.1f}')} (per seed {row['per_seed']})"
+                  for key, row in best.items()]
+        lines += ["", ("What limits it: whether any network of this topology small enough for the targets can come"
+                       " within the tolerance at all is the capacity probe's question (`reports/probe/probe.md`).")]
     lines += ["", "## Timing harness check", "", *control]
     if tables["statements"]:
         lines += ["", f"## {pick} against each baseline (paired by seed)", "",
@@ -311,7 +335,8 @@ def markdown(tables: dict[str, Any], pick: str, tolerance: float, confidence: fl
 
 
 def selected_rows(chosen: Mapping[str, Mapping[int, Row]]) -> list[Row]:
-    """picks.csv: one row per run and seed, the selected network's quantities (empty where not measured)."""
+    """picks.csv: one row per run (or ablation) and seed, the selected network's quantities (empty where not
+    measured)."""
     keys = ("generation", "accuracy", "ancestor_accuracy", "accuracy_drop", "synapses", "synaptic_efficiency",
             "kernels", "cluster_efficiency", "filters", "macs", "mac_reduction", B1, B256, THROUGHPUT)
     return [{"run": run, "seed": seed, **{k: row.get(k, "") for k in keys}}

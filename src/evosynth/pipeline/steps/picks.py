@@ -85,7 +85,7 @@ def run_picks(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> dic
     text = report.markdown(tables, pick, tolerance, section["confidence"], report.control_lines(first, control),
                            section["targets"])
     write_text(out_dir / files[0], text)
-    write_csv(out_dir / files[1], report.selected_rows(tables["selected"]))
+    write_csv(out_dir / files[1], report.selected_rows({**tables["selected"], **tables["ablation_selected"]}))
     write_csv(out_dir / files[2], [*tables["summaries"], *tables["comparisons"], *tables["ablations"]])
     pareto_figures(runs, tables["selected"], pick, tolerance, {name: out_dir / f"{name}.png" for name, _ in FIGURES})
     write_text(out_dir / files[6], _runtime_markdown(tables["selected"], control, first, machine))
