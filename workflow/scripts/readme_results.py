@@ -25,6 +25,8 @@ SOURCES = (
     ("reports/evidence/evidence.md", "The evidence set: each paper's claim over seeds, full Fashion-MNIST, past 100x"),
     ("reports/methods/comparisons.md", "Each paper's claim against its control (one seed, subsets: a pilot, not a verdict)"),
     ("reports/papers/baselines.md", "Evolution against plain pruning at matched synapse counts"),
+    ("reports/picks/picks.md", "The pick set: the pick against three pruning baselines and its ablations, over seeds"),
+    ("reports/probe/probe.md", "The capacity probe: can any network small enough for the targets come within 1 pp?"),
     ("reports/fmnist_evonet/runtime.md", "Runtime of the default experiment's generations"),
 )
 
