@@ -97,6 +97,34 @@ def test_verdict_per_architecture_and_the_answer_on_hand_made_tables():
     assert line_verdict(t_interval([80.0, 81.0, 82.0]), 88.0) == "below"
 
 
+def test_a_diverged_seed_is_listed_apart_and_the_interval_is_over_the_seeds_that_trained():
+    runs = _runs((5, 6, 32), [80.0, 0.0, 80.4], 4_267, 35)
+    runs[1].update(accuracy=None, diverged="probe w5_6_32_s1: loss is nan at epoch 1, step 42/938")
+    every = _runs((4, 8, 16), [80.0, 0.0], 3_108, 36)
+    for network in every:
+        network.update(accuracy=None, diverged="nan")
+    tried, lost = summarise(runs + every, REFERENCE, 0.01, TARGETS)
+    assert tried["seeds"] == 2 and tried["diverged_seeds"] == "1" and tried["per_seed"] == "80.00 80.40"
+    assert tried["accuracy_mean"] == pytest.approx(80.2) and tried["verdict"] == "below"
+    assert lost["seeds"] == 0 and lost["diverged_seeds"] == "0 1" and math.isnan(lost["accuracy_mean"])
+    assert lost["verdict"] == "inconclusive" and answer([tried, lost]) == ("inconclusive", ["4-8-16"])
+
+
+def test_a_probe_network_whose_loss_diverges_is_recorded_not_a_crash(tmp_path):
+    from evosynth.artifacts import read_json
+    from evosynth.pipeline.steps.common import load_network
+
+    params = _probe_params()
+    params["probe"]["train"]["lr"] = 1e12  # the loss is not finite within the first steps
+    commands = [s.cmd for s in build_plan(validate_params(params))
+                if s.step == "prepare" or (s.step == "probe_train" and "w4_8_16_s0" in s.cmd)]
+    folder = _run(tmp_path / "run", ROOT / "src", params, commands)
+    metrics = read_json(folder / "results/probe/w4_8_16_s0/metrics.json")
+    assert metrics["accuracy"] is None and "loss is" in metrics["diverged"] and metrics["kernels"] == 36
+    model, _, _ = load_network(folder / "results/probe/w4_8_16_s0/model.pt")  # its initial weights: finite
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
 # --- params ------------------------------------------------------------------------------------------------
 
 

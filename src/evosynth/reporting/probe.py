@@ -8,7 +8,8 @@ has at most ancestor/27 conv kernels, i.e. a few filters per conv layer. The
 probe trains such networks densely from scratch and asks: does any of them
 reach the line ``ancestor accuracy − tolerance``?
 
-**Per architecture.** Over its n seeds, the mean accuracy with a two-sided t
+**Per architecture.** Over its n seeds that trained (a seed whose loss
+diverged is listed apart and has no accuracy), the mean accuracy with a two-sided t
 interval (:func:`evosynth.reporting.evidence.t_interval`, n − 1 degrees of
 freedom). The architecture is *above* the line when the whole interval lies
 above it, *below* when the whole interval lies below it, *inconclusive*
@@ -68,8 +69,10 @@ def summarise(runs: list[dict[str, Any]], reference: dict[str, Any], tolerance: 
     for widths, members in groups.items():
         members = sorted(members, key=lambda r: r["seed"])
         first = members[0]
-        accuracies = [100.0 * r["accuracy"] for r in members]
-        interval = t_interval(accuracies, confidence)
+        trained = [r for r in members if not r.get("diverged")]
+        accuracies = [100.0 * r["accuracy"] for r in trained]
+        interval = (t_interval(accuracies, confidence) if accuracies else
+                    {"n": 0, **dict.fromkeys(("mean", "sd", "low", "high"), math.nan)})
         row = {
             "widths": "-".join(map(str, widths)), "architecture": first["architecture"],
             "kernels": first["kernels"], "synapses": first["synapses"], "macs": first["macs"],
@@ -80,6 +83,7 @@ def summarise(runs: list[dict[str, Any]], reference: dict[str, Any], tolerance: 
             "accuracy_low": interval["low"], "accuracy_high": interval["high"],
             "gap_pp": interval["mean"] - ancestor, "line": line,
             "per_seed": " ".join(f"{a:.2f}" for a in accuracies),
+            "diverged_seeds": " ".join(str(r["seed"]) for r in members if r.get("diverged")),
         }
         row["meets_targets"] = meets_targets(row, targets)
         row["verdict"] = line_verdict(interval, line)
@@ -103,7 +107,8 @@ def answer(rows: list[dict[str, Any]]) -> tuple[str, list[str]]:
 
 
 def _statement(outcome: str, names: list[str], rows: list[dict[str, Any]], confidence: float) -> str:
-    best = max((r for r in rows if r["meets_targets"]), key=lambda r: r["accuracy_mean"], default=None)
+    best = max((r for r in rows if r["meets_targets"] and not math.isnan(r["accuracy_mean"])),
+               key=lambda r: r["accuracy_mean"], default=None)
     best_text = (f" The best of them, {best['architecture']} ({best['kernels']} kernels, {best['synapses']:,}"
                  f" synapses), reaches {best['accuracy_mean']:.2f} % (interval [{best['accuracy_low']:.2f},"
                  f" {best['accuracy_high']:.2f}]), {best['gap_pp']:+.2f} pp from the ancestor.") if best else ""
@@ -147,8 +152,8 @@ def probe_report(rows: list[dict[str, Any]], reference: dict[str, Any], info: di
         (f"Every network: dense, {settings_sentence(info)}. Per architecture: mean and {confidence:.0%} t interval"
         " over seeds (module `evosynth.reporting.probe`)."), "",
         ("| architecture | kernels | synapses | MACs | synaptic eff. | cluster eff. | both targets | seeds"
-        f" | accuracy % (mean) | {confidence:.0%} interval | gap to ancestor | per seed | vs the line |"),
-        "|:---|---:|---:|---:|---:|---:|:---|---:|---:|:---|---:|:---|:---|",
+        f" | accuracy % (mean) | {confidence:.0%} interval | gap to ancestor | per seed | diverged seeds | vs the line |"),
+        "|:---|---:|---:|---:|---:|---:|:---|---:|---:|:---|---:|:---|:---|:---|",
     ]
     for r in rows:
         interval = "–" if math.isnan(r["accuracy_low"]) else f"[{r['accuracy_low']:.2f}, {r['accuracy_high']:.2f}]"
@@ -156,7 +161,7 @@ def probe_report(rows: list[dict[str, Any]], reference: dict[str, Any], info: di
             f"| {r['architecture']} | {r['kernels']:,} | {r['synapses']:,} | {r['macs']:,} |"
             f" {r['synaptic_efficiency']:.1f}× | {r['cluster_efficiency']:.1f}× | {'yes' if r['meets_targets'] else 'no'} |"
             f" {r['seeds']} | {r['accuracy_mean']:.2f} | {interval} | {r['gap_pp']:+.2f} pp | {r['per_seed']} |"
-            f" **{r['verdict']}** |")
+            f" {r['diverged_seeds'] or '–'} | **{r['verdict']}** |")
     lines += ["", "## Answer", "", _statement(outcome, names, rows, confidence), ""]
     write_text(md, "\n".join(lines))
     write_csv(csv, rows)
@@ -179,6 +184,7 @@ def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict
           path: Path) -> None:
     """Accuracy against kernels and against synapses (log x): mean and interval per architecture, single seeds,
     the target lines (27×, 100×) and the accuracy lines (ancestor, ancestor − tolerance)."""
+    rows = [r for r in rows if not math.isnan(r["accuracy_mean"])]  # every seed diverged: nothing to plot
     plt = figures.pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     targets = info["targets"]

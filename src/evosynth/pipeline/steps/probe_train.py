@@ -8,6 +8,12 @@ for bit), for ``probe.train.epochs`` epochs, optionally learning the
 reference ancestor's outputs too (Hinton et al. 2015 distillation,
 :func:`evosynth.training.distillation_loss`). Data and test set are the
 reference's (its subsets, drawn with its seed).
+
+A network whose loss diverges (NaN or infinite; at lr 0.01 with distillation
+two of 30 did, in their first epoch) is an outcome, not a crash: its
+metrics.json records ``diverged`` (where, in words) and no accuracy, its
+model.pt holds its initial weights, and the report counts it apart
+(:mod:`evosynth.reporting.probe`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from torch import nn
 
 from evosynth.analysis.metrics import architecture_of, dense_macs
 from evosynth.artifacts import save_checkpoint, write_json
-from evosynth.errors import ParamsError
+from evosynth.errors import DivergenceError, ParamsError
 from evosynth.evolution.synthesis import seed_for
 from evosynth.nets.architectures import build_model
 from evosynth.nets.compaction import compact
@@ -80,8 +86,7 @@ def run_probe_train(params: dict[str, Any], widths: tuple[int, ...], seed: int, 
     task = task_for(params, reference)
     data = load_task_data(task, reference, data_path)  # the reference's subsets and their seed
     shape = tuple(data.x_train.shape[1:])
-    torch.manual_seed(seed_for(seed, 0, "init"))  # an ancestor's streams (steps/train.py, generation 0)
-    model = build_model(PROBE_ARCHITECTURE, shape, data.num_classes, widths=tuple(widths))
+    model = _initial(shape, data.num_classes, widths, seed)
     masks = full_masks(model)
     config = probe_config(probe["train"])
     parent = None
@@ -93,15 +98,20 @@ def run_probe_train(params: dict[str, Any], widths: tuple[int, ...], seed: int, 
         apply_masks(parent_model, parent_masks)
         parent = compact(parent_model, parent_masks, shape).model
     label = f"probe {probe_unit(widths, seed)}"
-    history = train(model, masks, data, config, seed_for(seed, 0, "train"), label, task.objective(data), device(),
-                    parent)
+    diverged = None
+    try:
+        history = train(model, masks, data, config, seed_for(seed, 0, "train"), label, task.objective(data),
+                        device(), parent)
+    except DivergenceError as error:
+        diverged, history = str(error), []
+        model = _initial(shape, data.num_classes, widths, seed)  # the weights are not finite: keep the start
     files = step_files("probe_train")
     like = {"architecture": PROBE_ARCHITECTURE, "input_shape": list(shape), "num_classes": data.num_classes,
             "experiment": "probe"}
     save_checkpoint(out_dir / files[0], "model", network_payload(model, masks, like, generation=0,
                                                                   widths=list(widths)))
     counts = network_counts(model, shape)
-    scores = task.scores(model, data, device())
+    scores = {"accuracy": None, "diverged": diverged} if diverged else task.scores(model, data, device())
     model.to("cpu")
     metrics = {"widths": list(widths), "seed": seed, **scores, **counts, "test_images": len(data.y_test),
                "epochs": config.epochs, "distill_alpha": config.distill_alpha}
@@ -114,7 +124,15 @@ def run_probe_train(params: dict[str, Any], widths: tuple[int, ...], seed: int, 
     return metrics
 
 
+def _initial(shape: tuple[int, ...], num_classes: int, widths: tuple[int, ...], seed: int) -> nn.Module:
+    """The probe network before training, from the seed's ``init`` stream (an ancestor's: steps/train.py)."""
+    torch.manual_seed(seed_for(seed, 0, "init"))
+    return build_model(PROBE_ARCHITECTURE, shape, num_classes, widths=tuple(widths))
+
+
 def main(params: dict[str, Any], args: Namespace) -> None:
     metrics = run_probe_train(params, tuple(args.widths), args.seed, args.data, args.out_dir, args.teacher)
-    print(f"probe {metrics['architecture']} seed {metrics['seed']}: accuracy {metrics['accuracy']:.4f},"
+    outcome = (f"diverged ({metrics['diverged']})" if metrics.get("diverged")
+               else f"accuracy {metrics['accuracy']:.4f}")
+    print(f"probe {metrics['architecture']} seed {metrics['seed']}: {outcome},"
           f" {metrics['synapses']:,} synapses, {metrics['kernels']:,} kernels, {metrics['macs']:,} MACs")
