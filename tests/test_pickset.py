@@ -18,12 +18,11 @@ from evosynth.reporting.picks import (
     axis_verdict,
     best_reached,
     dominance,
-    markdown,
     picks_tables,
     summary_interval,
-    target_lines,
     target_verdict,
 )
+from evosynth.reporting.picks_markdown import markdown, target_lines
 
 
 def _pickset(**extra) -> dict:
@@ -276,7 +275,9 @@ def test_snakemake_pickset_runs_every_chain_and_writes_the_report(tmp_path):
         for panel in read_axes(reports / f"{name}.png"):
             assert "log scale" in panel["xlabel"] and panel["ylabel"] == "test accuracy (%)", (name, panel)
     selected = (reports / "picks.csv").read_text().splitlines()
-    assert selected[0].startswith("run,seed,generation") and len(selected) == 1 + 2 * 2
+    assert selected[0].startswith("run,seed,generation") and len(selected) == 1 + 3 * 2  # pk, pk_l1 and pk_ab
+    assert sum(line.startswith("pk_ab,") for line in selected) == 2  # the ablation's selected networks too
+    assert "| pk_ab (ablation, not timed) | 2 |" in text and "## Best reached within" in text
 
 
 def test_the_committed_pick_set_runs_three_seeds_with_its_ablations_and_baselines():

@@ -7,7 +7,8 @@ in ONNX Runtime with one thread and batch-256 throughput, each network's
 speed-up paired round by round with its own ancestor's. A second copy of the
 pick's first ancestor is timed among them as the harness check (it must read
 1.00×). The report itself is :mod:`evosynth.reporting.picks` (tables and
-verdicts) and :mod:`evosynth.reporting.picks_figures` (Pareto figures).
+verdicts), :mod:`evosynth.reporting.picks_markdown` (picks.md) and
+:mod:`evosynth.reporting.picks_figures` (Pareto figures).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from evosynth.pipeline.pickset import pick_of, seeded_chains
 from evosynth.pipeline.steps.common import finish, load_network
 from evosynth.pipeline.steps.report import tolerance_of
 from evosynth.reporting import picks as report
+from evosynth.reporting import picks_markdown as words
 from evosynth.reporting.picks_figures import FIGURES, pareto_figures
 
 #: Batch-1 latency and batch-256 throughput, both ONNX Runtime with one thread.
@@ -82,7 +84,7 @@ def run_picks(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> dic
     tables = report.picks_tables(runs, pick, ablations, tolerance, section["confidence"])
     files = step_files("picks")
     machine = runtime.host()
-    text = report.markdown(tables, pick, tolerance, section["confidence"], report.control_lines(first, control),
+    text = words.markdown(tables, pick, tolerance, section["confidence"], words.control_lines(first, control),
                            section["targets"])
     write_text(out_dir / files[0], text)
     write_csv(out_dir / files[1], report.selected_rows({**tables["selected"], **tables["ablation_selected"]}))
