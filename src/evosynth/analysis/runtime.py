@@ -160,7 +160,7 @@ def time_networks(
     out: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in networks}
     for engine, threads, batch in configs:
         n = threads or cores
-        # sessions built in a random order: none is systematically first on a fresh heap (huge pages, alignment)
+        # sessions built in a random order: whatever the order of allocation favours, no network always gets it
         items, built = list(networks.items()), {}
         for i in np.random.default_rng(seed).permutation(len(items)):
             name, net = items[i]

@@ -6,11 +6,10 @@ generations with the same dense architecture read 1.20× apart when timed in
 sequence and 1.02× when timed in turns. Here every network of a comparison is
 timed in one process, interleaved: ``rounds`` rounds, each visiting every
 network once in a fresh random order, one untimed call then ``per_round``
-timed runs per visit (the first call of a visit pays for the caches and TLB
-entries the other networks evicted: with 150 networks between two visits that
-cost is most of a 3-run median). A speed-up is the ratio of two networks' medians *within the same round*, so
-slow drifts of the machine cancel; it is reported as the median over rounds
-with the 10th–90th percentile of the rounds (the spread) and a 95 % bootstrap
+timed runs per visit (the first call of a visit pays for the caches the other
+networks evicted, and a visit is only a few runs). A speed-up is the ratio of
+two networks' medians *within the same round*, so slow drifts of the machine
+cancel; it is reported as the median over rounds with the 10th–90th percentile of the rounds (the spread) and a 95 % bootstrap
 interval of the median (rounds resampled). Two copies of one network read
 1.00× within that spread (tests/test_timing.py).
 

@@ -36,8 +36,9 @@ tolerance (log10 pick / ablation).
 networks have the highest geometric-mean synaptic efficiency, and the same
 for cluster efficiency, with the mean accuracy of its networks and of their
 ancestors (a run that trains its own, weaker ancestor has a lower line to
-stay above): what the set reached within the tolerance when a target is missed (issue 16 asks for the best reached, the ablations tried,
-and what limits it; the limit is the capacity probe's question,
+stay above): what the set reached within the tolerance when a target is
+missed (issue 16 asks for the best reached, the ablations tried, and what
+limits it; the limit is the capacity probe's question,
 :mod:`evosynth.reporting.probe`).
 """
 

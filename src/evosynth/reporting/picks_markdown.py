@@ -9,6 +9,7 @@ reached, the timing harness check, the baselines and the ablations.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,7 +73,8 @@ def markdown(tables: dict[str, Any], pick: str, tolerance: float, confidence: fl
     lines += ["| run | seeds | generation per seed | " + " | ".join(h for _, h, _ in shown) + " |",
               "|:---|---:|:---|" + "---:|" * len(shown)]
     ablation_runs = tables["ablation_selected"]
-    for run, per_seed in {**chosen, **ablation_runs}.items():
+    every = {**chosen, **ablation_runs}
+    for run, per_seed in every.items():
         cells = []
         for key, _, fmt in shown:
             row = next((r for r in summaries if r["run"] == run and r["quantity"] == key), None)
@@ -86,10 +88,9 @@ def markdown(tables: dict[str, Any], pick: str, tolerance: float, confidence: fl
     best = best_reached(summaries)
     if best:
         lines += ["", f"## Best reached within {100 * tolerance:g} pp (every run, ablations included)", ""]
-        every = {**chosen, **ablation_runs}
         for key, row in best.items():
             nets = every[row["run"]].values()
-            accuracy, ancestor = (100 * sum(n[k] for n in nets) / len(nets) for k in ("accuracy", "ancestor_accuracy"))
+            accuracy, ancestor = (100 * statistics.fmean(n[k] for n in nets) for k in ("accuracy", "ancestor_accuracy"))
             lines.append(f"- {key}: **{row['run']}**, {row['mean']:.1f}× {_interval(row, '{:.1f}')} (per seed"
                          f" {row['per_seed']}), its networks at {accuracy:.2f} % on average, their ancestors at"
                          f" {ancestor:.2f} %")
