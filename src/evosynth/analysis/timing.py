@@ -9,9 +9,10 @@ network once in a fresh random order, one untimed call then ``per_round``
 timed runs per visit (the first call of a visit pays for the caches the other
 networks evicted, and a visit is only a few runs). A speed-up is the ratio of
 two networks' medians *within the same round*, so slow drifts of the machine
-cancel; it is reported as the median over rounds with the 10th–90th percentile of the rounds (the spread) and a 95 % bootstrap
-interval of the median (rounds resampled). Two copies of one network read
-1.00× within that spread (tests/test_timing.py).
+cancel; it is reported as the median over rounds with the 10th–90th
+percentile of the rounds (the spread) and a 95 % bootstrap interval of the
+median (rounds resampled). Two copies of one network read 1.00× within that
+spread (tests/test_timing.py).
 
 numpy only: the device mode of ``evosynth runtime`` uses it without torch.
 """
