@@ -187,6 +187,7 @@ def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict
     rows = [r for r in rows if not math.isnan(r["accuracy_mean"])]  # every seed diverged: nothing to plot
     plt = figures.pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    labels: list[tuple[Any, tuple[float, float], str]] = []
     targets = info["targets"]
     for ax, key, label, target in ((axes[0], "kernels", "conv kernels", "cluster_efficiency"),
                                    (axes[1], "synapses", "synapses", "synaptic_efficiency")):
@@ -199,8 +200,7 @@ def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict
                         markerfacecolor="tab:blue" if r["meets_targets"] else "white")
             seeds = [float(a) for a in r["per_seed"].split()]
             ax.plot([x] * len(seeds), seeds, ".", color="tab:gray", alpha=0.6)
-            ax.annotate(r["architecture"], (x, y), textcoords="offset points", xytext=(5, 4 + 9 * (k % 3)),
-                        fontsize="x-small")
+            labels.append((ax, (x, y), r["architecture"]))
         ax.axhline(ancestor, color="black", lw=1, label=f"ancestor ({ancestor:.2f} %)")
         ax.axhline(line, color="tab:red", ls="--", lw=1, label=f"ancestor − {100 * info['tolerance']:g} pp")
         ax.axvline(limits[key], color="tab:green", ls=":", lw=1.5,
@@ -218,6 +218,31 @@ def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict
     low = min([r["accuracy_low"] if not math.isnan(r["accuracy_low"]) else r["accuracy_mean"] for r in rows] + [line])
     axes[0].set_ylim(low - 1.0, max(ancestor, *(r["accuracy_high"] for r in rows if not math.isnan(r["accuracy_high"])))
                      + 1.0)
+    for ax in axes:  # the limits are final: spread each panel's labels so that none covers another
+        _label_points(ax, [(xy, text) for a, xy, text in labels if a is ax])
     fig.suptitle(f"capacity probe against {info['reference']}'s ancestor: mean and interval over seeds (grey: single"
                  " seeds); filled = meets both targets", fontsize="medium")
     figures.save_figure(fig, path, dpi=90)  # refuses a panel without axis titles, records them in the PNG
+
+
+def _label_points(ax: Any, points: list[tuple[tuple[float, float], str]], gap: float = 0.042) -> None:
+    """Label every point to its right, the labels stacked upwards in order of accuracy at least `gap` (axes
+    fraction) apart, a grey leader line where a label moved away from its point: the architectures that meet the
+    targets crowd one x, and labels set at their points cover one another."""
+    to_axes = ax.transData + ax.transAxes.inverted()
+    placed = sorted(((*to_axes.transform(xy), xy, text) for xy, text in points), key=lambda p: p[1])
+    heights: list[float] = []
+    for _, y, _, _ in placed:
+        heights.append(max(y, heights[-1] + gap) if heights else y)
+    shift = max(0.0, (heights[-1] if heights else 0.0) - 0.95)  # keep the top label inside the panel
+    columns: list[float] = []  # a run of labels pushed up by the one below shares one column, right of its points
+    start = 0
+    for i, (fx, *_) in enumerate(placed):
+        if not (i and heights[i] - heights[i - 1] <= gap * 1.001):
+            start = i  # a label at its own point's height starts a new run
+        columns[start:] = [max([fx, *columns[start:]])] * (i - start + 1)
+    for (fx, fy, xy, text), height, column in zip(placed, heights, columns):
+        height -= shift
+        moved = abs(height - fy) > gap / 4 or column > fx
+        ax.annotate(text, xy, xytext=(column + 0.02, height), textcoords="axes fraction", fontsize="x-small",
+                    va="center", arrowprops={"arrowstyle": "-", "color": "tab:gray", "lw": 0.6} if moved else None)
