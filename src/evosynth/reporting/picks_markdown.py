@@ -34,9 +34,9 @@ def control_lines(ancestor: str, intervals: Mapping[str, Mapping[str, float]]) -
     """The harness check: a second copy of one ancestor, timed as one more network, must read 1.00× within its spread."""
     from evosynth.analysis.timing import within
 
-    lines = [f"A same-architecture control: a second copy of {ancestor}, exported and timed as one more network"
+    lines = [(f"A same-architecture control: a second copy of {ancestor}, exported and timed as one more network"
              " among all the others; its speed-up over the ancestor must read 1.00× within its spread"
-             " (10th–90th percentile of the rounds).", ""]
+             " (10th–90th percentile of the rounds)."), ""]
     for key, label in ((B1.removesuffix("_speedup"), "batch 1, ORT 1 thread"),
                        (B256.removesuffix("_speedup"), "batch 256, ORT 1 thread")):
         if key in intervals:
@@ -101,15 +101,17 @@ def markdown(tables: dict[str, Any], pick: str, tolerance: float, confidence: fl
         lines += ["", f"## {pick} against each baseline (paired by seed)", "",
                   "Does the baseline dominate the pick on accuracy × synapses × filters?", ""]
         lines += [f"- **{other}**: {s['sentence']}." for other, s in tables["statements"].items()]
-        lines += ["", f"Effect: accuracy in pp (pick − baseline); otherwise the pick's advantage as a factor"
-                  f" (×2 = half the synapses, filters, MACs, or twice the speed-up), {level} interval.", "",
-                  "| baseline | axis | pick vs baseline | per seed (pp or log10) | verdict |", "|:---|:---|:---|:---|:---|"]
-        lines += [f"| {r['run']} | {r['quantity']} | {_effect(r)} | {r['per_seed']} | {r['verdict']} |"
-                  for r in tables["comparisons"]]
+        lines += ["", (f"Effect: accuracy in pp (pick − baseline); otherwise the pick's advantage as a factor"
+                   f" (×2 = half the synapses, filters, MACs, or twice the speed-up), {level} interval."), "",
+                  *_effect_table(("baseline", "axis"), tables["comparisons"])]
     if tables["ablations"]:
         lines += ["", f"## {pick} against each ablation (paired by seed)", "",
-                  "| ablation | quantity | pick vs ablation | per seed (pp or log10) | verdict |",
-                  "|:---|:---|:---|:---|:---|"]
-        lines += [f"| {r['run']} | {r['quantity']} | {_effect(r)} | {r['per_seed']} | {r['verdict']} |"
-                  for r in tables["ablations"]]
+                  *_effect_table(("ablation", "quantity"), tables["ablations"])]
     return "\n".join(lines) + "\n"
+
+
+def _effect_table(columns: tuple[str, str], rows: list[Row]) -> list[str]:
+    """The pick against each of `rows`' runs: one line per run and quantity, its effect, per seed and verdict."""
+    run, quantity = columns
+    return [f"| {run} | {quantity} | pick vs {run} | per seed (pp or log10) | verdict |", "|:---|:---|:---|:---|:---|",
+            *(f"| {r['run']} | {r['quantity']} | {_effect(r)} | {r['per_seed']} | {r['verdict']} |" for r in rows)]

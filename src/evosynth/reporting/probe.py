@@ -232,15 +232,16 @@ def _label_points(ax: Any, points: list[tuple[tuple[float, float], str]], gap: f
     to_axes = ax.transData + ax.transAxes.inverted()
     placed = sorted(((*to_axes.transform(xy), xy, text) for xy, text in points), key=lambda p: p[1])
     heights: list[float] = []
-    for _, y, _, _ in placed:
-        heights.append(max(y, heights[-1] + gap) if heights else y)
+    runs: list[list[float]] = []  # a run of labels pushed up by the one below shares one column, right of its points
+    for fx, y, _, _ in placed:
+        if heights and y <= heights[-1] + gap:
+            heights.append(heights[-1] + gap)
+            runs[-1].append(fx)
+        else:  # a label at its own point's height starts a new run
+            heights.append(y)
+            runs.append([fx])
+    columns = [max(run) for run in runs for _ in run]
     shift = max(0.0, (heights[-1] if heights else 0.0) - 0.95)  # keep the top label inside the panel
-    columns: list[float] = []  # a run of labels pushed up by the one below shares one column, right of its points
-    start = 0
-    for i, (fx, *_) in enumerate(placed):
-        if not (i and heights[i] - heights[i - 1] <= gap * 1.001):
-            start = i  # a label at its own point's height starts a new run
-        columns[start:] = [max([fx, *columns[start:]])] * (i - start + 1)
     for (fx, fy, xy, text), height, column in zip(placed, heights, columns):
         height -= shift
         moved = abs(height - fy) > gap / 4 or column > fx
