@@ -15,14 +15,14 @@ from test_workflow import dvc_dag, snakemake_dag
 from evosynth.errors import ParamsError
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan, param_values
-from evosynth.reporting.evidence import paired_effect, t_interval, verdict
+from evosynth.reporting.trajectories import paired_effect, t_interval, verdict
 
 SEEDS = [0, 1, 2, 3, 4]
 
 
 def _trajectory(accuracies: list[float], factor: float = 0.5, clusters: float = 1.0) -> dict[int, dict[str, float]]:
     """A chain as per_generation gives it: efficiency 1/F per generation, the given accuracies."""
-    return {g: {"accuracy": a, "synaptic_efficiency": factor ** -g, "cluster_efficiency": clusters ** g,
+    return {g: {"accuracy": a, "val_accuracy": a, "synaptic_efficiency": factor ** -g, "cluster_efficiency": clusters ** g,
                 "mac_reduction": 1.0} for g, a in enumerate(accuracies)}
 
 
@@ -149,7 +149,9 @@ def test_evidence_step_writes_verdicts_from_every_seed(tmp_path, monkeypatch):
     assert [r["claim"] for r in rows] == ["c"] and rows[0]["seeds"] == 2
     assert rows[0]["mean"] > 0 and rows[0]["sd"] == pytest.approx(0.0, abs=1e-12)
     text = (tmp_path / "reports/evidence/evidence.md").read_text()
-    assert "`c`: **" in text and "environmental-factor sweep" in text.lower()
+    assert "`c` (cluster_efficiency at matched synaptic_efficiency): **" in text
+    assert "usable range: synaptic efficiency 1–4×, both arms within 5 pp" in text
+    assert "environmental-factor sweep" in text.lower()
     assert (tmp_path / "reports/evidence/sweep.png").stat().st_size > 0
 
 
@@ -218,4 +220,5 @@ def test_snakemake_evidence_target_runs_every_seed_from_its_own_ancestor(tmp_pat
     assert metrics["trt_s0"]["synapses"] != metrics["trt_s1"]["synapses"]
     assert not (project / "results/trt_s0/gen0").exists()  # the treatment starts from ctl_s0's ancestor
     text = (project / "reports/evidence/evidence.md").read_text()
-    assert re.search(r"- `c`: \*\*(supported|contradicted|inconclusive)\*\*, effect [+-]\d", text)
+    assert re.search(r"- `c` \(cluster_efficiency at matched synaptic_efficiency\): \*\*(supported|contradicted|inconclusive"
+                     r"|negligible|not testable here)\*\*.*; usable range: ", text)

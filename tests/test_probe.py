@@ -21,7 +21,7 @@ from evosynth.errors import ParamsError
 from evosynth.nets.architectures import build_model
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan
-from evosynth.reporting.evidence import t_interval
+from evosynth.reporting.trajectories import t_interval
 from evosynth.reporting.probe import answer, line_verdict, summarise
 
 SHAPE = (1, 28, 28)

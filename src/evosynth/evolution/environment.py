@@ -1,6 +1,9 @@
 """The environment: environmental factor models and the budget they set (EvoNet eq. 2–3).
 
-``literal`` mode takes the products F·P as printed. The papers define F as the
+``literal`` mode takes the products F·P as printed (times ``literal_scale``, 1 by
+default: one fixed number for every generation and both arms of a comparison,
+set so that a method shrinks at a paper's realised rate while each method
+still shrinks at its own; docs/method.md §3.2). The papers define F as the
 expected ratio of synapses child/parent, which the literal product does not
 give, so the default ``budget`` mode calibrates a scale per level (bisection,
 probabilities clipped to 1): the expected number of living clusters is F_c ×
@@ -44,6 +47,7 @@ class Environment:
     synapse_factor: float | None = None  # F_s inside surviving clusters; None: derived from F
     target: str = "synapses"
     calibrate: str = "compacted"  # F measured after keep_minimum and compaction, or on the sampled masks
+    literal_scale: float = 1.0  # literal mode: every level's F·P multiplied by this (clipped to 1)
 
     def __post_init__(self) -> None:
         for name in ("factor", "cluster_factor") + (("synapse_factor",) if self.synapse_factor is not None else ()):
@@ -54,6 +58,10 @@ class Environment:
             raise ValueError(f"unknown environment mode {self.mode!r}; allowed: {', '.join(MODES)}")
         if self.target not in TARGETS:
             raise ValueError(f"unknown environment target {self.target!r}; allowed: {', '.join(TARGETS)}")
+        if not self.literal_scale > 0:
+            raise ValueError(f"environment literal_scale must be positive, got {self.literal_scale}")
+        if self.literal_scale != 1.0 and self.mode != "literal":
+            raise ValueError("environment literal_scale applies to literal mode only; budget mode calibrates its scale")
         if self.calibrate not in CALIBRATIONS:
             raise ValueError(
                 f"unknown environment calibrate {self.calibrate!r}; allowed: {', '.join(CALIBRATIONS)}"
@@ -92,10 +100,12 @@ def scaled(
     mode: str,
     costs: dict[str, torch.Tensor] | None = None,
     target: float | None = None,
+    literal_scale: float = 1.0,
 ) -> tuple[dict[str, torch.Tensor], float]:
-    """factor·P (literal) or s·P with s calibrated to ``target`` (default: factor × Σ cost of the living)."""
+    """k·factor·P (literal, k = ``literal_scale``) or s·P with s calibrated to ``target`` (default: factor × Σ
+    cost of the living)."""
     if mode == "literal":
-        scale = factor
+        scale = literal_scale * factor
     else:
         names = sorted(probabilities)
         cost_list = [costs[n] for n in names] if costs is not None else None

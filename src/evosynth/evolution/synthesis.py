@@ -56,7 +56,8 @@ def synthesize_synapses(
 
     Coupled channels then share one fate (:func:`shared_fate`).
     """
-    keep, scale = scaled(genome, env.factor, env.mode, costs if env.target == "macs" else None)
+    keep, scale = scaled(genome, env.factor, env.mode, costs if env.target == "macs" else None,
+                         literal_scale=env.literal_scale)
     masks = shared_fate(sample_mask(keep, seed), genome, groups)
     return masks, {"synapse_scale": scale, "expected_synapses": expected_total(keep)}
 
@@ -87,7 +88,8 @@ def synthesize_clustered(
     }
     free = {n: p for n, p in cluster_genome.items() if n not in protected}
     cluster_keep, cluster_scale = scaled(
-        free, env.cluster_factor, env.mode, {n: cluster_costs[n] for n in free} if use_costs else None
+        free, env.cluster_factor, env.mode, {n: cluster_costs[n] for n in free} if use_costs else None,
+        literal_scale=env.literal_scale,
     )
     for name in protected:
         cluster_keep[name] = (cluster_genome[name] > 0).double()
@@ -111,7 +113,8 @@ def synthesize_clustered(
         held = sum(float((per_synapse[n] * inside[n]).sum()) for n in inside)
         budget = env.factor * parent
         synapse_factor = min(1.0, budget / held) if held else 1.0
-    synapse_keep, synapse_scale = scaled(candidates, synapse_factor, env.mode, use_costs, budget)
+    synapse_keep, synapse_scale = scaled(candidates, synapse_factor, env.mode, use_costs, budget,
+                                         literal_scale=env.literal_scale)
     masks = sample_mask(synapse_keep, seed_for(seed, 0, "synapses"))
     masks = shared_fate({n: m & inside[n] for n, m in masks.items()}, synapse_genome, groups)
     return masks, {

@@ -90,6 +90,10 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
                 f"{source}: experiments.{name}.population.size: {size} needs method sexual;"
                 f" allowed for method {exp['method']}: 1"
             )
+        environment = exp["environment"]
+        if environment["literal_scale"] != 1.0 and environment["mode"] != "literal":
+            raise ParamsError(f"{source}: experiments.{name}.environment.literal_scale: applies to literal mode only;"
+                              f" allowed for mode {environment['mode']}: 1 (budget mode calibrates its own scale)")
     for name, exp in params["experiments"].items():
         _check_task(params, name, exp, source)
         _check_additions(params, name, exp, source)
@@ -171,6 +175,13 @@ def _check_evidence(params: dict[str, Any], source: str) -> None:
         if sorted(treated) != sorted(control):
             raise ParamsError(f"{source}: evidence.claims.{name}: treatment seeds {treated} differ from control seeds"
                               f" {control}; allowed: the same seeds (the effect is paired by seed)")
+        if claim["form"] == "equivalence" and "margin" not in claim:
+            raise ParamsError(f"{source}: evidence.claims.{name}: form equivalence needs a margin; allowed: a positive"
+                              f" number in the claim's unit (pp for accuracy, log10 ratio for efficiencies)")
+        if claim["form"] == "matched_accuracy" and claim["metric"] == "accuracy":
+            raise ParamsError(f"{source}: evidence.claims.{name}: form matched_accuracy compares a reduction at"
+                              f" matched accuracy; allowed metrics: synaptic_efficiency, cluster_efficiency,"
+                              f" mac_reduction")
     for index, name in enumerate(evidence["sweep"]):
         if name not in families:
             raise ParamsError(f"{source}: evidence.sweep.{index}: {name!r} is not an experiment with seeds;"

@@ -18,6 +18,7 @@ from evosynth import figures
 from evosynth.artifacts import write_csv, write_text
 
 METRICS = ("synaptic_efficiency", "cluster_efficiency", "mac_reduction", "accuracy")
+OPTIONAL = ("val_accuracy",)  # averaged where every member has it
 
 
 def per_generation(rows: list[dict[str, Any]]) -> dict[int, dict[str, float]]:
@@ -26,7 +27,8 @@ def per_generation(rows: list[dict[str, Any]]) -> dict[int, dict[str, float]]:
     for row in rows:
         grouped.setdefault(row["generation"], []).append(row)
     return {
-        gen: {m: sum(float(r[m]) for r in members) / len(members) for m in METRICS}
+        gen: {m: sum(float(r[m]) for r in members) / len(members)
+              for m in (*METRICS, *OPTIONAL) if m in METRICS or all(m in r for r in members)}
         for gen, members in sorted(grouped.items())
     }
 

@@ -1,32 +1,24 @@
-"""Verdicts with uncertainty: each paper's claim, paired by seed over the whole trajectory.
+"""The evidence set's report: each paper's claim over seeds, judged where the networks still work.
 
-**The effect.** For one seed, the treatment's and the control's trajectories
-(one point per generation; a population counts as its mean member) are
-matched on an axis, by default the *synaptic efficiency* (A-E, the papers'
-measure of how far evolution has gone), interpolated linearly on its log10
-(efficiency grows geometrically, by about 1/F per generation). On the range
-both trajectories cover, the effect is the mean over an even grid of
-``metric(treatment) − metric(control)``: the signed area between the two
-curves divided by the width, i.e. the average advantage at matched
-efficiency over the whole trajectory rather than at one generation.
-Accuracy differences are in percentage points; efficiencies (cluster
-efficiency, MAC reduction, synaptic efficiency) are compared as log10
-ratios, so +0.301 means the treatment is 2× better at matched efficiency.
+Each claim pairs a treatment and a control chain by seed. The per-seed effect
+is computed on the two trajectories (:mod:`evosynth.reporting.trajectories`:
+matched on synaptic efficiency, interpolated on its log10, or on the
+generation), limited to the usable range (both arms within the claim's drop D
+of their own ancestor, on validation accuracy) and taken in the claim's form:
+a difference, an equivalence (two one-sided tests with a margin) or, for
+compute claims, the reduction reached at matched accuracy
+(:mod:`evosynth.reporting.claims`). Why matched efficiency rather than
+"efficiency reached at a fixed accuracy drop" for the difference form: a run
+that never loses that much accuracy has no crossing (the value is censored)
+and a run that drops early and recovers has several; matched efficiency is
+defined for every seed, uses every usable generation, and is what the papers
+plot (accuracy against efficiency: cluster paper Fig. 3, sexual paper Fig. 5,
+StressedNets Fig. 6).
 
-Why this and not "efficiency reached at a fixed accuracy drop": a run that
-never loses that much accuracy has no crossing (the value is censored), and
-a run that drops early and recovers has several, so that effect is undefined
-for some seeds; matched efficiency is defined for every seed, uses every
-generation, and is what the papers plot (accuracy against efficiency, cluster
-paper Fig. 3, sexual paper Fig. 5, StressedNets Fig. 6). ``at: generation``
-matches on the generation instead: the sexual paper's claim is about how
-many generations it takes (258× at generation 8 vs 139× at 13), so for it the
-metric is synaptic efficiency at matched generation.
-
-**The interval and the verdict.** Over the n seeds, the mean effect with a
-two-sided t interval (n − 1 degrees of freedom, default 95 %). The claim is
-*supported* when the interval lies above zero, *contradicted* when it lies
-below, *inconclusive* when it contains zero (or n < 2: no interval).
+The verdict comes from the t interval over the seeds with a usable range:
+*supported*, *contradicted*, *inconclusive*, *negligible* (inside the claim's
+minimum effect) or *not testable here* (fewer than two seeds with a usable
+range).
 """
 
 from __future__ import annotations
@@ -40,93 +32,41 @@ import numpy as np
 from evosynth import figures
 from evosynth.artifacts import write_csv, write_text
 from evosynth.reporting.comparisons import per_generation
-
-LOG_METRICS = ("synaptic_efficiency", "cluster_efficiency", "mac_reduction")
-GRID = 64  # points of the matched axis the mean difference is taken over
-
-
-def axis(series: dict[int, dict[str, float]], at: str) -> np.ndarray:
-    """The matching axis of a trajectory: the generation, or log10 of a ratio (synaptic efficiency by default)."""
-    gens = sorted(series)
-    if at == "generation":
-        return np.array(gens, dtype=float)
-    return np.log10([series[g][at] for g in gens])
-
-
-def values(series: dict[int, dict[str, float]], metric: str) -> np.ndarray:
-    """The compared quantity: accuracy in percentage points, efficiencies as log10."""
-    raw = np.array([series[g][metric] for g in sorted(series)], dtype=float)
-    return np.log10(raw) if metric in LOG_METRICS else 100.0 * raw
-
-
-def _curve(series: dict[int, dict[str, float]], metric: str, at: str) -> tuple[np.ndarray, np.ndarray]:
-    x, y = axis(series, at), values(series, metric)
-    order = np.argsort(x, kind="stable")  # efficiency may stall for a generation: keep the first of ties
-    x, y = x[order], y[order]
-    keep = np.concatenate([[True], np.diff(x) > 0])
-    return x[keep], y[keep]
-
-
-def paired_effect(treatment: dict[int, dict[str, float]], control: dict[int, dict[str, float]],
-                  metric: str, at: str = "synaptic_efficiency") -> float:
-    """One seed's effect: the mean of treatment − control over the matched range both trajectories cover."""
-    tx, ty = _curve(treatment, metric, at)
-    cx, cy = _curve(control, metric, at)
-    lo, hi = max(tx[0], cx[0]), min(tx[-1], cx[-1])
-    if hi <= lo:  # the ranges touch at one point (or not at all): compare where they are closest
-        return float(np.interp(lo, tx, ty) - np.interp(lo, cx, cy))
-    grid = np.linspace(lo, hi, GRID)
-    return float(np.mean(np.interp(grid, tx, ty) - np.interp(grid, cx, cy)))
-
-
-def t_interval(effects: list[float], confidence: float = 0.95) -> dict[str, float]:
-    """Mean, standard deviation and the two-sided t interval of the mean over seeds."""
-    from scipy import stats  # a dependency of scikit-learn; only this needs it
-
-    n = len(effects)
-    mean = float(np.mean(effects)) if n else math.nan
-    if n < 2:
-        return {"n": n, "mean": mean, "sd": math.nan, "low": math.nan, "high": math.nan}
-    sd = float(np.std(effects, ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
-    return {"n": n, "mean": mean, "sd": sd, "low": mean - half, "high": mean + half}
-
-
-def verdict(interval: dict[str, float]) -> str:
-    """supported (interval above 0), contradicted (below 0), inconclusive (contains 0, or no interval)."""
-    if interval["n"] < 2 or math.isnan(interval["low"]):
-        return "inconclusive"
-    if interval["low"] > 0:
-        return "supported"
-    if interval["high"] < 0:
-        return "contradicted"
-    return "inconclusive"
-
-
-def unit(metric: str) -> str:
-    return "log10 ×" if metric in LOG_METRICS else "pp"
-
+from evosynth.reporting.claims import NOT_TESTABLE, judge_claim, usable_range_text
+from evosynth.reporting.trajectories import curve, t_interval
 
 def judge(claim: dict[str, Any], treatment: dict[int, list[dict[str, Any]]], control: dict[int, list[dict[str, Any]]],
-          confidence: float, target: float) -> dict[str, Any]:
-    """A claim's row: per-seed effects, interval, verdict, and how far each arm went.
+          confidence: float, target: float) -> list[dict[str, Any]]:
+    """A claim's verdict rows (:func:`evosynth.reporting.claims.judge_claim`), with how far each arm went.
 
-    ``treatment`` and ``control`` map each seed to that chain's metrics rows.
+    ``treatment`` and ``control`` map each seed to that chain's metrics rows; seeds are paired by number.
     """
     seeds = sorted(set(treatment) & set(control))
     t = {s: per_generation(treatment[s]) for s in seeds}
     c = {s: per_generation(control[s]) for s in seeds}
-    effects = [paired_effect(t[s], c[s], claim["metric"], claim["at"]) for s in seeds]
-    interval = t_interval(effects, confidence)
-    last = {role: [arm[s][max(arm[s])]["synaptic_efficiency"] for s in seeds] for role, arm in (("treatment", t), ("control", c))}
-    return {
-        "metric": claim["metric"], "at": claim["at"], "unit": unit(claim["metric"]), "seeds": len(seeds),
-        **{k: interval[k] for k in ("mean", "sd", "low", "high")}, "verdict": verdict(interval),
-        "effects": " ".join(f"{e:+.3f}" for e in effects),
-        "treatment_min_final_efficiency": min(last["treatment"], default=math.nan),
-        "control_min_final_efficiency": min(last["control"], default=math.nan),
-        "passes_target": bool(seeds) and min(last["treatment"] + last["control"]) >= target,
+    last = {role: [arm[s][max(arm[s])] for s in seeds] for role, arm in (("treatment", t), ("control", c))}
+    efficiency = {role: [r["synaptic_efficiency"] for r in rows] for role, rows in last.items()}
+    reach = {
+        "treatment_min_final_efficiency": min(efficiency["treatment"], default=math.nan),
+        "control_min_final_efficiency": min(efficiency["control"], default=math.nan),
+        "treatment_final_accuracy": float(np.mean([100 * r["accuracy"] for r in last["treatment"]])),
+        "control_final_accuracy": float(np.mean([100 * r["accuracy"] for r in last["control"]])),
+        "passes_target": bool(seeds) and min(efficiency["treatment"] + efficiency["control"]) >= target,
     }
+    return [{**row, **reach} for row in judge_claim(claim, t, c, confidence)]
+
+
+def _interval_text(row: dict[str, Any]) -> str:
+    if row["verdict"] == NOT_TESTABLE:
+        return "–"
+    return f"{row['mean']:+.3f} {row['unit']} [{row['low']:+.3f}, {row['high']:+.3f}]"
+
+
+def _accuracy_text(row: dict[str, Any]) -> str:
+    inside = ("" if math.isnan(row["treatment_accuracy_in_range"]) else
+              f"{row['treatment_accuracy_in_range']:.1f} % / {row['control_accuracy_in_range']:.1f} % at the range's"
+              " end; ")
+    return f"{inside}{row['treatment_final_accuracy']:.1f} % / {row['control_final_accuracy']:.1f} % at the last generation"
 
 
 def evidence_report(evidence: dict[str, Any], runs: dict[str, dict[int, list[dict[str, Any]]]],
@@ -139,24 +79,33 @@ def evidence_report(evidence: dict[str, Any], runs: dict[str, dict[int, list[dic
     md, csv, png, sweep_png = paths
     confidence, target = evidence["confidence"], evidence["target_efficiency"]
     rows, lines = [], ["# The evidence set: each claim over seeds", "",
-                       f"Effect: treatment − control, paired by seed, averaged over the matched range (module"
-                       f" `evosynth.reporting.evidence`); {confidence:.0%} t interval over seeds; every arm should"
-                       f" pass {target:g}× synaptic efficiency by its last generation.", "",
-                       "| claim | metric, matched on | seeds | effect (mean) | interval | verdict | per seed |"
-                       " final synaptic eff. (min, T / C) | paper |",
-                       "|:---|:---|---:|---:|:---|:---|:---|:---|:---|"]
+                       f"Each claim is judged where both arms still work (module `evosynth.reporting.claims`):"
+                       f" only generations within the claim's usable drop of their own ancestor, read on"
+                       f" validation accuracy; accuracy is test accuracy, as the change from each arm's own"
+                       f" ancestor. Effect: treatment − control, paired by seed; {confidence:.0%} t interval over"
+                       f" the seeds with a usable range. Every arm should pass {target:g}× synaptic efficiency"
+                       f" by its last generation.", "",
+                       "| claim | form: metric, matched on | usable range | seeds usable | effect [interval] |"
+                       " verdict | per seed | test accuracy, T / C | final synaptic eff. (min, T / C) | paper |",
+                       "|:---|:---|:---|---:|:---|:---|:---|:---|:---|:---|"]
     for name, claim in evidence["claims"].items():
-        row = {"claim": name, **judge(claim, runs[claim["treatment"]], runs[claim["control"]], confidence, target)}
-        rows.append(row)
-        reached = "" if row["passes_target"] else f" (below {target:g}×)"
-        lines.append(
-            f"| {name}: {claim['claim']} | {row['metric']} at matched {row['at']} | {row['seeds']} |"
-            f" {row['mean']:+.3f} {row['unit']} | [{row['low']:+.3f}, {row['high']:+.3f}] | **{row['verdict']}** |"
-            f" {row['effects']} | {row['treatment_min_final_efficiency']:.0f}× / {row['control_min_final_efficiency']:.0f}×"
-            f"{reached} | {claim['paper'] or '–'} |")
+        drop = claim.get("usable_drop")
+        for judged_row in judge(claim, runs[claim["treatment"]], runs[claim["control"]], confidence, target):
+            row = {"claim": name, **judged_row, "usable_range": usable_range_text(judged_row, drop)}
+            rows.append(row)
+            reached = "" if row["passes_target"] else f" (below {target:g}×)"
+            lines.append(
+                f"| {name}: {claim['claim']} | {row['form']}: {row['metric']} at matched {row['at']} |"
+                f" {row['usable_range']} | {row['seeds_usable']} of {row['seeds']} | {_interval_text(row)} |"
+                f" **{row['verdict']}** | {row['effects'] or '–'} | {_accuracy_text(row)} |"
+                f" {row['treatment_min_final_efficiency']:.0f}× / {row['control_min_final_efficiency']:.0f}×"
+                f"{reached} | {claim['paper'] or '–'} |")
     lines += ["", "One line per claim (for the README):", ""]
-    lines += [f"- `{r['claim']}`: **{r['verdict']}**, effect {r['mean']:+.3f} {r['unit']},"
-              f" {confidence:.0%} interval [{r['low']:+.3f}, {r['high']:+.3f}] over {r['seeds']} seeds" for r in rows]
+    lines += [f"- `{r['claim']}` ({r['metric']} at matched {r['at']}): **{r['verdict']}**"
+              + ("" if r["verdict"] == NOT_TESTABLE else
+                 f", effect {r['mean']:+.3f} {r['unit']}, {confidence:.0%} interval [{r['low']:+.3f},"
+                 f" {r['high']:+.3f}] over {r['seeds_usable']} seeds")
+              + f"; usable range: {r['usable_range']}; test accuracy (T / C): {_accuracy_text(r)}" for r in rows]
     sweep = _sweep_rows(evidence["sweep"], runs, factors, confidence)
     if sweep:
         lines += ["", "## Environmental-factor sweep (last generation, mean and interval over seeds)", "",
@@ -192,7 +141,7 @@ def band(chains: list[dict[int, dict[str, float]]], metric: str, grid: np.ndarra
     """
     curves = []
     for series in chains:
-        x, y = _curve(series, metric, at)
+        x, y = curve(series, metric, at)
         curves.append(np.where((grid >= x[0]) & (grid <= x[-1]), np.interp(grid, x, y), np.nan))
     stack = np.array(curves)
     covered = ~np.all(np.isnan(stack), axis=0)

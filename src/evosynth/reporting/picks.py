@@ -5,7 +5,7 @@
 §9; :func:`evosynth.reporting.selection.synthesized_generation`). Per run,
 each quantity of it (accuracy drop, synaptic and cluster efficiency,
 filters, MACs, measured speed-ups over the ancestor) is summarised by its
-mean and two-sided t interval over seeds (:func:`evosynth.reporting.evidence.t_interval`);
+mean and two-sided t interval over seeds (:func:`evosynth.reporting.trajectories.t_interval`);
 ratios over the ancestor (efficiencies, speed-ups) by their geometric mean
 and the t interval of their log10, mapped back.
 
@@ -48,7 +48,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from evosynth.reporting.evidence import t_interval
+from evosynth.reporting.trajectories import t_interval
 from evosynth.reporting.selection import synthesized_generation
 
 Row = dict[str, Any]

@@ -10,7 +10,7 @@ reach the line ``ancestor accuracy − tolerance``?
 
 **Per architecture.** Over its n seeds that trained (a seed whose loss
 diverged is listed apart and has no accuracy), the mean accuracy with a two-sided t
-interval (:func:`evosynth.reporting.evidence.t_interval`, n − 1 degrees of
+interval (:func:`evosynth.reporting.trajectories.t_interval`, n − 1 degrees of
 freedom). The architecture is *above* the line when the whole interval lies
 above it, *below* when the whole interval lies below it, *inconclusive*
 otherwise (or with one seed: no interval). Accuracies are in percent; the
@@ -31,7 +31,7 @@ from typing import Any
 
 from evosynth import figures
 from evosynth.artifacts import write_csv, write_text
-from evosynth.reporting.evidence import t_interval
+from evosynth.reporting.trajectories import t_interval
 
 VERDICTS = ("above", "below", "inconclusive")
 

@@ -1,0 +1,142 @@
+"""Claims judged where the networks still work, each in its own form (evosynth.reporting.claims)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from evosynth.reporting.claims import NOT_TESTABLE, judge_claim, judged, usable
+
+SEEDS = range(5)
+
+
+def _chain(accuracies, factor=0.5, clusters=1.0, macs=None, val_shift=0.0):
+    """One chain by generation: efficiency 1/F per generation; validation accuracy = test + ``val_shift``."""
+    return {g: {"accuracy": a, "val_accuracy": a + val_shift, "synaptic_efficiency": factor ** -g,
+                "cluster_efficiency": clusters ** g, "mac_reduction": (macs or [1.0] * len(accuracies))[g]}
+            for g, a in enumerate(accuracies)}
+
+
+def _claim(**extra):
+    return {"metric": "accuracy", "at": "synaptic_efficiency", "form": "difference", "usable_drop": 5.0,
+            "decide_on": "val_accuracy", "min_effect": 0.0, **extra}
+
+
+def test_the_usable_part_ends_before_the_first_generation_past_the_drop_even_if_it_recovers():
+    chain = _chain([0.90, 0.88, 0.84, 0.80, 0.89])
+    assert sorted(usable(chain, 5.0, "accuracy")) == [0, 1]   # 6 pp at generation 2; generation 4's 89 % not counted
+    assert sorted(usable(chain, 6.0, "accuracy")) == [0, 1, 2]
+    assert sorted(usable(chain, None, "accuracy")) == [0, 1, 2, 3, 4]
+
+
+def test_a_collapse_beyond_the_drop_does_not_enter_the_effect():
+    # the treatment is 1 pp better while both work (generations 0-2) and 30 pp better once both collapse
+    control = [0.90, 0.88, 0.87, 0.30, 0.10]
+    treated = [0.90, 0.89, 0.88, 0.60, 0.40]
+    t = {s: _chain(treated) for s in SEEDS}
+    c = {s: _chain([a + 0.001 * s for a in control[:1]] + control[1:]) for s in SEEDS}
+    row, = judge_claim(_claim(), t, c, 0.95)
+    # over generations 0-2 (efficiency 1-4x) the curves differ by 0, 1, 1 pp: mean over the log grid 0.75 pp
+    assert 0.5 < row["mean"] < 1.0
+    assert row["range_high"] == pytest.approx(4.0)
+    assert row["control_accuracy_in_range"] == pytest.approx(87.0)
+    whole, = judge_claim(_claim(usable_drop=None), t, c, 0.95)  # the old behaviour: the collapse dominates
+    assert whole["mean"] > 5.0
+
+
+def test_the_range_is_read_on_validation_accuracy_not_test():
+    # validation says the control collapsed at generation 1; test says it is fine: only validation decides
+    t = {s: _chain([0.90, 0.895, 0.89]) for s in SEEDS}
+    c = {s: {**_chain([0.90, 0.88, 0.87]), 1: {**_chain([0.90, 0.88, 0.87])[1], "val_accuracy": 0.5}} for s in SEEDS}
+    row, = judge_claim(_claim(), t, c, 0.95)
+    assert row["verdict"] == NOT_TESTABLE and math.isnan(row["mean"])
+    on_test, = judge_claim(_claim(decide_on="accuracy"), t, c, 0.95)
+    assert on_test["verdict"] == "supported"
+
+
+def test_no_usable_range_is_not_testable_and_not_a_number():
+    t = {s: _chain([0.90, 0.50, 0.20]) for s in SEEDS}
+    c = {s: _chain([0.90, 0.40, 0.10]) for s in SEEDS}
+    row, = judge_claim(_claim(), t, c, 0.95)
+    assert row["verdict"] == NOT_TESTABLE and row["seeds_usable"] == 0 and row["effects"] == ""
+    on_generation, = judge_claim(_claim(at="generation", metric="synaptic_efficiency"), t, c, 0.95)
+    assert on_generation["verdict"] == NOT_TESTABLE
+
+
+def test_accuracy_is_compared_as_the_drop_from_each_arms_own_ancestor():
+    # the treatment's ancestor is 2 pp weaker; it loses 1 pp less than the control at every generation
+    t = {s: _chain([0.88, 0.875 + 0.001 * s, 0.87]) for s in SEEDS}
+    c = {s: _chain([0.90, 0.885, 0.88]) for s in SEEDS}
+    row, = judge_claim(_claim(at="generation"), t, c, 0.95)
+    # drops: treatment 0.5-0.1s pp and 1 pp, control 1.5 and 2 pp: +1 pp on average, raw would be about -1 pp
+    assert row["mean"] == pytest.approx(1.0 + 0.05 * 2, abs=1e-9)
+    assert row["verdict"] == "supported"
+
+
+def test_generation_matching_leaves_out_the_shared_ancestor():
+    t = {s: _chain([0.9, 0.89, 0.88], factor=0.25 + 0.01 * s) for s in SEEDS}
+    c = {s: _chain([0.9, 0.89, 0.88], factor=0.5) for s in SEEDS}
+    row, = judge_claim(_claim(metric="synaptic_efficiency", at="generation"), t, c, 0.95)
+    expected = sum((math.log10(1 / (0.25 + 0.01 * s)) - math.log10(2)) * 1.5 for s in SEEDS) / 5
+    assert row["mean"] == pytest.approx(expected)   # mean over generations 1 and 2 only: (1 + 2) / 2 steps
+    assert (row["range_low"], row["range_high"]) == (1, 2)
+
+
+@pytest.mark.parametrize(("low", "high", "form", "margin", "expected"), [
+    (0.1, 0.4, "difference", None, "negligible"),          # inside ±0.5: too small to matter
+    (0.1, 0.9, "difference", None, "supported"),
+    (-0.9, -0.6, "difference", None, "contradicted"),
+    (-0.2, 0.9, "difference", None, "inconclusive"),
+    (-0.6, 0.7, "equivalence", 1.0, "supported"),          # inside the margin
+    (1.2, 1.9, "equivalence", 1.0, "contradicted"),        # wholly outside it
+    (0.5, 1.5, "equivalence", 1.0, "inconclusive"),
+])
+def test_verdict_rules(low, high, form, margin, expected):
+    interval = {"n": 5, "mean": (low + high) / 2, "sd": 1.0, "low": low, "high": high}
+    assert judged(interval, form, 0.5, margin) == expected
+    assert judged({**interval, "n": 1}, form, 0.5, margin) == NOT_TESTABLE
+
+
+def test_equivalence_uses_the_two_one_sided_tests_interval():
+    # the 95 % interval reaches past the 0.4 pp margin, the 90 % one does not: equivalent under TOST at 5 %
+    offsets = [0.30, 0.05, 0.45, 0.20, 0.10]
+    t = {s: _chain([0.90, 0.89 + offsets[s] / 100, 0.88 + offsets[s] / 100]) for s in SEEDS}
+    c = {s: _chain([0.90, 0.89, 0.88]) for s in SEEDS}
+    row, = judge_claim(_claim(form="equivalence", margin=0.4, at="generation"), t, c, 0.95)
+    assert row["tost_high"] < 0.4 < row["high"]
+    assert row["verdict"] == "supported"
+
+
+def test_compute_claims_compare_the_reduction_reached_at_matched_accuracy():
+    # MAC arm: 3x MACs at generation 2 (-1.5 pp), 6x at generation 3 (-2.5 pp); control: 2x and 8x there
+    acc = [0.90, 0.895, 0.885, 0.875, 0.80]
+    t = {s: _chain(acc, macs=[1, 1.5, 3.0, 6.0, 20.0]) for s in SEEDS}
+    c = {s: _chain(acc, macs=[1, 1.4, 2.0 + 0.01 * s, 8.0, 30.0]) for s in SEEDS}
+    rows = judge_claim(_claim(metric="mac_reduction", form="matched_accuracy", drops=[1, 2, 3], min_effect=0.05),
+                       t, c, 0.95)
+    assert [r["at"] for r in rows] == ["within 1 pp", "within 2 pp", "within 3 pp"]
+    assert rows[0]["mean"] == pytest.approx(math.log10(1.5 / 1.4))
+    assert rows[1]["verdict"] == "supported" and rows[2]["verdict"] == "contradicted"
+    assert rows[2]["mean"] == pytest.approx(math.log10(6 / 8))
+    assert all(r["censored"] == 0 for r in rows)
+    censored = judge_claim(_claim(metric="mac_reduction", form="matched_accuracy", drops=[30]), t, c, 0.95)
+    assert censored[0]["censored"] == 10   # both arms of every seed still within 30 pp at their last generation
+
+
+def test_seeds_are_paired_by_number():
+    # seed-specific effects: the treatment of seed s is s pp better; reversed pairing would give other effects
+    t = {s: _chain([0.90, 0.88 + 0.01 * s, 0.87 + 0.01 * s]) for s in SEEDS}
+    c = {s: _chain([0.90, 0.88 + 0.002 * s * s, 0.87 + 0.002 * s * s]) for s in SEEDS}
+    row, = judge_claim(_claim(at="generation", usable_drop=None), t, c, 0.95)
+    assert [float(e) for e in row["effects"].split()] == pytest.approx([s - 0.2 * s * s for s in SEEDS], abs=1e-3)
+
+
+def test_matched_accuracy_levels_are_read_on_validation_accuracy():
+    acc = [0.90, 0.895, 0.885, 0.875]
+    t = {s: _chain(acc, macs=[1, 1.5, 3.0, 6.0]) for s in SEEDS}
+    c = {s: _chain(acc, macs=[1, 1.4, 2.0 + 0.01 * s, 8.0]) for s in SEEDS}
+    for s in SEEDS:  # validation puts the treatment's generation 3 at -4 pp: it no longer counts within 3 pp
+        t[s][3]["val_accuracy"] = 0.86
+    row, = judge_claim(_claim(metric="mac_reduction", form="matched_accuracy", drops=[3]), t, c, 0.95)
+    assert row["mean"] == pytest.approx(math.log10(3.0 / 8.0))
