@@ -140,3 +140,38 @@ def test_matched_accuracy_levels_are_read_on_validation_accuracy():
         t[s][3]["val_accuracy"] = 0.86
     row, = judge_claim(_claim(metric="mac_reduction", form="matched_accuracy", drops=[3]), t, c, 0.95)
     assert row["mean"] == pytest.approx(math.log10(3.0 / 8.0))
+
+
+def test_literal_scale_multiplies_every_literal_probability_and_clips_at_one():
+    import torch
+
+    from evosynth.evolution.environment import Environment, scaled
+
+    p = {"w": torch.tensor([0.2, 0.5, 0.9])}
+    plain, k1 = scaled(p, 0.7, "literal")
+    raised, k = scaled(p, 0.7, "literal", literal_scale=1.7)
+    assert k1 == pytest.approx(0.7) and k == pytest.approx(1.19)
+    assert raised["w"].tolist() == pytest.approx([0.238, 0.595, 1.0])
+    assert plain["w"].tolist() == pytest.approx([0.14, 0.35, 0.63])
+    with pytest.raises(ValueError, match="literal mode only"):
+        Environment(0.7, "budget", literal_scale=1.7)
+
+
+@pytest.mark.parametrize("method", ["evonet", "cluster"])
+def test_literal_scale_reaches_both_levels_of_synthesis(method):
+    import torch
+
+    from evosynth.evolution.environment import Environment
+    from evosynth.evolution.synthesis import synthesize_clustered, synthesize_synapses
+
+    g = torch.Generator().manual_seed(3)
+    synapses = {"conv": torch.rand(6, 2, 3, 3, generator=g) * 0.6 + 0.37}
+    clusters = {"conv": torch.rand(6, generator=g) * 0.6 + 0.37}
+    env = Environment(0.7, "literal", cluster_factor=0.85, literal_scale=1.3)
+    if method == "evonet":
+        _, info = synthesize_synapses(synapses, env, seed=1)
+        assert info["synapse_scale"] == pytest.approx(1.3 * 0.7)
+    else:
+        _, info = synthesize_clustered(synapses, clusters, "filter", env, seed=1)
+        assert info["cluster_scale"] == pytest.approx(1.3 * 0.85)
+        assert info["synapse_scale"] == pytest.approx(1.3 * 0.7 / 0.85)

@@ -236,7 +236,7 @@ def _architectures() -> list[str]:
 #: What an experiment's ancestor (generation 0) depends on: equal for experiments sharing one.
 ANCESTOR_KEYS = ("dataset", "architecture", "width", "seed", "train", "data")
 #: Training keys that only offspring read: experiments sharing an ancestor may differ in them.
-OFFSPRING_TRAIN_KEYS = ("distill", "rewind")
+OFFSPRING_TRAIN_KEYS = ("distill", "rewind", "epochs")  # the ancestor trains ancestor_epochs
 
 
 def _check_ancestor(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
