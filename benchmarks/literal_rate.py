@@ -1,4 +1,4 @@
-"""The literal-mode scale at which a method shrinks at a paper's realised rate (docs/method.md §3.2).
+"""The literal-mode scale at which a method shrinks at a paper's realised rate (docs/method.md §11.6).
 
 Literal mode draws every cluster and synapse with k·F·P (clipped to 1); with
 k = 1 (the papers' product as printed) LeNet5 on Fashion-MNIST keeps far

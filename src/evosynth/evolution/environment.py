@@ -3,7 +3,7 @@
 ``literal`` mode takes the products F·P as printed (times ``literal_scale``, 1 by
 default: one fixed number for every generation and both arms of a comparison,
 set so that a method shrinks at a paper's realised rate while each method
-still shrinks at its own; docs/method.md §3.2). The papers define F as the
+still shrinks at its own; docs/method.md §11.6). The papers define F as the
 expected ratio of synapses child/parent, which the literal product does not
 give, so the default ``budget`` mode calibrates a scale per level (bisection,
 probabilities clipped to 1): the expected number of living clusters is F_c ×

@@ -1,4 +1,4 @@
-"""Each claim judged where the networks still work, in the form the claim takes (docs/method.md §12.2).
+"""Each claim judged where the networks still work, in the form the claim takes (docs/method.md §11.6).
 
 **Usable range.** A chain's generation counts only while the chain is within
 ``usable_drop`` (D, percentage points) of its own ancestor (generation 0) on
