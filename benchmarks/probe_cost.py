@@ -28,7 +28,7 @@ from sections import update_section
 from evosynth.analysis.metrics import dense_macs
 from evosynth.nets.architectures import build_model
 from evosynth.pipeline.params import load_params
-from evosynth.pipeline.probe import probe_runs
+from evosynth.pipeline.probe import probe_runs, recipe_train
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL_TRAIN = 60_000
@@ -62,20 +62,20 @@ def plan_cost(params: dict, fixed_s: float, per_mac_s: float, ancestor_done: boo
     scale = images / FULL_TRAIN
     dense = macs((20, 50, 500))
     teacher = per_mac_s * dense / 3 if probe["train"]["distill"]["alpha"] > 0 else 0.0
-    epochs = probe["train"]["epochs"]
-    total = 0.0
-    for widths, _, _ in probe_runs(probe):
-        total += epochs * scale * (fixed_s + per_mac_s * macs(widths) + teacher) + EVALUATE_S + STAGE_S
+    total, epochs = 0.0, 0
+    for widths, recipe, _, _ in probe_runs(probe):
+        each = recipe_train(probe, recipe)["epochs"]
+        epochs += each
+        total += each * scale * (fixed_s + per_mac_s * macs(widths) + teacher) + EVALUATE_S + STAGE_S
     ancestor = 0.0 if ancestor_done else (reference["train"]["ancestor_epochs"] * scale * (fixed_s + per_mac_s * dense)
                                           + EVALUATE_S + 2 * STAGE_S)
     return {"probe_s": total + 10.0, "ancestor_s": ancestor, "networks": len(probe_runs(probe)),
-            "epochs": epochs * len(probe_runs(probe))}
+            "epochs": epochs}
 
 
 def estimate_line(params: dict, label: str, fixed_s: float, per_mac_s: float) -> str:
     cost = plan_cost(params, fixed_s, per_mac_s)
-    return (f"- {label}: {cost['networks']} networks × {params['probe']['train']['epochs']} epochs"
-            f" ({cost['epochs']} epochs in all); epoch = {fixed_s:.2f} s + {per_mac_s * 1e6:.2f} s per million MACs"
+    return (f"- {label}: {cost['networks']} networks ({cost['epochs']} epochs in all); epoch = {fixed_s:.2f} s + {per_mac_s * 1e6:.2f} s per million MACs"
             f" (60,000 images): **{cost['probe_s'] / 60:.0f} min**, plus {cost['ancestor_s'] / 60:.0f} min for the"
             f" reference's ancestor if it is not trained yet (`dvc repro`, one stage at a time).")
 
@@ -108,7 +108,7 @@ def main() -> None:
     if args.measure:
         torch.set_num_threads(args.threads)
         load = os.getloadavg()[0]
-        widths = list(dict.fromkeys(w for w, _, _ in probe_runs(params["probe"])))
+        widths = list(dict.fromkeys(w for w, _, _, _ in probe_runs(params["probe"])))
         timed = measure(args.images, widths, params["probe"]["train"]["batch_size"])
         lines = [(f"One epoch of each probe width on {args.images:,} Fashion-MNIST images, {args.threads} thread(s),"
                  f" load average {load:.2f} when it started (a busy machine only adds time)."), "",

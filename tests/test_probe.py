@@ -89,7 +89,7 @@ def test_verdict_per_architecture_and_the_answer_on_hand_made_tables():
     assert [r["meets_targets"] for r in (above, below, mixed, single)] == [True, True, False, False]
     assert math.isnan(single["accuracy_low"]) and single["seeds"] == 1
     assert answer(list(rows.values())) == ("reachable", ["5-6-32"])
-    assert answer([below, mixed, single]) == ("out of reach", ["4-8-16"])  # every eligible one below the line
+    assert answer([below, mixed, single]) == ("not reached by these recipes", ["4-8-16"])  # every eligible one below
     undecided = summarise(_runs((5, 6, 32), [88.0, 90.0, 89.0], 4_267, 35), REFERENCE, 0.01, TARGETS)
     assert answer([below, *undecided]) == ("inconclusive", ["5-6-32"])
     assert answer([mixed, single]) == ("no architecture meets the targets", [])
@@ -162,6 +162,10 @@ def test_a_probe_network_whose_loss_diverges_is_recorded_not_a_crash(tmp_path):
     (lambda p: p["probe"].update(tolerance=1.5), r"probe\.tolerance: 1\.5 is out of range; allowed: 0 < value < 1"),
     (lambda p: p["probe"]["train"].update(stress=0.9), r"probe\.train: unknown key 'stress'"),
     (lambda p: p["probe"].pop("train"), r"probe: missing key 'train'"),
+    (lambda p: p["probe"].update(recipes={"e3": {"epochs": 3}}, recipe_widths=[[4, 8, 17]]),
+     r"probe\.recipe_widths\.0: \[4, 8, 17\] is not an entry of probe\.widths"),
+    (lambda p: p["probe"].update(recipes={"e3": {"stress": 0.9}}), r"probe\.recipes\.e3: unknown key 'stress'"),
+    (lambda p: p["probe"].update(recipes={"E3": {"epochs": 3}}), r"probe\.recipes"),
 ])
 def test_bad_probe_params_are_one_line_errors_naming_the_key(change, message):
     params = _probe_params()
@@ -311,4 +315,50 @@ def test_the_committed_probe_asks_the_issues_question_at_the_picks_training():
     finally:
         sys.path.pop(0)
     cost = plan_cost(params, *epoch_model())
-    assert cost["networks"] == len(probe["widths"]) * len(probe["seeds"]) and cost["probe_s"] <= 1.5 * 3600
+    recipes = len(probe["recipes"]) * len(probe["recipe_widths"])
+    assert cost["networks"] == (len(probe["widths"]) + recipes) * len(probe["seeds"]) and cost["probe_s"] <= 2.5 * 3600
+    # a lower bound, not one recipe: more epochs and another learning rate for every width meeting both targets
+    assert sorted(map(list, probe["recipe_widths"])) == sorted(both)
+    assert {k for r in probe["recipes"].values() for k in r} >= {"epochs", "lr"}
+    assert max(r.get("epochs", 0) for r in probe["recipes"].values()) >= 3 * probe["train"]["epochs"]
+
+
+def test_recipes_train_the_named_widths_as_rows_of_their_own():
+    params = _probe_params()
+    params["probe"].update(recipes={"e3": {"epochs": 3}, "fast": {"lr": 0.05, "schedule": "cosine"}},
+                           recipe_widths=[[4, 8, 16]])
+    steps = {s.name: s for s in build_plan(validate_params(params))}
+    assert sorted(n for n in steps if n.startswith("probe_train-w4_8_16")) == [
+        "probe_train-w4_8_16_e3_s0", "probe_train-w4_8_16_e3_s1", "probe_train-w4_8_16_fast_s0",
+        "probe_train-w4_8_16_fast_s1", "probe_train-w4_8_16_s0", "probe_train-w4_8_16_s1"]
+    assert not any(n.startswith("probe_train-w20_50_500_e3") for n in steps)  # only the recipe widths
+    fast = steps["probe_train-w4_8_16_fast_s1"]
+    assert " --seed 1 --recipe fast " in fast.cmd and fast.cmd.endswith("--out-dir results/probe/w4_8_16_fast_s1")
+    assert "probe.recipes.fast" in fast.params and "probe.recipes.e3" not in fast.params
+    assert "results/probe/w4_8_16_fast_s1/metrics.json" in steps["probe"].deps
+    from evosynth.pipeline.probe import recipe_train
+
+    train = recipe_train(validate_params(params)["probe"], "fast")
+    assert (train["lr"], train["schedule"], train["epochs"], train["batch_size"]) == (0.05, "cosine", 1, 64)
+    # the report keeps every (width, recipe) apart and says the recipes give a lower bound
+    runs = (_runs((4, 8, 16), [80.0, 81.0, 82.0], 3_108, 36)
+            + [{**r, "recipe": "e3"} for r in _runs((4, 8, 16), [89.5, 89.6, 89.4], 3_108, 36)])
+    rows = summarise(runs, REFERENCE, 0.01, TARGETS)
+    assert [(r["widths"], r["recipe"], r["verdict"]) for r in rows] == [("4-8-16", "train", "below"),
+                                                                       ("4-8-16", "e3", "above")]
+    assert answer(rows)[0] == "reachable" and rows[1]["architecture"].endswith("(e3)")
+
+
+def test_the_step_refuses_a_recipe_outside_the_probe_in_one_line(tmp_path):
+    params = _probe_params()
+    params["probe"].update(recipes={"e3": {"epochs": 3}}, recipe_widths=[[4, 8, 16]])
+    write_params(tmp_path / "params.yaml", params)
+    env = {**engine_env(), "PYTHONPATH": str(ROOT / "src"), "EVOSYNTH_WARM": "0"}
+    for extra, message in ((["--widths", "4", "8", "16", "--seed", "0", "--recipe", "e9"],
+                            "--recipe: 'e9' is not a key of probe.recipes; allowed: e3"),
+                           (["--widths", "20", "50", "500", "--seed", "0", "--recipe", "e3"],
+                            "--widths: 20 50 500 is not an entry of probe.recipe_widths; allowed: 4 8 16")):
+        result = subprocess.run([sys.executable, "-m", "evosynth.pipeline.cli", "probe_train", *extra, "--data",
+                                 "absent.npz", "--out-dir", "out"], cwd=tmp_path, env=env, capture_output=True,
+                                text=True, check=False)
+        assert result.returncode == 2 and result.stderr.strip() == f"evosynth: error: {message}", result.stderr

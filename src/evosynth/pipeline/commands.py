@@ -138,7 +138,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             " test set.", "probe_train", experiment=False, generation=False,
             args=(arg("--widths", type=int, nargs=3, required=True, metavar=("CONV1", "CONV2", "FC1"),
                       help="one entry of probe.widths"),
-                  arg("--seed", type=int, required=True, help="one of probe.seeds"), _DATA,
+                  arg("--seed", type=int, required=True, help="one of probe.seeds"),
+                  arg("--recipe", help="a key of probe.recipes (default: probe.train)"), _DATA,
                   arg("--teacher", type=Path, help="the reference's ancestor model.pt (probe.train.distill)"))),
     Command("probe", "The capacity probe's report: accuracy over seeds per architecture against the reference's"
             " ancestor, with a t interval and whether it lies above the accuracy line (reports/probe/).", "probe",

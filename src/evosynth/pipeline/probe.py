@@ -6,7 +6,7 @@ given width, with a given training budget? For every architecture ``w`` of
 ``s`` of ``probe.seeds`` the probe trains the dense network from scratch; one
 report reads them all beside the reference experiment's ancestor::
 
-    probe_train   results/probe/w<c1>_<c2>_<h>_s<s>/model.pt, metrics.json, train_log.json
+    probe_train   results/probe/w<c1>_<c2>_<h>[_<recipe>]_s<s>/model.pt, metrics.json, train_log.json
                   (deps: the reference's prepared data; with train.distill its ancestor's model.pt, the teacher)
     probe         reports/probe/probe.{md,csv,png}
                   (deps: every probe metrics.json and the reference's generation-0 metrics.json)
@@ -37,18 +37,27 @@ def probe_tag(widths: list[int] | tuple[int, ...]) -> str:
     return "w" + "_".join(str(int(w)) for w in widths)
 
 
-def probe_unit(widths: list[int] | tuple[int, ...], seed: int) -> str:
-    """One training: ``w4_8_16_s0`` (its folder under results/probe/, its stage ``probe_train-w4_8_16_s0``)."""
-    return f"{probe_tag(widths)}_s{seed}"
+def probe_unit(widths: list[int] | tuple[int, ...], seed: int, recipe: str | None = None) -> str:
+    """One training: ``w4_8_16_s0`` with ``probe.train``, ``w4_8_16_e36_s0`` with the recipe ``e36`` (its
+    folder under results/probe/, its stage ``probe_train-<unit>``)."""
+    return f"{probe_tag(widths)}{'_' + recipe if recipe else ''}_s{seed}"
 
 
-def probe_folder(widths: list[int] | tuple[int, ...], seed: int) -> str:
-    return f"{PROBE_RESULTS}/{probe_unit(widths, seed)}"
+def probe_folder(widths: list[int] | tuple[int, ...], seed: int, recipe: str | None = None) -> str:
+    return f"{PROBE_RESULTS}/{probe_unit(widths, seed, recipe)}"
 
 
-def probe_runs(probe: dict[str, Any]) -> list[tuple[tuple[int, ...], int, str]]:
-    """(widths, seed, folder) of every training, architecture by architecture, seeds in order."""
-    return [(tuple(w), seed, probe_folder(w, seed)) for w in probe["widths"] for seed in probe["seeds"]]
+def probe_runs(probe: dict[str, Any]) -> list[tuple[tuple[int, ...], str | None, int, str]]:
+    """(widths, recipe, seed, folder) of every training: each architecture with ``probe.train`` (recipe None),
+    then each recipe on ``probe.recipe_widths``; seeds in order."""
+    plans = [(tuple(w), None) for w in probe["widths"]]
+    plans += [(tuple(w), r) for r in probe.get("recipes", {}) for w in probe.get("recipe_widths", [])]
+    return [(w, r, seed, probe_folder(w, seed, r)) for w, r in plans for seed in probe["seeds"]]
+
+
+def recipe_train(probe: dict[str, Any], recipe: str | None) -> dict[str, Any]:
+    """The training of a recipe: ``probe.train`` with the recipe's keys replaced (None: ``probe.train`` itself)."""
+    return {**probe["train"], **(probe.get("recipes", {})[recipe] if recipe else {})}
 
 
 def check_probe(params: dict[str, Any], source: str) -> None:
@@ -61,6 +70,11 @@ def check_probe(params: dict[str, Any], source: str) -> None:
     if probe["reference"] not in allowed:
         raise ParamsError(f"{source}: probe.reference: {probe['reference']!r} is not an experiment of architecture"
                           f" {PROBE_ARCHITECTURE} that trains its own ancestor; allowed: {', '.join(allowed) or '(none)'}")
+    widths = [list(w) for w in probe["widths"]]
+    for index, w in enumerate(probe.get("recipe_widths", [])):
+        if list(w) not in widths:
+            raise ParamsError(f"{source}: probe.recipe_widths.{index}: {w} is not an entry of probe.widths; allowed:"
+                              f" {', '.join(str(x) for x in widths)}")
 
 
 def distills(probe: dict[str, Any]) -> bool:

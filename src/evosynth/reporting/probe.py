@@ -16,10 +16,16 @@ above it, *below* when the whole interval lies below it, *inconclusive*
 otherwise (or with one seed: no interval). Accuracies are in percent; the
 gap to the ancestor in percentage points.
 
-**The answer.** Among the architectures that meet both targets: *reachable*
-when one is above the line; *out of reach* when every one is below it (no
-network of that topology and those widths, trained with this budget, came
-within the tolerance); *inconclusive* otherwise; and *no architecture meets
+**Per recipe.** A width may be trained with several recipes (``probe.train``
+and ``probe.recipes``: more epochs, another learning rate); each (width,
+recipe) is its own row. A recipe's accuracy is a lower bound on what the width
+can reach: a better recipe may exist.
+
+**The answer.** Among the rows that meet both targets: *reachable* when one
+is above the line; *not reached by these recipes* when every one is below it
+(no network of that topology and those widths, trained with any of the
+recipes tried, came within the tolerance; a statement about the recipes, not
+a bound on every method); *inconclusive* otherwise; and *no architecture meets
 the targets* when the list holds none.
 """
 
@@ -60,13 +66,13 @@ def summarise(runs: list[dict[str, Any]], reference: dict[str, Any], tolerance: 
     ``runs``: each network's metrics.json (``widths``, ``seed``, ``accuracy`` as a fraction, ``synapses``,
     ``kernels``, ``macs``, ``architecture``); ``reference``: the reference ancestor's metrics.json.
     """
-    groups: dict[tuple[int, ...], list[dict[str, Any]]] = {}
+    groups: dict[tuple[tuple[int, ...], str | None], list[dict[str, Any]]] = {}
     for run in runs:
-        groups.setdefault(tuple(run["widths"]), []).append(run)
+        groups.setdefault((tuple(run["widths"]), run.get("recipe")), []).append(run)
     ancestor = 100.0 * reference["accuracy"]
     line = ancestor - 100.0 * tolerance
     rows = []
-    for widths, members in groups.items():
+    for (widths, recipe), members in groups.items():
         members = sorted(members, key=lambda r: r["seed"])
         first = members[0]
         trained = [r for r in members if not r.get("diverged")]
@@ -74,7 +80,9 @@ def summarise(runs: list[dict[str, Any]], reference: dict[str, Any], tolerance: 
         interval = (t_interval(accuracies, confidence) if accuracies else
                     {"n": 0, **dict.fromkeys(("mean", "sd", "low", "high"), math.nan)})
         row = {
-            "widths": "-".join(map(str, widths)), "architecture": first["architecture"],
+            "widths": "-".join(map(str, widths)), "recipe": recipe or "train",
+            "architecture": first["architecture"] + (f" ({recipe})" if recipe else ""),
+            "epochs": first.get("epochs"), "lr": first.get("lr"),
             "kernels": first["kernels"], "synapses": first["synapses"], "macs": first["macs"],
             "synaptic_efficiency": reference["synapses"] / first["synapses"],
             "cluster_efficiency": reference["kernels"] / first["kernels"],
@@ -93,7 +101,8 @@ def summarise(runs: list[dict[str, Any]], reference: dict[str, Any], tolerance: 
 
 def answer(rows: list[dict[str, Any]]) -> tuple[str, list[str]]:
     """The probe's answer and the architectures it rests on: among those meeting both targets,
-    ``reachable`` (one above the line), ``out of reach`` (all below), ``inconclusive``, or ``no architecture
+    ``reachable`` (one above the line), ``not reached by these recipes`` (all below), ``inconclusive``, or ``no
+    architecture
     meets the targets``."""
     eligible = [r for r in rows if r["meets_targets"]]
     if not eligible:
@@ -102,7 +111,7 @@ def answer(rows: list[dict[str, Any]]) -> tuple[str, list[str]]:
     if above:
         return "reachable", above
     if all(r["verdict"] == "below" for r in eligible):
-        return "out of reach", [r["architecture"] for r in eligible]
+        return "not reached by these recipes", [r["architecture"] for r in eligible]
     return "inconclusive", [r["architecture"] for r in eligible if r["verdict"] == "inconclusive"]
 
 
@@ -115,12 +124,12 @@ def _statement(outcome: str, names: list[str], rows: list[dict[str, Any]], confi
     if outcome == "reachable":
         return (f"**Reachable**: {', '.join(names)} meet{'s' if len(names) == 1 else ''} both targets and lie"
                 f"{'s' if len(names) == 1 else ''} above the line ({confidence:.0%} interval over seeds).{best_text}")
-    if outcome == "out of reach":
-        return (f"**Out of reach**: every probed architecture that meets both targets ({', '.join(names)}) lies"
-                f" below the line ({confidence:.0%} interval over seeds). No network of this topology at these widths,"
-                " trained as above, came within the tolerance of the ancestor: at this training budget both targets"
-                " are out of reach of any method that keeps the topology (unless it trains a network of these widths"
-                f" better than this from-scratch training does).{best_text}")
+    if outcome == "not reached by these recipes":
+        return (f"**Not reached by these recipes**: every probed architecture and recipe that meets both targets"
+                f" ({', '.join(names)}) lies below the line ({confidence:.0%} interval over seeds). No network of this"
+                " topology at these widths, trained from scratch with any recipe tried here, came within the"
+                " tolerance of the ancestor. Each recipe gives a lower bound on what a width can reach: another"
+                f" recipe, or a method that trains these widths better than from scratch, may still reach it.{best_text}")
     if outcome == "inconclusive":
         return (f"**Inconclusive**: no architecture meeting both targets lies above the line, and the intervals of"
                 f" {', '.join(names)} contain it; more seeds would decide.{best_text}")
@@ -150,7 +159,7 @@ def probe_report(rows: list[dict[str, Any]], reference: dict[str, Any], info: di
         f" efficiency (≤ {limits['synapses']:,} synapses) and ≥ {targets['cluster_efficiency']:g}× cluster efficiency"
         f" (≤ {limits['kernels']:,} kernels)."), "",
         (f"Every network: dense, {settings_sentence(info)}. Per architecture: mean and {confidence:.0%} t interval"
-        " over seeds (module `evosynth.reporting.probe`)."), "",
+        f" over seeds (module `evosynth.reporting.probe`).{recipes_sentence(info)}"), "",
         ("| architecture | kernels | synapses | MACs | synaptic eff. | cluster eff. | both targets | seeds"
         f" | accuracy % (mean) | {confidence:.0%} interval | gap to ancestor | per seed | diverged seeds | vs the line |"),
         "|:---|---:|---:|---:|---:|---:|:---|---:|---:|:---|---:|:---|:---|:---|",
@@ -167,6 +176,17 @@ def probe_report(rows: list[dict[str, Any]], reference: dict[str, Any], info: di
     write_csv(csv, rows)
     _plot(rows, ancestor, line, limits, info, png)
     return outcome, names
+
+
+def recipes_sentence(info: dict[str, Any]) -> str:
+    """The recipes beside ``probe.train`` and the widths they train, in words ('' without recipes)."""
+    recipes = info.get("recipes") or {}
+    if not recipes:
+        return ""
+    each = "; ".join(f"`{name}`: " + ", ".join(f"{k} {v}" for k, v in keys.items()) for name, keys in recipes.items())
+    widths = ", ".join("-".join(map(str, w)) for w in info.get("recipe_widths", []))
+    return (f" The widths {widths} are also trained with other recipes (the row's name in brackets; every other"
+            f" setting as above): {each}. Each recipe's accuracy is a lower bound on what the width can reach.")
 
 
 def settings_sentence(info: dict[str, Any]) -> str:

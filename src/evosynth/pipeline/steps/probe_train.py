@@ -35,7 +35,7 @@ from evosynth.nets.compaction import compact
 from evosynth.nets.layers import full_masks
 from evosynth.nets.masks import apply_masks, living_kernels, prunable_layers
 from evosynth.pipeline.outputs import step_files
-from evosynth.pipeline.probe import PROBE_ARCHITECTURE, distills, probe_unit
+from evosynth.pipeline.probe import PROBE_ARCHITECTURE, distills, probe_unit, recipe_train
 from evosynth.pipeline.steps.common import finish, load_network, network_payload
 from evosynth.tasks.registry import load_task_data, task_for
 from evosynth.training import TrainConfig, device, train
@@ -66,7 +66,7 @@ def network_counts(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, 
     }
 
 
-def _check(probe: dict[str, Any] | None, widths: tuple[int, ...], seed: int) -> dict[str, Any]:
+def _check(probe: dict[str, Any] | None, widths: tuple[int, ...], seed: int, recipe: str | None) -> dict[str, Any]:
     if not probe:
         raise ParamsError("probe: missing; allowed: a probe section in params.yaml (docs/method.md §13.7)")
     if list(widths) not in [list(w) for w in probe["widths"]]:
@@ -74,21 +74,28 @@ def _check(probe: dict[str, Any] | None, widths: tuple[int, ...], seed: int) -> 
                           f" allowed: {', '.join(' '.join(map(str, w)) for w in probe['widths'])}")
     if seed not in probe["seeds"]:
         raise ParamsError(f"--seed: {seed} is not one of probe.seeds; allowed: {', '.join(map(str, probe['seeds']))}")
+    if recipe is not None and recipe not in probe["recipes"]:
+        raise ParamsError(f"--recipe: {recipe!r} is not a key of probe.recipes; allowed:"
+                          f" {', '.join(probe['recipes']) or '(none)'}")
+    if recipe is not None and list(widths) not in [list(w) for w in probe["recipe_widths"]]:
+        raise ParamsError(f"--widths: {' '.join(map(str, widths))} is not an entry of probe.recipe_widths; allowed:"
+                          f" {', '.join(' '.join(map(str, w)) for w in probe['recipe_widths']) or '(none)'}")
     return probe
 
 
 def run_probe_train(params: dict[str, Any], widths: tuple[int, ...], seed: int, data_path: Path, out_dir: Path,
-                    teacher: Path | None = None) -> dict[str, Any]:
-    """Train one probe network; write model.pt, metrics.json (accuracy, counts) and train_log.json."""
+                    teacher: Path | None = None, recipe: str | None = None) -> dict[str, Any]:
+    """Train one probe network with ``probe.train`` or one of ``probe.recipes``; write model.pt, metrics.json
+    (accuracy, counts) and train_log.json."""
     started = time.time()
-    probe = _check(params.get("probe"), tuple(widths), seed)
+    probe = _check(params.get("probe"), tuple(widths), seed, recipe)
     reference = params["experiments"][probe["reference"]]
     task = task_for(params, reference)
     data = load_task_data(task, reference, data_path)  # the reference's subsets and their seed
     shape = tuple(data.x_train.shape[1:])
     model = _initial(shape, data.num_classes, widths, seed)
     masks = full_masks(model)
-    config = probe_config(probe["train"])
+    config = probe_config(recipe_train(probe, recipe))
     parent = None
     if distills(probe):
         if teacher is None:
@@ -97,7 +104,7 @@ def run_probe_train(params: dict[str, Any], widths: tuple[int, ...], seed: int, 
         parent_model, parent_masks, _ = load_network(teacher)
         apply_masks(parent_model, parent_masks)
         parent = compact(parent_model, parent_masks, shape).model
-    label = f"probe {probe_unit(widths, seed)}"
+    label = f"probe {probe_unit(widths, seed, recipe)}"
     diverged = None
     try:
         history = train(model, masks, data, config, seed_for(seed, 0, "train"), label, task.objective(data),
@@ -113,12 +120,14 @@ def run_probe_train(params: dict[str, Any], widths: tuple[int, ...], seed: int, 
     counts = network_counts(model, shape)
     scores = {"accuracy": None, "diverged": diverged} if diverged else task.scores(model, data, device())
     model.to("cpu")
-    metrics = {"widths": list(widths), "seed": seed, **scores, **counts, "test_images": len(data.y_test),
-               "epochs": config.epochs, "distill_alpha": config.distill_alpha}
+    metrics = {"widths": list(widths), "recipe": recipe, "seed": seed, **scores, **counts,
+               "test_images": len(data.y_test), "epochs": config.epochs, "lr": config.lr,
+               "schedule": config.schedule, "distill_alpha": config.distill_alpha}
     write_json(out_dir / files[1], metrics)
     seconds = [epoch.pop("seconds") for epoch in history]  # timings: in the run record, not the hashed log
     write_json(out_dir / files[2], {"epochs": history})
-    recorded = {"probe": {k: probe[k] for k in ("reference", "train")}, "widths": list(widths), "seed": seed,
+    recorded = {"probe": {"reference": probe["reference"], "train": recipe_train(probe, recipe)},
+                "widths": list(widths), "recipe": recipe, "seed": seed,
                 "reference": {k: reference[k] for k in ("dataset", "data", "seed")}}
     finish("probe_train", recorded, started, out_dir, files, epoch_seconds=seconds)
     return metrics
@@ -131,7 +140,8 @@ def _initial(shape: tuple[int, ...], num_classes: int, widths: tuple[int, ...], 
 
 
 def main(params: dict[str, Any], args: Namespace) -> None:
-    metrics = run_probe_train(params, tuple(args.widths), args.seed, args.data, args.out_dir, args.teacher)
+    metrics = run_probe_train(params, tuple(args.widths), args.seed, args.data, args.out_dir, args.teacher,
+                              args.recipe)
     outcome = (f"diverged ({metrics['diverged']})" if metrics.get("diverged")
                else f"accuracy {metrics['accuracy']:.4f}")
     print(f"probe {metrics['architecture']} seed {metrics['seed']}: {outcome},"
