@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
-import readme_results  # noqa: E402
+import readme_results
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"(?<!\\)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
@@ -24,12 +24,12 @@ def slug(heading: str) -> str:
 
 
 def anchors(page: Path) -> set[str]:
-    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
-    return {slug(m.group(1)) for m in re.finditer(r"^#+ (.+)$", text, flags=re.M)}
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+    return {slug(m.group(1)) for m in re.finditer(r"^#+ (.+)$", text, flags=re.MULTILINE)}
 
 
 def links(page: Path) -> list[str]:
-    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)  # code blocks hold no links
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)  # code blocks hold no links
     text = re.sub(r"`[^`\n]*`", "", text)
     return [m.group(1) for m in LINK.finditer(text)]
 
@@ -69,7 +69,7 @@ def test_the_readme_fits_a_few_screens_and_keeps_its_test_command():
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
 def test_the_docs_speak_of_the_project_not_of_issue_numbers(page):
-    assert re.findall(r".{0,30}\bissue \d+.{0,30}", page.read_text(), flags=re.I) == []
+    assert re.findall(r".{0,30}\bissue \d+.{0,30}", page.read_text(), flags=re.IGNORECASE) == []
 
 
 def _reports(root: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from conftest import BIN, ROOT, run
 
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
-import exp_show  # noqa: E402
+import exp_show
 
 DVC = str(BIN / "dvc")
 SCRIPT = [sys.executable, str(ROOT / "workflow" / "scripts" / "exp_show.py")]

@@ -48,7 +48,7 @@ def test_a_percent_sign_in_any_help_text_is_printed_literally():
     parser = argparse.ArgumentParser(prog="demo-top")
     command.add_to(parser.add_subparsers())
     assert "100 % of the synapses, %(prog)s and %d stay text" in parser.format_help()
-    sub = parser._subparsers._group_actions[0].choices["demo"]  # noqa: SLF001 - the subparser as built
+    sub = parser._subparsers._group_actions[0].choices["demo"]  # the subparser as built
     assert "in % (default %(default)s is text too)" in " ".join(sub.format_help().split())
     assert literal("5 %") == "5 %%"
 

@@ -9,7 +9,7 @@ import yaml
 from conftest import BIN, ROOT, run
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-import noop_cost  # noqa: E402
+import noop_cost
 
 DVC = str(BIN / "dvc")
 QUIET = [sys.executable, str(ROOT / "workflow" / "scripts" / "repro.py")]

@@ -52,7 +52,7 @@ TIMED = [_timed(0, 1000, [[1.0, 1.0], [1.0, 1.0], [1.3, 1.3], [1.3, 1.3], [1.3, 
 def test_the_summary_speedup_is_the_one_runtime_md_prints():
     rows = runtime.runtime_rows(TIMED)
     table = runtime.markdown(rows, {"hostname": "h", "cpu": "c", "cores": 2, "system": "s", "libraries": {}})
-    last = [line for line in table.splitlines() if line.startswith("| 1 |")][0].split(" | ")
+    last = next(line for line in table.splitlines() if line.startswith("| 1 |")).split(" | ")
     header = table.splitlines()[0].split(" | ")
     ort = last[header.index("speed-up (ORT 1 thread)")]
     quoted = summary.speedup(TIMED)["speedup"]

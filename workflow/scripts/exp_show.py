@@ -152,9 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.width < 40:
         parser.error(f"--width: {args.width} is too narrow; allowed: 40 or more")
+    from dvc.exceptions import DvcException
+
     try:
         cols = collect(args.root, args.revs, args.num, args.all_commits)
-    except Exception as exc:  # DVC's errors (not a repository, an unknown revision): one line
+    except DvcException as exc:  # not a repository, an unknown revision: one line
         print(f"exp_show: error: {exc}", file=sys.stderr)
         return 2
     known = {k.split(".")[1] for c in cols for k in c.params if _experiment_of(k)}

@@ -21,8 +21,8 @@ import argparse
 import csv
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 VERDICTS_START, VERDICTS_END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
