@@ -49,12 +49,19 @@ TIMED = [_timed(0, 1000, [[1.0, 1.0], [1.0, 1.0], [1.3, 1.3], [1.3, 1.3], [1.3, 
          _timed(1, 900, [[1.0, 1.0], [1.0, 1.0], [1.3, 1.3], [1.3, 1.3], [1.06, 1.06]])]
 
 
+def ort_speedup(runtime_md: str, generation: int) -> str:
+    """The "speed-up (ORT 1 thread)" cell of ``generation``'s row of a runtime.md table."""
+    lines = runtime_md.splitlines()
+    header = next(line for line in lines if line.startswith("| generation |")).split(" | ")
+    row = next(line for line in lines if line.startswith(f"| {generation} |")).split(" | ")
+    return row[header.index("speed-up (ORT 1 thread)")]
+
+
 def test_the_summary_speedup_is_the_one_runtime_md_prints():
     rows = runtime.runtime_rows(TIMED)
     table = runtime.markdown(rows, {"hostname": "h", "cpu": "c", "cores": 2, "system": "s", "libraries": {}})
-    last = next(line for line in table.splitlines() if line.startswith("| 1 |")).split(" | ")
-    header = table.splitlines()[0].split(" | ")
-    ort = last[header.index("speed-up (ORT 1 thread)")]
+    ort = ort_speedup(table, 1)
+    assert ort.startswith("1.00× [")
     quoted = summary.speedup(TIMED)["speedup"]
     assert ort.startswith(f"{quoted:.2f}×"), (ort, quoted)
     assert quoted == round(rows[-1]["onnxruntime_1thread_speedup"], 2) != round(
@@ -155,8 +162,8 @@ def test_metrics_are_one_summary_per_experiment_and_plots_are_labelled(shared):
     (workspace,) = metrics.values()
     assert set(workspace["data"]) == {"reports/tiny/summary.json", "reports/tiny_l1/summary.json"}
     speedup = workspace["data"]["reports/tiny/summary.json"]["data"]["speedup"]  # timed: its speed-up too
-    last = (shared / "reports/tiny/runtime.md").read_text().split("\n| 2 |")[1].splitlines()[0].split(" | ")
-    assert last[9].startswith(f"{speedup:.2f}×"), (last, speedup)  # the same number as runtime.md's ORT 1 thread
+    ort = ort_speedup((shared / "reports/tiny/runtime.md").read_text(), 2)
+    assert ort.startswith(f"{speedup:.2f}×"), (ort, speedup)  # the same number as runtime.md's last row, ORT 1 thread
     table = run([DVC, "metrics", "show"], cwd=shared).stdout
     assert max(len(line) for line in table.splitlines()) <= 120
     assert all("-" not in line.split()[:-1] for line in table.splitlines())  # a dash only for speed not measured
