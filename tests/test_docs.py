@@ -97,7 +97,8 @@ def test_both_blocks_are_built_from_the_reports_and_checked(tmp_path):
     assert "old" not in readme and readme.endswith("<!-- verdicts:end -->\n\nrest\n")
     results = (tmp_path / "docs" / "results.md").read_text()
     assert "Source: [`reports/evidence/evidence.md`](../reports/evidence/evidence.md)" in results
-    assert "#### Verdicts\n\nalpha holds." in results and "# Evidence" not in results
+    assert "## The evidence set" in results and "### Verdicts\n\nalpha holds." in results
+    assert "# Evidence" not in results
     assert subprocess.run([*script, "--check"], check=False).returncode == 0
     (tmp_path / "reports" / "evidence" / "evidence.md").write_text("# Evidence\n\nalpha fails.\n")
     only = subprocess.run([*script, "--check"], capture_output=True, text=True, check=False)

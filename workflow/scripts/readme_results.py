@@ -42,11 +42,11 @@ NOTE = "*Generated from the reports by `workflow/scripts/readme_results.py`; do 
 
 
 def _body(text: str) -> str:
-    """A report without its own title, its headings two levels down (they sit under a section)."""
+    """A report without its own title, its headings one level down (they sit under its section)."""
     lines = text.strip().splitlines()
     if lines and lines[0].startswith("# "):
         lines = lines[1:]
-    return "\n".join(re.sub(r"^(#+) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", line) for line in lines).strip()
+    return "\n".join(re.sub(r"^(#+) ", lambda m: "#" * min(len(m.group(1)) + 1, 6) + " ", line) for line in lines).strip()
 
 
 def block(root: Path) -> str:
@@ -56,7 +56,7 @@ def block(root: Path) -> str:
         file = root / path
         if not file.is_file():
             continue
-        parts += ["", f"#### {title}", "", f"Source: [`{path}`](../{path})", "", _body(file.read_text())]
+        parts += ["", f"## {title}", "", f"Source: [`{path}`](../{path})", "", _body(file.read_text())]
     return "\n".join([*parts, "", END])
 
 
