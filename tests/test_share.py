@@ -68,6 +68,14 @@ def test_the_summary_speedup_is_the_one_runtime_md_prints():
         TIMED[1]["onnxruntime_1thread"]["fps"] / TIMED[0]["onnxruntime_1thread"]["fps"], 2)
 
 
+def test_the_committed_runtime_report_and_the_summary_speedup_agree():
+    """On the committed measurements of the timed experiment: what summary.json would say is runtime.md's number."""
+    report = ROOT / "reports" / "fmnist_evonet"
+    generations = json.loads((report / "runtime.json").read_text())["generations"]
+    quoted = summary.speedup(generations)["speedup"]
+    assert ort_speedup((report / "runtime.md").read_text(), generations[-1]["generation"]).startswith(f"{quoted:.2f}×")
+
+
 def test_plot_data_keeps_the_members_of_a_population_apart():
     ancestor = _rows([0.9], [1000])
     m0 = [r for r in _rows([0.9, 0.8, 0.7], [1000, 500, 250], member=0) if r["generation"]]
