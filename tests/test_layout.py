@@ -159,8 +159,8 @@ def test_the_readme_results_are_the_committed_reports():
     assert result.returncode == 0, result.stderr
 
 
-def test_the_readme_layout_names_every_package():
-    readme = (ROOT / "README.md").read_text()
-    layout = readme[readme.index("## Layout"):readme.index("### Code dependencies")]
+def test_the_layout_page_names_every_package():
+    page = (ROOT / "docs" / "layout.md").read_text()
+    layout = page[page.index("# Layout"):page.index("## Code dependencies")]
     packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
     assert [p for p in packages if f"{p}/" not in layout] == []

@@ -13,6 +13,7 @@ import yaml
 from conftest import BIN, ROOT, TINY_PARAMS, TINY_REPORTS, make_project, run
 
 from evosynth import figures
+from evosynth.analysis import runtime
 from evosynth.errors import ArtifactError
 from evosynth.reporting import summary
 
@@ -33,11 +34,46 @@ def test_summary_picks_the_last_generation_within_the_tolerance():
     assert summary.summary(rows, tolerance=0.05)["pick"] == 3
 
 
-def test_the_speedup_is_the_faster_runtime_with_one_thread():
-    def gen(ort, pt):
-        return {"onnxruntime_1thread": {"fps": ort}, "pytorch_1thread": {"fps": pt}, "onnxruntime_allthread": {"fps": 1e9}}
+def _timed(generation, macs, ort_rounds):
+    """A runtime.json generation: ORT 1 thread timed in rounds (ms), the other configurations by FPS only."""
+    flat = sorted(x for r in ort_rounds for x in r)
+    others = {runtime.config_key(e, t): {"fps": 1e3 * (1 + i + generation)} for i, (e, t) in enumerate(runtime.CONFIGS)}
+    return {"generation": generation, "accuracy": 0.9 - generation / 100, "macs": macs, "size_mb": 1.0,
+            "architecture": f"a{generation}", **others,
+            "onnxruntime_1thread": {"fps": 1e3 / flat[len(flat) // 2], "rounds_ms": ort_rounds}}
 
-    assert summary.speedup([gen(100, 50), gen(124, 72.5)]) == {"speedup": 1.45}
+
+#: Generation 0 and 1 timed in the same rounds; round 3 was slow for generation 0 only (load), so the
+#: ratio of the overall medians (1.23) and the median of the per-round ratios (1.00) differ.
+TIMED = [_timed(0, 1000, [[1.0, 1.0], [1.0, 1.0], [1.3, 1.3], [1.3, 1.3], [1.3, 1.3]]),
+         _timed(1, 900, [[1.0, 1.0], [1.0, 1.0], [1.3, 1.3], [1.3, 1.3], [1.06, 1.06]])]
+
+
+def ort_speedup(runtime_md: str, generation: int) -> str:
+    """The "speed-up (ORT 1 thread)" cell of ``generation``'s row of a runtime.md table."""
+    lines = runtime_md.splitlines()
+    header = next(line for line in lines if line.startswith("| generation |")).split(" | ")
+    row = next(line for line in lines if line.startswith(f"| {generation} |")).split(" | ")
+    return row[header.index("speed-up (ORT 1 thread)")]
+
+
+def test_the_summary_speedup_is_the_one_runtime_md_prints():
+    rows = runtime.runtime_rows(TIMED)
+    table = runtime.markdown(rows, {"hostname": "h", "cpu": "c", "cores": 2, "system": "s", "libraries": {}})
+    ort = ort_speedup(table, 1)
+    assert ort.startswith("1.00× [")
+    quoted = summary.speedup(TIMED)["speedup"]
+    assert ort.startswith(f"{quoted:.2f}×"), (ort, quoted)
+    assert quoted == round(rows[-1]["onnxruntime_1thread_speedup"], 2) != round(
+        TIMED[1]["onnxruntime_1thread"]["fps"] / TIMED[0]["onnxruntime_1thread"]["fps"], 2)
+
+
+def test_the_committed_runtime_report_and_the_summary_speedup_agree():
+    """On the committed measurements of the timed experiment: what summary.json would say is runtime.md's number."""
+    report = ROOT / "reports" / "fmnist_evonet"
+    generations = json.loads((report / "runtime.json").read_text())["generations"]
+    quoted = summary.speedup(generations)["speedup"]
+    assert ort_speedup((report / "runtime.md").read_text(), generations[-1]["generation"]).startswith(f"{quoted:.2f}×")
 
 
 def test_plot_data_keeps_the_members_of_a_population_apart():
@@ -133,7 +169,9 @@ def test_metrics_are_one_summary_per_experiment_and_plots_are_labelled(shared):
     metrics = json.loads(run([DVC, "metrics", "show", "--json"], cwd=shared).stdout)
     (workspace,) = metrics.values()
     assert set(workspace["data"]) == {"reports/tiny/summary.json", "reports/tiny_l1/summary.json"}
-    assert workspace["data"]["reports/tiny/summary.json"]["data"]["speedup"] > 0  # timed: its speed-up too
+    speedup = workspace["data"]["reports/tiny/summary.json"]["data"]["speedup"]  # timed: its speed-up too
+    ort = ort_speedup((shared / "reports/tiny/runtime.md").read_text(), 2)
+    assert ort.startswith(f"{speedup:.2f}×"), (ort, speedup)  # the same number as runtime.md's last row, ORT 1 thread
     table = run([DVC, "metrics", "show"], cwd=shared).stdout
     assert max(len(line) for line in table.splitlines()) <= 120
     assert all("-" not in line.split()[:-1] for line in table.splitlines())  # a dash only for speed not measured

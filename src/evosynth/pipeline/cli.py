@@ -20,7 +20,7 @@ from evosynth import __version__
 from evosynth.artifacts import all_or_nothing, write_json
 from evosynth.errors import DataError, EvosynthError, ParamsError
 from evosynth.pipeline import codedeps, warm
-from evosynth.pipeline.commands import COMMANDS, DEVICE_RUNTIME
+from evosynth.pipeline.commands import COMMANDS, DEVICE_RUNTIME, literal
 from evosynth.pipeline.params import load_params, training_spec
 
 
@@ -36,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=int(os.environ.get("EVOSYNTH_THREADS", "0")) or None,
-        help="CPU threads for torch (default: $EVOSYNTH_THREADS, else torch's default)."
-        " Fix it to compare runs across machines of the same kind (float reductions depend on it).",
+        help=literal("CPU threads for torch (default: $EVOSYNTH_THREADS, else torch's default)."
+                     " Fix it to compare runs across machines of the same kind (float reductions depend on it)."),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="STEP")
     for command in COMMANDS.values():

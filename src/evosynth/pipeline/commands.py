@@ -45,7 +45,7 @@ class Command:
         return f"evosynth.pipeline.steps.{self.step}"
 
     def add_to(self, sub: Any) -> argparse.ArgumentParser:
-        p = sub.add_parser(self.name, help=self.help, description=self.help)
+        p = sub.add_parser(self.name, help=literal(self.help), description=literal(self.help, description=True))
         p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
         if self.experiment:
             p.add_argument("--experiment", required=True, help="a key of `experiments` (or `baselines`) in params.yaml")
@@ -55,8 +55,19 @@ class Command:
         if self.out_dir:
             p.add_argument("--out-dir", type=Path, required=True, help="folder for this step's artifacts")
         for a in self.args:
-            p.add_argument(a.flag, **a.options)
+            options = {**a.options, **({"help": literal(a.options["help"])} if "help" in a.options else {})}
+            p.add_argument(a.flag, **options)
         return p
+
+
+def literal(text: str, description: bool = False) -> str:
+    """``text`` escaped so that argparse prints it as written ("95 % t interval" would crash ``--help``).
+
+    argparse %-formats every help string, and a description only when it contains ``%(prog)``.
+    """
+    if description and "%(prog)" not in text:
+        return text
+    return text.replace("%", "%%")
 
 
 #: The module of ``evosynth runtime --model``: one exported network timed here, without torch.

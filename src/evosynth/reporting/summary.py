@@ -7,7 +7,8 @@ network (``pick``: the last generation within ``tolerance`` of the ancestor's
 accuracy, StressedNets §4 / docs/method.md §9) with its accuracy, synaptic
 efficiency (``A-E``, EvoNet Table 1), cluster efficiency (``C-E``, cluster
 paper §3), ``MACs`` and MAC reduction (``MAC_x``, × generation 0); where the runtime
-stage times the experiment, the last generation's measured speed-up. A population's
+stage times the experiment, the last generation's measured speed-up, the number
+``runtime.md`` prints (one computation: :func:`evosynth.analysis.runtime.speedup_row`). A population's
 generation counts as the mean of its members (as the sexual paper plots it).
 
 ``plots.csv`` holds the per-generation values DVC plots: accuracy in percent
@@ -21,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from evosynth.analysis import runtime
 from evosynth.reporting import selection
 
 #: The efficiencies plotted per generation (× generation 0).
@@ -54,15 +56,21 @@ def summary(rows: Sequence[dict[str, Any]], tolerance: float) -> dict[str, Any]:
     }
 
 
+#: The speed-up the summary quotes: batch 1, ONNX Runtime, one thread (runtime.md's "speed-up (ORT 1 thread)").
+SPEEDUP = runtime.config_key("onnxruntime", 1)
+
+
 def speedup(generations: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """The last generation's measured batch-1 speed-up over generation 0, the faster runtime with one thread.
+    """The last generation's measured batch-1 speed-up over generation 0, ONNX Runtime with one thread.
 
     ``generations`` as in ``runtime.json`` (one timing dict per configuration,
-    :mod:`evosynth.analysis.runtime`); speed is machine-dependent, the rest of the summary is not.
+    :mod:`evosynth.analysis.runtime`). The value is the one ``runtime.md`` shows in its last
+    row, from the same function (:func:`evosynth.analysis.runtime.speedup_row`: round by round,
+    the median of the per-round ratios), rounded to the same two decimals.
+    Speed is machine-dependent, the rest of the summary is not.
     """
-    first, last = generations[0], generations[-1]
-    keys = ("onnxruntime_1thread", "pytorch_1thread")
-    return {"speedup": round(max(last[k]["fps"] / first[k]["fps"] for k in keys), 2)}
+    row = runtime.speedup_row(generations[-1], generations[0])
+    return {"speedup": round(row[f"{SPEEDUP}_speedup"], 2)}
 
 
 def plot_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
