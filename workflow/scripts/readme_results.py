@@ -64,6 +64,22 @@ def _signed(value: str) -> str:
     return f"{float(value):+.3f}"
 
 
+def _effect(row: dict[str, str]) -> tuple[str, str]:
+    """The effect and its interval, or dashes where the claim had no usable range."""
+    if row["verdict"] == "not testable here" or row["mean"] in ("", "nan"):
+        return "–", "–"
+    return f"{_signed(row['mean'])} {row['unit']}", f"[{_signed(row['low'])}, {_signed(row['high'])}]"
+
+
+def _accuracy(row: dict[str, str]) -> str:
+    """Both arms' test accuracy where the claim was judged (end of the usable range), else at the last generation."""
+    for t, c, where in (("treatment_accuracy_in_range", "control_accuracy_in_range", "in range"),
+                        ("treatment_final_accuracy", "control_final_accuracy", "last generation")):
+        if row.get(t) not in (None, "", "nan"):
+            return f"{float(row[t]):.1f} / {float(row[c]):.1f} % ({where})"
+    return "–"
+
+
 def verdicts(root: Path) -> str:
     """The README's block: the evidence set's claims, one row each, from ``reports/evidence/evidence.csv``."""
     parts = [VERDICTS_START, "", NOTE.replace("by hand.*", f"by hand; source: [`{EVIDENCE}`]({EVIDENCE}).*"), ""]
@@ -71,11 +87,14 @@ def verdicts(root: Path) -> str:
     if file.is_file():
         with file.open(newline="") as handle:
             rows = list(csv.DictReader(handle))
-        parts += ["| claim | compared | seeds | effect (mean) | 95 % interval | verdict |",
-                  "|:---|:---|---:|---:|:---|:---|"]
-        parts += [f"| `{r['claim']}` | {r['metric']} at matched {r['at']} | {r['seeds']}"
-                  f" | {_signed(r['mean'])} {r['unit']} | [{_signed(r['low'])}, {_signed(r['high'])}] | **{r['verdict']}** |"
-                  for r in rows]
+        parts += ["| claim | compared | usable range | seeds | effect (mean) | 95 % interval | verdict |"
+                  " test accuracy T / C |",
+                  "|:---|:---|:---|---:|---:|:---|:---|:---|"]
+        for r in rows:
+            effect, interval = _effect(r)
+            seeds = f"{r['seeds_usable']} of {r['seeds']}" if r.get("seeds_usable") else r["seeds"]
+            parts.append(f"| `{r['claim']}` | {r['metric']} at matched {r['at']} | {r.get('usable_range') or '–'} |"
+                         f" {seeds} | {effect} | {interval} | **{r['verdict']}** | {_accuracy(r)} |")
     else:
         parts += [f"(no `{EVIDENCE}` yet: run the evidence set, then this script)"]
     return "\n".join([*parts, "", VERDICTS_END])
