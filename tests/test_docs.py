@@ -75,9 +75,12 @@ def test_the_docs_speak_of_the_project_not_of_issue_numbers(page):
 def _reports(root: Path) -> None:
     (root / "reports" / "evidence").mkdir(parents=True)
     (root / "reports" / "evidence" / "evidence.csv").write_text(
-        "claim,metric,at,unit,seeds,mean,sd,low,high,verdict\n"
-        "alpha_vs_beta,cluster_efficiency,synaptic_efficiency,log10 ×,3,0.31415,0.1,0.0512,0.5771,supported\n"
-        "gamma,accuracy,generation,pp,4,-1.25,0.5,-2.5,0.125,inconclusive\n")
+        "claim,metric,at,unit,seeds,mean,sd,low,high,verdict,seeds_usable,usable_range,"
+        "treatment_accuracy_in_range,control_accuracy_in_range,treatment_final_accuracy,control_final_accuracy\n"
+        "alpha_vs_beta,cluster_efficiency,synaptic_efficiency,log10 ×,3,0.31415,0.1,0.0512,0.5771,supported,3,"
+        "synaptic efficiency 1–12×,88.04,87.46,40.1,35.2\n"
+        "gamma,accuracy,generation,pp,4,-1.25,0.5,-2.5,0.125,inconclusive,4,generations 1–2,nan,nan,80.0,81.5\n"
+        "delta,accuracy,synaptic_efficiency,pp,5,nan,nan,nan,nan,not testable here,0,none,nan,nan,12.0,11.0\n")
     (root / "reports" / "evidence" / "evidence.md").write_text("# Evidence\n\n## Verdicts\n\nalpha holds.\n")
     (root / "docs").mkdir()
     (root / "README.md").write_text("# R\n\n<!-- verdicts:start -->\nold\n<!-- verdicts:end -->\n\nrest\n")
@@ -91,9 +94,12 @@ def test_both_blocks_are_built_from_the_reports_and_checked(tmp_path):
     assert stale.returncode == 1 and "README.md and docs/results.md" in stale.stderr
     assert subprocess.run(script, check=False).returncode == 0
     readme = (tmp_path / "README.md").read_text()
-    assert "| `alpha_vs_beta` | cluster_efficiency at matched synaptic_efficiency | 3 | +0.314 log10 × |" \
-           " [+0.051, +0.577] | **supported** |" in readme
-    assert "| `gamma` | accuracy at matched generation | 4 | -1.250 pp | [-2.500, +0.125] | **inconclusive** |" in readme
+    assert ("| `alpha_vs_beta` | cluster_efficiency at matched synaptic_efficiency | synaptic efficiency 1–12× |"
+            " 3 of 3 | +0.314 log10 × | [+0.051, +0.577] | **supported** | 88.0 / 87.5 % (in range) |") in readme
+    assert ("| `gamma` | accuracy at matched generation | generations 1–2 | 4 of 4 | -1.250 pp | [-2.500, +0.125] |"
+            " **inconclusive** | 80.0 / 81.5 % (last generation) |") in readme
+    assert ("| `delta` | accuracy at matched synaptic_efficiency | none | 0 of 5 | – | – | **not testable here** |"
+            " 12.0 / 11.0 % (last generation) |") in readme
     assert "old" not in readme and readme.endswith("<!-- verdicts:end -->\n\nrest\n")
     results = (tmp_path / "docs" / "results.md").read_text()
     assert "Source: [`reports/evidence/evidence.md`](../reports/evidence/evidence.md)" in results
