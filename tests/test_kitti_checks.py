@@ -118,6 +118,22 @@ def test_lines_in_the_devkit_ranges_load_and_one_bad_number_is_refused(data):
     assert split.original_sizes[0].tolist() == [height, width]
 
 
+def test_box_edges_are_0_based_pixel_coordinates(tmp_path):
+    """A 40×30 frame's last column is 39 and its last row 29 (KITTI clips to 1241 in a 1242-wide frame)."""
+    edges = {"39.00 29.00": True, "39.01 29.00": False, "40.00 29.00": False, "39.00 29.01": False,
+             "39.00 30.00": False}
+    outcome = {}
+    for edge in edges:
+        _frame(tmp_path, np.zeros((30, 40, 3), np.uint8), [f"Car 0.00 0 0.00 0.00 0.00 {edge} 1 1 1 0 0 0 0"])
+        try:
+            outcome[edge] = load_frames(tmp_path, ["000000"], 8).original_boxes[0, 0, 2:].tolist()
+        except DataError as exc:
+            outcome[edge] = str(exc)
+    assert outcome["39.00 29.00"] == [39.0, 29.0]
+    for edge in list(edges)[1:]:
+        assert "ends outside the 40×30 image (0-based pixel coordinates: right ≤ 39, bottom ≤ 29)" in outcome[edge]
+
+
 @settings(max_examples=40, deadline=None)
 @given(values=st.integers(1, 12).flatmap(lambda side: arrays(np.uint16, (side, side))))
 def test_16_bit_frames_keep_their_high_byte(values):
