@@ -200,10 +200,8 @@ def test_a_decompression_bomb_frame_is_refused_in_one_line(tmp_path, monkeypatch
 
 
 def test_frames_above_pillows_warning_limit_are_refused_too(tmp_path, monkeypatch, capsys):
-    from PIL import Image as PILImage
-
     write_kitti(tmp_path / "raw")
     assert all(frame.size == (375, 1242) for name, frame in FRAMES.items() if name != "000001")
-    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 460_000)  # 375×1242 = 465,750: Pillow would only warn
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 460_000)  # 375×1242 = 465,750: Pillow would only warn
     code, stderr = prepare_cli(tmp_path, SPEC, monkeypatch, capsys)
     assert_one_line_refusal(tmp_path, code, stderr, "refused as a possible decompression bomb", "465750 pixels")

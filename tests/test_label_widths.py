@@ -34,8 +34,8 @@ def _npz(path: Path, y_train: np.ndarray, y_test: np.ndarray) -> Path:
 
 
 @settings(max_examples=100, deadline=None)
-@given(data=st.data(), dtype=st.sampled_from(WIDTHS), k=st.integers(2, 5), extra=st.lists(st.integers(0, 4), max_size=6),
-       spoil=st.sampled_from([None, "y_train", "y_test"]))
+@given(data=st.data(), dtype=st.sampled_from(WIDTHS), k=st.integers(2, 5),
+       extra=st.lists(st.integers(0, 4), max_size=6), spoil=st.sampled_from([None, "y_train", "y_test"]))
 def test_labels_of_any_width_are_prepared_exactly_or_refused_in_one_line(data, dtype, k, extra, spoil):
     y_train = np.array(list(range(k)) + [v % k for v in extra], dtype=dtype)
     y_train = y_train[np.random.default_rng(len(extra)).permutation(len(y_train))]

@@ -192,7 +192,8 @@ def test_a_mask_of_another_size_is_refused_not_stretched(tmp_path, monkeypatch, 
     with Image.open(mask) as image:
         image.resize((16, 20)).save(mask)
     code, stderr = prepare_cli(tmp_path, {"source": "hku_is", "root": "raw", "image_size": 8}, monkeypatch, capsys)
-    assert_one_line_refusal(tmp_path, code, stderr, f"{mask.relative_to(tmp_path)}: mask of 16×20 pixels for an image of 16×16")
+    assert_one_line_refusal(tmp_path, code, stderr,
+                            f"{mask.relative_to(tmp_path)}: mask of 16×20 pixels for an image of 16×16")
 
 
 @pytest.mark.parametrize("lists, words", [
@@ -227,19 +228,18 @@ def test_decompression_bombs_are_refused_in_one_line(tmp_path, monkeypatch, caps
     stems = write_hku_is(tmp_path / "raw", n=3, side=16)
     bomb = png_claiming(tmp_path / "raw" / which / f"{stems[1]}.png", 20000, 20000)  # 400 megapixels, 60 bytes
     code, stderr = prepare_cli(tmp_path, {"source": "hku_is", "root": "raw", "image_size": 8}, monkeypatch, capsys)
-    assert_one_line_refusal(tmp_path, code, stderr, f"{bomb.relative_to(tmp_path)}: refused as a possible decompression bomb")
+    assert_one_line_refusal(tmp_path, code, stderr,
+                            f"{bomb.relative_to(tmp_path)}: refused as a possible decompression bomb")
 
 
 def test_images_above_pillows_warning_limit_are_refused_too(tmp_path, monkeypatch, capsys):
-    from PIL import Image as PILImage
-
     write_msra_b(tmp_path / "raw", n=6, side=16)
     big = tmp_path / "raw" / f"{msra_b_stems(6)[4]}.jpg"
     Image.fromarray(np.full((20, 20, 3), 90, np.uint8)).save(big)
-    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 300)  # 400 pixels: Pillow would only warn
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300)  # 400 pixels: Pillow would only warn
     code, stderr = prepare_cli(tmp_path, {"source": "msra_b", "root": "raw", "image_size": 8}, monkeypatch, capsys)
-    assert_one_line_refusal(tmp_path, code, stderr, f"{big.relative_to(tmp_path)}: refused as a possible decompression bomb",
-                            "400 pixels")
+    assert_one_line_refusal(tmp_path, code, stderr,
+                            f"{big.relative_to(tmp_path)}: refused as a possible decompression bomb", "400 pixels")
 
 
 def test_a_16_bit_image_keeps_its_high_byte(tmp_path):
