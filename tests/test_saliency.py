@@ -230,8 +230,8 @@ def test_an_image_without_its_mask_is_named(tmp_path, source):
 
 
 def test_bad_split_lists_are_named(tmp_path):
-    write_msra_b(tmp_path, n=6, lists=(3, 1, 2))
-    (tmp_path / "test_cvpr2013.txt").write_text("0_0_100.jpg\nnot_there.jpg\n")
+    written = write_msra_b(tmp_path, n=6, lists=(3, 1, 2))
+    (tmp_path / "test_cvpr2013.txt").write_text(f"{written['test'][0]}.jpg\nnot_there.jpg\n")
     with pytest.raises(DataError, match="'not_there' named in .*test_cvpr2013.txt not found"):
         load_saliency("msra_b", tmp_path, size=8)
     (tmp_path / "valid_cvpr2013.txt").unlink()

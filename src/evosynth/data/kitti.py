@@ -7,7 +7,10 @@ and pedestrian (id 1). The object benchmark's training set is laid out as::
     <root>/training/label_2/000000.txt ...   (one object per line, 15 fields)
 
 A label line is ``type truncated occluded alpha left top right bottom height
-width length x y z rotation_y`` (the devkit's ``readme.txt``). Every object is
+width length x y z rotation_y`` (the devkit's ``readme.txt``); each number must lie
+in the devkit's range and each box inside its image with positive area
+(:mod:`evosynth.data.kitti_fields`), and images are read by the pixel-format rules of
+:mod:`evosynth.data.images` (16-bit PNGs by their high byte). Every object is
 kept with a label code (:data:`LABELS`): besides the two classes, the devkit
 needs the neighbour classes (Van for Car, Person_sitting for Pedestrian, never
 counted as true nor false positives) and DontCare regions (detections inside
@@ -26,6 +29,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from evosynth.data.images import read_rgb, resized
+from evosynth.data.kitti_fields import check_fields
 from evosynth.errors import DataError
 
 #: Detected classes, in the order of their ids (StressedNets §4.1.3).
@@ -73,8 +78,10 @@ class ImageObjects(NamedTuple):
     occlusion: np.ndarray  # int64 (M,), 0 fully visible, 1 partly occluded, 2 largely occluded, 3 unknown
 
 
-def parse_labels(text: str, source: str = "<labels>") -> ImageObjects:
-    """Parse the lines of one ``label_2`` file; a malformed line raises DataError naming ``source:line``."""
+def parse_labels(text: str, source: str = "<labels>", image_size: tuple[int, int] | None = None) -> ImageObjects:
+    """Parse the lines of one ``label_2`` file; a malformed line, or a number outside the devkit's range
+    (:mod:`evosynth.data.kitti_fields`; boxes inside an image of ``image_size`` = (height, width)),
+    raises DataError naming ``source:line``."""
     labels, boxes, truncation, occlusion = [], [], [], []
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
@@ -91,16 +98,9 @@ def parse_labels(text: str, source: str = "<labels>") -> ImageObjects:
             numbers = [float(f) for f in fields[1:]]
         except ValueError:
             raise DataError(f"{where}: fields 2-15 must be numbers ({LABEL_FIELDS})") from None
-        if not np.isfinite(numbers).all():
-            raise DataError(f"{where}: NaN or infinite value")
-        left, top, right, bottom = numbers[3:7]
-        if right < left or bottom < top:
-            raise DataError(f"{where}: box (left {left}, top {top}, right {right}, bottom {bottom}) "
-                            "has right < left or bottom < top")
-        if numbers[1] != int(numbers[1]):
-            raise DataError(f"{where}: occluded must be an integer (0, 1, 2, 3), got {fields[2]}")
+        check_fields(numbers, where, code == DONT_CARE, image_size)
         labels.append(code)
-        boxes.append((left, top, right, bottom))
+        boxes.append(tuple(numbers[3:7]))
         truncation.append(numbers[0])
         occlusion.append(int(numbers[1]))
     return ImageObjects(
@@ -111,14 +111,14 @@ def parse_labels(text: str, source: str = "<labels>") -> ImageObjects:
     )
 
 
-def read_labels(path: str | Path) -> ImageObjects:
-    """Read one ``label_2/NNNNNN.txt`` file."""
+def read_labels(path: str | Path, image_size: tuple[int, int] | None = None) -> ImageObjects:
+    """Read one ``label_2/NNNNNN.txt`` file (of a frame of ``image_size`` = (height, width), if given)."""
     path = Path(path)
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: unreadable label file ({exc})") from None
-    return parse_labels(text, str(path))
+    return parse_labels(text, str(path), image_size)
 
 
 def list_frames(root: str | Path) -> list[str]:
@@ -199,16 +199,8 @@ class KittiSplit(NamedTuple):
 
 
 def _read_image(path: Path, size: int) -> tuple[np.ndarray, tuple[int, int]]:
-    from PIL import Image, UnidentifiedImageError  # Pillow: a torchvision dependency
-
-    try:
-        with Image.open(path) as image:
-            rgb = image.convert("RGB")
-            original = (rgb.height, rgb.width)
-            resized = rgb.resize((size, size), Image.Resampling.BILINEAR)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DataError(f"{path}: unreadable PNG image ({exc})") from None
-    return np.asarray(resized, dtype=np.uint8).transpose(2, 0, 1), original
+    rgb = read_rgb(path)  # 8-bit as it is, 16-bit by its high byte, decompression bombs refused
+    return resized(rgb, size).transpose(2, 0, 1), rgb.shape[:2]
 
 
 def load_frames(root: str | Path, frames: list[str], image_size: int) -> KittiSplit:
@@ -223,8 +215,8 @@ def load_frames(root: str | Path, frames: list[str], image_size: int) -> KittiSp
         label_path, image_path = root / LABELS_DIR / f"{frame}.txt", root / IMAGES / f"{frame}.png"
         if not label_path.is_file() or not image_path.is_file():
             raise DataError(f"frame {frame}: {label_path} or {image_path} missing; {expected_layout(root)}")
-        objects.append(read_labels(label_path))
         images[i], sizes[i] = _read_image(image_path, image_size)
+        objects.append(read_labels(label_path, (int(sizes[i, 0]), int(sizes[i, 1]))))
     width = max([len(o.labels) for o in objects], default=0)
     labels = np.full((len(frames), width), PAD, dtype=np.int64)
     original = np.zeros((len(frames), width, 4))

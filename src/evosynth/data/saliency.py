@@ -4,22 +4,23 @@ MSRA-B (Jiang et al., DRFI, CVPR 2013; 5000 images): ``*.jpg`` images with
 ``*.png`` ground-truth masks of the same stem, either together in ``root/``
 (the DRFI / DSS release) or in ``root/image/`` and ``root/annotation/`` (the
 layout of the DSS-pytorch, Amulet and NLDF loaders).  The 2500/500/2000
-training/validation/test split that EvoNet uses ships as file lists
-``train_cvpr2013.txt``, ``valid_cvpr2013.txt``, ``test_cvpr2013.txt`` in
-``root/``: one file name (``.jpg``, ``.png`` or bare stem) per line.  When no
-list exists we split deterministically instead: the sorted stems are permuted
-with ``numpy.random.default_rng(seed)`` (seed 0) and cut into the first 2500,
-the next 500 and the rest (2000 of 5000); a copy of another size is cut in the
-same 50 % / 10 % / 40 % proportions.  The data card records which split was used.
+training/validation/test split that EvoNet uses comes from the DRFI split lists
+in ``root/`` or, without them, from a seeded split
+(:mod:`evosynth.data.saliency_splits`); the data card records which was used.
 
 HKU-IS (Li & Yu, CVPR 2015; 4447 images): ``root/imgs/`` and ``root/gt/``,
 images and masks of the same stem.  EvoNet uses the whole set as a testing
 group for networks trained on MSRA-B's training group, so its prepared file
 has an empty training part.
 
-Images are resized (bilinear) to a fixed S×S (``image_size``, default 224, the
-VGG16 input), masks resized the same way and binarised at 0.5; everything is
-preloaded as uint8: images N×3×S×S, masks N×1×S×S with values 0/1.
+Each mask must have its image's size.  Pixel formats are read by the rules of
+:mod:`evosynth.data.images` (0/1 and 0/255 masks alike, colour masks by their
+brightest channel, 16-bit files by their high byte, transparency and masks
+with nothing at half the scale refused).  Images are resized (bilinear) to a
+fixed S×S (``image_size``, default 224, the VGG16 input), mask levels resized
+the same way and binarised at 128 (0.5); a split whose masks are all background
+is refused.  Everything is preloaded as uint8: images N×3×S×S, masks N×1×S×S
+with values 0/1.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from evosynth.artifacts import atomic_path, sha256, write_json
+from evosynth.data.images import read_mask_level, read_rgb, resized
 from evosynth.data.prepared import Split, read_prepared, seeded_subset
+from evosynth.data.saliency_splits import MSRA_B_LISTS, MSRA_B_SPLIT, MSRA_B_SPLIT_SEED, msra_b_split
 from evosynth.errors import DataError
 
 if TYPE_CHECKING:
@@ -41,11 +44,6 @@ SALIENCY_SOURCES = ("msra_b", "hku_is")
 DEFAULT_SIZE = 224
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 MASK_SUFFIXES = (".png", ".bmp")
-#: The DRFI split lists, as redistributed with DSS and Amulet.
-MSRA_B_LISTS = {"train": "train_cvpr2013.txt", "val": "valid_cvpr2013.txt", "test": "test_cvpr2013.txt"}
-#: EvoNet Sec. III: 2500 training, 500 validation and 2000 test images.
-MSRA_B_SPLIT = {"train": 2500, "val": 500, "test": 2000}
-MSRA_B_SPLIT_SEED = 0
 #: (image folder, mask folder) relative to root, in the order they are tried.
 MSRA_B_FOLDERS = ((".", "."), ("image", "annotation"), ("imgs", "gt"))
 HKU_IS_FOLDERS = (("imgs", "gt"),)
@@ -98,49 +96,15 @@ def find_pairs(source: str, root: str | Path) -> dict[str, tuple[Path, Path]]:
     raise DataError(f"{source}: {root}: dataset files not found; {expected_layout(source, root)}")
 
 
-def _read_list(path: Path) -> list[str]:
-    """Stems named in a split list: the first token of each non-empty line, any folder or suffix dropped."""
-    return [Path(line.split()[0]).stem for line in path.read_text().splitlines() if line.strip()]
-
-
-def msra_b_split(root: str | Path, stems: list[str] | None = None,
-                 seed: int = MSRA_B_SPLIT_SEED) -> tuple[dict[str, list[str]], str]:
-    """The train/val/test stems of MSRA-B and how they were chosen (``"lists"`` or ``"seeded"``).
-
-    ``stems`` defaults to every image stem found under ``root``.
-    """
-    root = Path(root)
-    lists = {split: root / name for split, name in MSRA_B_LISTS.items()}
-    present = [split for split, path in lists.items() if path.is_file()]
-    if present:
-        if len(present) < len(lists):
-            absent = ", ".join(str(lists[s]) for s in lists if s not in present)
-            raise DataError(f"msra_b: split list {absent} missing; expected all of"
-                            f" {', '.join(MSRA_B_LISTS.values())} in {root}/ or none of them")
-        return {split: _read_list(path) for split, path in lists.items()}, "lists"
-    if stems is None:
-        stems = list(find_pairs("msra_b", root))
-    order = sorted(stems)
-    order = [order[i] for i in np.random.default_rng(seed).permutation(len(order))]
-    total = sum(MSRA_B_SPLIT.values())
-    n_train = round(len(order) * MSRA_B_SPLIT["train"] / total)
-    n_val = round(len(order) * MSRA_B_SPLIT["val"] / total)
-    return {"train": order[:n_train], "val": order[n_train:n_train + n_val],
-            "test": order[n_train + n_val:]}, "seeded"
-
-
 def _read_pair(image: Path, mask: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
-    from PIL import Image, UnidentifiedImageError
-
-    arrays = []
-    for path, mode in ((image, "RGB"), (mask, "L")):
-        try:
-            with Image.open(path) as im:
-                arrays.append(np.asarray(im.convert(mode).resize((size, size), Image.BILINEAR)))
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DataError(f"{path}: not a readable image ({exc})") from None
-    rgb, grey = arrays
-    return rgb.transpose(2, 0, 1), (grey >= 128)[None].astype(np.uint8)  # binarised at 0.5
+    """An image (3×S×S) and its mask (1×S×S, 0/1): the mask's level (:func:`images.read_mask_level`)
+    resized like the image, then binarised at 128 (half the scale)."""
+    rgb, level = read_rgb(image), read_mask_level(mask)
+    if rgb.shape[:2] != level.shape:
+        (h, w), (mh, mw) = rgb.shape[:2], level.shape
+        raise DataError(f"{mask}: mask of {mw}×{mh} pixels for an image of {w}×{h} ({image}); a mask must"
+                        " have its image's size (it would be stretched onto other pixels)")
+    return resized(rgb, size).transpose(2, 0, 1), (resized(level, size) >= 128)[None].astype(np.uint8)
 
 
 def read_pairs(pairs: list[tuple[Path, Path]], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -180,6 +144,9 @@ def read_splits(source: str, root: str | Path, size: int = DEFAULT_SIZE,
     for split, stems in splits.items():
         list_file = MSRA_B_LISTS[split] if how == "lists" else None
         images, masks = read_pairs(_select(source, root, pairs, stems, list_file), size)
+        if len(masks) and not masks.any():
+            raise DataError(f"{source}: {root}: no salient pixel in any of the {len(masks)} {split} masks"
+                            " (every mask is background); a saliency set needs its objects marked")
         out[split] = (images, masks, stems)
     return out, how
 

@@ -21,6 +21,9 @@ Labels must be integers 0..K-1 with every class present in the training set (at
 least two classes), and the test set may use only those classes: the network gets
 K outputs (EvoNet trains a K-way softmax), so a stray label 255 would make it 256-way
 and a one-class set would train to 100 % accuracy without learning anything.
+Labels of any integer width are compared in their own width before the cast to
+int64 (a uint64 2**64 - 1 would wrap to -1), and the classes are counted without
+an array as long as the largest label (a label 2**40 would ask for 8 TiB).
 Every refusal is one line naming the array, what was found and what is accepted.
 """
 
@@ -91,12 +94,27 @@ def as_labels(y: np.ndarray, name: str) -> np.ndarray:
     y = y.reshape(-1)
     if y.size and y.min() < 0:
         raise DataError(f"{name}: negative labels (smallest {y.min()}); {ACCEPTED_LABELS}")
+    if y.size and y.max() > np.iinfo(np.int64).max:  # compared in the labels' own width, before any cast
+        raise DataError(f"{name}: {y.dtype} label {y.max()} does not fit int64 (a cast would wrap it to a"
+                        f" negative number); {ACCEPTED_LABELS}")
     return y.astype(np.int64)
 
 
 def _listed(values: np.ndarray, limit: int = 6) -> str:
     shown = ", ".join(str(int(v)) for v in values[:limit])
     return shown + (f", … ({len(values)} in all)" if len(values) > limit else "")
+
+
+def _first_absent(present: np.ndarray, limit: int = 6) -> np.ndarray:
+    """The ``limit`` smallest non-negative integers not in the sorted, distinct ``present``."""
+    absent: list[int] = []
+    expected = 0
+    for value in present.tolist():
+        absent.extend(range(expected, min(value, expected + limit - len(absent))))
+        if len(absent) >= limit:
+            break
+        expected = value + 1
+    return np.asarray(absent[:limit], dtype=np.int64)
 
 
 def check_classes(y_train: np.ndarray, y_test: np.ndarray) -> int:
@@ -106,10 +124,11 @@ def check_classes(y_train: np.ndarray, y_test: np.ndarray) -> int:
         raise DataError(f"y_train: only one class ({_listed(present)}) in the training set: a network would"
                         f" reach 100 % accuracy without learning; {ACCEPTED_LABELS}")
     k = int(present[-1]) + 1
-    absent = np.setdiff1d(np.arange(k), present)
-    if len(absent):
-        raise DataError(f"y_train: labels {_listed(present)} are not 0..K-1: classes {_listed(absent)} have no"
-                        f" training image, so the network would get {k} outputs; {ACCEPTED_LABELS}")
+    if k != len(present):  # some of 0..k-1 absent; listed without an arange over k (a label 2**40 is 8 TiB)
+        absent = _first_absent(present)
+        more = f", … ({k - len(present)} in all)" if k - len(present) > len(absent) else ""
+        raise DataError(f"y_train: labels {_listed(present)} are not 0..K-1: classes {_listed(absent)}{more} have"
+                        f" no training image, so the network would get {k} outputs; {ACCEPTED_LABELS}")
     unseen = np.setdiff1d(np.unique(y_test), present)
     if len(unseen):
         raise DataError(f"y_test: labels {_listed(unseen)} never occur in y_train (classes 0..{k - 1});"
