@@ -32,6 +32,7 @@ import numpy as np
 
 from evosynth.artifacts import atomic_path, sha256, write_json
 from evosynth.data.prepared import Split, read_prepared, seeded_subset
+from evosynth.data.raw import root as raw_root
 from evosynth.errors import DataError
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ def load_saliency(source: str, root: str | Path, size: int = DEFAULT_SIZE,
 
 # --------------------------------------------------- data.py's dispatch
 def _root(spec: dict[str, Any]) -> Path:
-    return Path(spec.get("root") or f"data/raw/{spec['source']}")
+    return Path(raw_root(spec))
 
 
 def check_saliency(spec: dict[str, Any]) -> str | None:
