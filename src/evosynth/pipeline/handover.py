@@ -37,12 +37,13 @@ from evosynth.errors import EvosynthError
 
 #: What ``snakemake --dry-run`` prints when every job is done (Snakemake 9).
 NOTHING_TO_DO = "Nothing to be done"
-ENGINES = ("snakemake", "dvc")
 
 
 def _run(cmd: list[str], project: Path) -> subprocess.CompletedProcess:
+    beside = Path(sys.executable).parent / cmd[0]  # the engines installed with evosynth, also when not on PATH
     try:
-        result = subprocess.run(cmd, cwd=project, capture_output=True, text=True)
+        result = subprocess.run([str(beside) if beside.is_file() else cmd[0], *cmd[1:]], cwd=project,
+                                capture_output=True, text=True)
     except FileNotFoundError:
         raise EvosynthError(f"{cmd[0]}: not found; activate the project's environment (./setup.sh)") from None
     if result.returncode != 0:
