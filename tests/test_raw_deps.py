@@ -179,8 +179,7 @@ def test_a_user_dataset_without_its_path_is_refused_in_one_line(tmp_path):
     params = doc_example()
     del params["datasets"]["my_digits"]["root"]
     write_params(project / "params.yaml", params)
-    assert "datasets.my_digits.root: missing; source npz reads an .npz file of your own" in _one_line_error(
-        project, "check")
+    assert "params.yaml: datasets.my_digits: missing key 'root'" in _one_line_error(project, "check")
     params = doc_example()  # the path given, the file absent
     write_params(project / "params.yaml", params)
     assert "datasets.my_digits.root: data/raw/my_digits.npz: no such .npz file" in _one_line_error(project, "check")
@@ -192,4 +191,4 @@ def test_a_user_dataset_without_its_path_is_refused_in_one_line(tmp_path):
     del params["datasets"]["my_digits"]["root"]
     write_params(project / "params.yaml", params)
     snake = run([SNAKEMAKE, "-n", "-c1"], cwd=project, check=False)  # Snakemake reads params through the same check
-    assert snake.returncode != 0 and "datasets.my_digits.root: missing" in snake.stdout + snake.stderr
+    assert snake.returncode != 0 and "datasets.my_digits: missing key 'root'" in snake.stdout + snake.stderr

@@ -13,8 +13,6 @@ from typing import Any
 
 #: Debian's ``dataset-fashion-mnist`` package puts the gzipped IDX files here.
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
-#: Sources whose files are the user's own: no published layout to default to, so ``root`` is required.
-USER_SOURCES = {"npz": "an .npz file of your own", "idx": "a folder of IDX files of your own"}
 #: Sources a library ships (scikit-learn's digits): no file of the project's to depend on.
 BUNDLED_SOURCES = ("digits",)
 #: Sources torchvision may download into ``root`` (``download: true``) when no local copy is found.

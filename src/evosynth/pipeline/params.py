@@ -16,7 +16,6 @@ from typing import Any
 
 import jsonschema
 
-from evosynth.data.raw import USER_SOURCES
 from evosynth.errors import ParamsError
 from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.pickset import check_picks
@@ -70,10 +69,6 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
         raise ParamsError(f"{source}: {_describe(errors[0])}")
     params = expand_baselines(expand_seeds(_with_defaults(SCHEMA, copy.deepcopy(raw)), source), source)
     for name, spec in params["datasets"].items():
-        if spec["source"] in USER_SOURCES and "root" not in spec:
-            raise ParamsError(f"{source}: datasets.{name}.root: missing; source {spec['source']} reads"
-                              f" {USER_SOURCES[spec['source']]}; allowed: its path, e.g. root: data/raw/{name}"
-                              f"{'.npz' if spec['source'] == 'npz' else ''}")
         for key in KITTI_KEYS:
             if key in spec and spec["source"] != "kitti":
                 raise ParamsError(f"{source}: datasets.{name}.{key}: only a kitti dataset has a validation split;"
