@@ -1,6 +1,7 @@
 # Input functions and the plan lookup shared by every rule. The plan is built
 # by evosynth from params.yaml, exactly as for dvc.yaml.
 import json
+import os
 import re
 from pathlib import Path
 
@@ -94,9 +95,20 @@ def _step(rule_step, wildcards):
     return PLAN["-".join([rule_step, *where])]
 
 
+def _files(path):
+    """A dependency as Snakemake must see it: a folder (a dataset's raw root) as the files under it.
+
+    Snakemake dates a folder by the folder's own modification time, which a file edited inside it
+    leaves alone; DVC hashes the folder's content, so dvc.yaml keeps the folder itself.
+    """
+    if not os.path.isdir(path):
+        return [path]
+    return sorted(os.path.join(folder, name) for folder, _, names in os.walk(path) for name in names)
+
+
 def step_inputs(rule_step):
-    """Input function: the step's dependencies, as listed in the plan."""
-    return lambda wildcards: list(_step(rule_step, wildcards).deps)
+    """Input function: the step's dependencies, as listed in the plan (folders as their files)."""
+    return lambda wildcards: [f for dep in _step(rule_step, wildcards).deps for f in _files(dep)]
 
 
 def step_cmd(rule_step):

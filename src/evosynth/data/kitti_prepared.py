@@ -36,6 +36,7 @@ from evosynth.data.kitti import (
     yolo_classes,
 )
 from evosynth.data.prepared import read_prepared, seeded_subset
+from evosynth.data.raw import root as raw_root
 from evosynth.errors import DataError
 
 DEFAULT_SIZE = 416  # YOLOv2's input (Redmon & Farhadi 2017)
@@ -44,7 +45,7 @@ FIELDS = ("x", "labels", "boxes", "original_boxes", "truncation", "occlusion", "
 
 
 def _root(spec: dict[str, Any]) -> Path:
-    return Path(spec.get("root") or "data/raw/kitti")
+    return Path(raw_root(spec))
 
 
 def check_kitti(spec: dict[str, Any]) -> str | None:

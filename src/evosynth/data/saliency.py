@@ -34,6 +34,7 @@ import numpy as np
 from evosynth.artifacts import atomic_path, sha256, write_json
 from evosynth.data.images import read_mask_level, read_rgb, resized
 from evosynth.data.prepared import Split, read_prepared, seeded_subset
+from evosynth.data.raw import root as raw_root
 from evosynth.data.saliency_splits import MSRA_B_LISTS, MSRA_B_SPLIT, MSRA_B_SPLIT_SEED, msra_b_split
 from evosynth.errors import DataError
 
@@ -166,7 +167,7 @@ def load_saliency(source: str, root: str | Path, size: int = DEFAULT_SIZE,
 
 # --------------------------------------------------- data.py's dispatch
 def _root(spec: dict[str, Any]) -> Path:
-    return Path(spec.get("root") or f"data/raw/{spec['source']}")
+    return Path(raw_root(spec))
 
 
 def check_saliency(spec: dict[str, Any]) -> str | None:

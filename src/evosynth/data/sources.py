@@ -23,14 +23,12 @@ import numpy as np
 
 from evosynth.artifacts import all_or_nothing, atomic_path, sha256, write_json
 from evosynth.data.prepared import array_sha
+from evosynth.data.raw import DEBIAN_FASHION_MNIST, root as raw_root  # noqa: F401 (DEBIAN_FASHION_MNIST re-exported)
 from evosynth.data.validation import as_labels, as_uint8, check_classes
 from evosynth.errors import DataError
 
 # KITTI, saliency and STL-10 readers import torch/pillow: imported where used, so that checking a
 # params file (evosynth check, every step's validation) stays light.
-
-#: Debian's ``dataset-fashion-mnist`` package puts the gzipped IDX files here.
-DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -99,16 +97,12 @@ def _expected_layout(source: str, root: Path) -> str:
     return f"expected {names} in {where}{hint}"
 
 
-def _default_root(source: str) -> str:
-    return DEBIAN_FASHION_MNIST if source == "fashion_mnist" else f"data/raw/{source}"
-
-
 def check_source(spec: dict[str, Any]) -> str | None:
     """Return why the raw files of a dataset spec cannot be read, or None if they can."""
     source = spec["source"]
     if source == "digits":
         return None
-    root = Path(spec.get("root") or _default_root(source))
+    root = Path(raw_root(spec))
     if source == "npz":
         return None if root.is_file() else f"{root}: no such .npz file"
     if source in ("msra_b", "hku_is"):
@@ -209,6 +203,8 @@ def _load_digits() -> dict[str, np.ndarray]:
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise DataError(f"{path}: no such .npz file")
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [k for k in IDX_FILES if k not in archive.files]
@@ -236,7 +232,7 @@ def _resize(x: np.ndarray, size: int) -> np.ndarray:
 def read_source(spec: dict[str, Any]) -> dict[str, np.ndarray]:
     """Read a dataset spec from params.yaml into uint8 N×C×H×W images and int64 labels."""
     source = spec["source"]
-    root = Path(spec.get("root") or _default_root(source))
+    root = Path(raw_root(spec))
     if source in ("fashion_mnist", "mnist", "idx"):
         arrays = _load_idx(source, root, spec.get("download", False))
     elif source == "cifar10":
@@ -300,7 +296,7 @@ def _card(spec: dict[str, Any], arrays: dict[str, np.ndarray], prepared_sha: str
     num_classes = check_classes(arrays["y_train"], arrays["y_test"])
     info = {
         "source": spec["source"],
-        "root": spec.get("root") or (None if spec["source"] == "digits" else _default_root(spec["source"])),
+        "root": None if spec["source"] == "digits" else raw_root(spec),
         "image_shape": list(arrays["x_train"].shape[1:]),
         "num_classes": num_classes,
         "train": {

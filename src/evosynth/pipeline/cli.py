@@ -73,6 +73,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.command == "check":
         print(f"{args.params}: valid ({len(params['experiments'])} experiments, {len(params['datasets'])} datasets)")
         return 0
+    if args.command == "handover":  # runs the engines in the project of params.yaml; no stage runs this code,
+        # so it is imported by name and stays out of the steps' code records (codedeps follows import statements)
+        importlib.import_module("evosynth.pipeline.handover").main(args.to, args.params.resolve().parent)
+        return 0
     if args.command == "code":  # light: hashes files, imports no torch
         try:
             record = codedeps.fingerprint(args.module)

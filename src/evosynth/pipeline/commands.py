@@ -78,6 +78,10 @@ _DATA = arg("--data", type=Path, required=True, help="prepared .npz")
 COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("check", "Validate params.yaml (and that every dataset's files exist), then exit.", "check",
             experiment=False, generation=False, out_dir=False),
+    Command("handover", "Hand a finished run from one engine to the other without rerunning a step: --to snakemake"
+            " after `dvc repro` (snakemake --touch records it), --to dvc after `snakemake` (dvc commit records it);"
+            " see docs/engines.md.", "handover", experiment=False, generation=False, out_dir=False,
+            args=(arg("--to", required=True, choices=("snakemake", "dvc"), help="the engine that runs next"),)),
     Command("code", "Record the sha256 of every source file a step module runs (its stages depend on the record).",
             "code", experiment=False, generation=False,
             args=(arg("--module", required=True, choices=sorted(set(STEP_MODULES.values())),

@@ -49,6 +49,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from evosynth.data.raw import raw_paths
 from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's public surface)
     COMPARE_DIR,
     EVIDENCE_DIR,
@@ -273,7 +274,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
     in_default |= {d for e in defaults for d in params["experiments"][e]["test_on"]}
     used = {d for exp in params["experiments"].values() for d in [exp["dataset"], *exp["test_on"]]}
     for dataset in sorted(used):
-        prepare = make_step("prepare", "prepare", "data/prepared", [], ["--dataset", dataset], dataset=dataset)
+        raw = list(raw_paths(params["datasets"][dataset]))  # the user's files: a changed one re-prepares
+        prepare = make_step("prepare", "prepare", "data/prepared", raw, ["--dataset", dataset], dataset=dataset)
         steps.append(replace(prepare, default=dataset in in_default))
     for exp, spec in params["experiments"].items():
         chain = _experiment_steps(exp, spec)

@@ -8,7 +8,8 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
-from evosynth.data.sources import prepare
+from evosynth.data.sources import check_source, prepare
+from evosynth.errors import DataError
 from evosynth.pipeline.outputs import step_files
 from evosynth.pipeline.steps.common import finish
 
@@ -16,6 +17,9 @@ from evosynth.pipeline.steps.common import finish
 def run_prepare(params: dict[str, Any], dataset: str, out_dir: Path) -> dict[str, Any]:
     started = time.time()
     spec = params["datasets"][dataset]
+    problem = check_source(spec)  # also for data only named experiments use, which `evosynth check` leaves out
+    if problem:
+        raise DataError(f"datasets.{dataset}.root: {problem}")
     files = step_files("prepare", dataset=dataset)
     card = prepare(spec, out_dir / files[0], out_dir / files[1])
     finish("prepare", spec, started, out_dir, files)
