@@ -37,7 +37,7 @@ LOG_ABOVE = 4.0
 PANEL = (4.4, 3.3)
 MAX_COLUMNS = 3
 #: Width / height bounds of a written figure (a 6:1 strip of panels is refused).
-ASPECT = (0.35, 3.2)
+ASPECT = (0.35, 3.6)
 #: The most labelled ticks on one axis.
 MAX_TICKS = 10
 #: Words that make an axis title a ratio over the ancestor (drawn on a log axis).
@@ -54,16 +54,19 @@ def pyplot():
     return plt
 
 
-def grid(panels: int, columns: int | None = None, panel: tuple[float, float] = PANEL, **shared: Any):
+def grid(panels: int, columns: int | None = None, panel: tuple[float, float] = PANEL, beside: float = 0.0,
+         **shared: Any):
     """A figure of ``panels`` axes in rows of at most :data:`MAX_COLUMNS`, constrained layout.
 
-    Returns ``(fig, axes)`` with ``axes`` a flat list of the used panels (the unused cells are removed);
-    ``shared`` goes to ``subplots`` (``sharey=True``, ...).
+    ``beside``: inches added to the width for legends beside the panels (:func:`legend_beside`), so that the
+    panels keep their size. Returns ``(fig, axes)`` with ``axes`` a flat list of the used panels (the unused
+    cells are removed); ``shared`` goes to ``subplots`` (``sharey=True``, ...).
     """
     plt = pyplot()
     columns = max(1, min(columns or MAX_COLUMNS, panels))
     rows = math.ceil(panels / columns)
-    fig = plt.figure(figsize=(panel[0] * columns, panel[1] * rows), layout="constrained")
+    # room for a suptitle and a legend under the panels beyond the panels' own height
+    fig = plt.figure(figsize=(panel[0] * columns + beside, panel[1] * rows + 0.7), layout="constrained")
     axes = list(fig.subplots(rows, columns, squeeze=False, **shared).flat)
     for extra in axes[panels:]:
         extra.remove()
@@ -78,8 +81,8 @@ def integer_ticks(ax: Any, axis: str = "x") -> None:
 
 
 def _plain(value: float, _: Any = None) -> str:
-    """A tick label as a plain number: 0.5, 3, 1,000."""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    """A tick label as a plain number: 0.5, 3, 82.75, 1,000."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
 
 
 def log_axis(ax: Any, axis: str, values: Sequence[float]) -> None:
@@ -98,8 +101,8 @@ def log_axis(ax: Any, axis: str, values: Sequence[float]) -> None:
         target.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
     elif decades <= 2:
         target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    else:
-        target.set_major_locator(LogLocator(base=10, subs=(1.0,), numticks=min(MAX_TICKS - 2, 7)))
+    else:  # a decade a tick; every other one past four decades on x (the labels are wide)
+        target.set_major_locator(LogLocator(base=10, subs=(1.0,), numticks=7 if axis == "y" or decades <= 4 else 4))
     target.set_major_formatter(FuncFormatter(_plain))
     target.set_minor_formatter(NullFormatter())
 
@@ -112,8 +115,14 @@ def ratio_axis(ax: Any, axis: str, values: Sequence[float], label: str, unit: st
 
 
 def tidy(ax: Any, generations: bool = True) -> None:
-    """The house style of a panel: a light grid on the major ticks, whole generations on x."""
+    """The house style of a panel: a light grid on the major ticks, plain tick labels (150,000, not 1.5e5, on a
+    linear axis), whole generations on x."""
+    from matplotlib.ticker import FuncFormatter
+
     ax.grid(alpha=0.3)
+    for axis in ("x", "y"):
+        if getattr(ax, f"get_{axis}scale")() == "linear":
+            getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(_plain))
     if generations:
         integer_ticks(ax)
 
@@ -178,11 +187,11 @@ def problems(fig: Any) -> list[str]:
         for axis in ("x", "y"):
             if is_ratio(p[f"{axis}label"]) and p[f"{axis}scale"] != "log":
                 found.append(f"{name}: the ratio '{p[f'{axis}label']}' on a linear axis")
-    width, height = fig.get_size_inches()
-    if not ASPECT[0] <= width / height <= ASPECT[1]:
-        found.append(f"{width:.1f}×{height:.1f} in: the figure is a strip (width / height outside {ASPECT})")
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
+    width, height = fig.get_tightbbox(renderer).size  # as written (bbox_inches="tight"), legends included
+    if not ASPECT[0] <= width / height <= ASPECT[1]:
+        found.append(f"{width:.1f}×{height:.1f} in: the figure is a strip (width / height outside {ASPECT})")
     shown = [ax for ax in fig.get_axes() if ax.get_visible() and (ax.lines or ax.collections or ax.patches)]
     legends = [ax.get_legend() for ax in fig.get_axes() if ax.get_legend()] + list(fig.legends)
     for legend in legends:

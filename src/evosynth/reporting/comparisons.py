@@ -117,7 +117,7 @@ def _plot(comparisons: dict[str, dict[str, Any]], series: dict[str, dict[int, di
     A claim about accuracy shows synaptic efficiency beside it (the axis it is
     compared at) instead of drawing accuracy twice.
     """
-    fig, axes = figures.grid(2 * max(len(comparisons), 1), columns=2)
+    fig, axes = figures.grid(2 * max(len(comparisons), 1), columns=2, beside=2.4)
     for (name, spec), left, right in zip(comparisons.items(), axes[::2], axes[1::2]):
         metric = spec["metric"] if spec["metric"] != "accuracy" else "synaptic_efficiency"
         values = []
