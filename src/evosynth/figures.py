@@ -88,8 +88,8 @@ def _plain(value: float, _: Any = None) -> str:
 def log_axis(ax: Any, axis: str, values: Sequence[float]) -> None:
     """``axis`` on a log scale with readable ticks for the range of ``values``, labelled as plain numbers.
 
-    Under a decade: at most six evenly spaced ticks; up to two decades: 1, 2, 5 per decade; up to five: one per
-    decade; beyond: at most seven decades labelled.
+    Under a decade: at most six evenly spaced ticks; up to one and a half decades: 1, 2, 5 per decade; up to
+    three: 1, 3; beyond: one per decade, every other one past four decades on x (its labels are wide).
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
@@ -99,9 +99,11 @@ def log_axis(ax: Any, axis: str, values: Sequence[float]) -> None:
     decades = math.log10(max(positive) / min(positive)) if positive else 0.0
     if decades < 0.8:
         target.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
-    elif decades <= 2:
+    elif decades <= 1.5:
         target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    else:  # a decade a tick; every other one past four decades on x (the labels are wide)
+    elif decades <= 3:
+        target.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
+    else:
         target.set_major_locator(LogLocator(base=10, subs=(1.0,), numticks=7 if axis == "y" or decades <= 4 else 4))
     target.set_major_formatter(FuncFormatter(_plain))
     target.set_minor_formatter(NullFormatter())
@@ -117,11 +119,11 @@ def ratio_axis(ax: Any, axis: str, values: Sequence[float], label: str, unit: st
 def tidy(ax: Any, generations: bool = True) -> None:
     """The house style of a panel: a light grid on the major ticks, plain tick labels (150,000, not 1.5e5, on a
     linear axis), whole generations on x."""
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, ScalarFormatter
 
     ax.grid(alpha=0.3)
     for axis in ("x", "y"):
-        if getattr(ax, f"get_{axis}scale")() == "linear":
+        if isinstance(getattr(ax, f"{axis}axis").get_major_formatter(), ScalarFormatter):  # not named ticks
             getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(_plain))
     if generations:
         integer_ticks(ax)
@@ -162,16 +164,28 @@ def figure_legend(fig: Any, handles: Sequence[Any] | None = None, labels: Sequen
                       fontsize="small", **options)
 
 
+def _label(fig: Any, ax: Any, axis: str) -> str:
+    """The title of ``ax``'s ``axis``, or of the panel it is shared with (a twin's x, a row's shared y)."""
+    own = getattr(ax, f"get_{axis}label")()
+    if own:
+        return own
+    shared = getattr(ax, f"get_shared_{axis}_axes")()
+    for other in fig.get_axes():
+        twin = axis == "x" and other.get_position().bounds == ax.get_position().bounds
+        if other is not ax and (twin or shared.joined(ax, other)) and getattr(other, f"get_{axis}label")():
+            return getattr(other, f"get_{axis}label")()
+    return ""
+
+
 def panels(fig: Any) -> list[dict[str, str]]:
-    """Title, axis titles and scales of every panel that shows data or is labelled (a twin shares its host's x)."""
+    """Title, axis titles and scales of every panel that shows data or is labelled (a twin shares its host's x,
+    a row of panels sharing y the first one's y title)."""
     described = []
     for ax in fig.get_axes():
         if not (ax.lines or ax.collections or ax.patches or ax.images) and not ax.get_ylabel():
             continue
-        xlabel = ax.get_xlabel() or next(
-            (o.get_xlabel() for o in fig.get_axes() if o is not ax and o.get_position().bounds == ax.get_position().bounds
-             and o.get_xlabel()), "")
-        described.append({"title": ax.get_title(), "xlabel": xlabel, "ylabel": ax.get_ylabel(),
+        described.append({"title": ax.get_title() or ax.get_title("left"), "xlabel": _label(fig, ax, "x"),
+                          "ylabel": _label(fig, ax, "y"),
                           "xscale": ax.get_xscale(), "yscale": ax.get_yscale()})
     return described
 
