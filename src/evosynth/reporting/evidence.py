@@ -227,7 +227,7 @@ def _plot_claims(claims: dict[str, Any], runs: dict[str, dict[int, list[dict[str
             if on_generation:
                 ax.set_xlabel("generation")
             else:
-                figures.ratio_axis(ax, "x", list(x), "synaptic efficiency")
+                figures.ratio_axis(ax, "x", list(10 ** grid), "synaptic efficiency")
             if shown == "accuracy":
                 ax.set_ylabel("test accuracy (%)")
             else:
