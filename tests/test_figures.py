@@ -258,3 +258,16 @@ def test_the_probe_gives_each_architecture_its_own_row(drawn, tmp_path):
     assert sorted(names) == sorted(r["architecture"] for r in rows[:-1])  # one row each, the diverged one left out
     assert len(set(first.get_yticks())) == len(names)
     assert [ax.get_xscale() for ax in fig.get_axes()] == ["linear", "log", "log"]
+
+
+def test_a_pick_set_panel_without_its_quantity_says_so_on_a_log_axis(tmp_path):
+    from evosynth.reporting.picks import B256
+    from evosynth.reporting.picks_figures import FIGURES, pareto_figures
+
+    rows = [{**r, "filter_reduction": 1.0, "onnxruntime_1thread_speedup": 1.2 ** r["generation"]}
+            for r in _rows([0.92, 0.91, 0.9])]  # batch-256 throughput never timed
+    pareto_figures({"pick": {0: rows}}, {"pick": {0: rows[1]}}, "pick", 0.01,
+                   {name: tmp_path / f"{name}.png" for name, _ in FIGURES})
+    panels = figures.read_axes(tmp_path / "pareto_latency.png")
+    assert [p["xscale"] for p in panels] == ["log", "log"] and "throughput" in panels[1]["xlabel"]
+    assert B256 not in rows[0]

@@ -65,7 +65,7 @@ def _panel(ax: Any, runs: Mapping[str, Chains], chosen: Mapping[str, Mapping[int
     xs = [r[key] for chains in runs.values() for rows in chains.values() for r in rows if r.get(key, 0) > 0]
     if not xs:
         ax.text(0.5, 0.5, f"{key}: not measured", ha="center", transform=ax.transAxes)
-        ax.set_xlabel(xlabel)
+        figures.ratio_axis(ax, "x", [1.0], xlabel, unit="×")
         return
     lo, hi = math.log10(min(xs)), math.log10(max(xs))
     grid = np.linspace(lo, hi if hi > lo else lo + 1e-9, GRID)
