@@ -88,8 +88,8 @@ def _plain(value: float, _: Any = None) -> str:
 def log_axis(ax: Any, axis: str, values: Sequence[float]) -> None:
     """``axis`` on a log scale with readable ticks for the range of ``values``, labelled as plain numbers.
 
-    Under a decade: at most six evenly spaced ticks; up to one and a half decades: 1, 2, 5 per decade; up to
-    three: 1, 3; beyond: one per decade, every other one past four decades on x (its labels are wide).
+    Under a decade: at most six evenly spaced ticks; about one decade: 1, 2, 3, 5; up to one and a half: 1, 2,
+    5; up to three: 1, 3; beyond: one per decade, every other one past four decades on x (its labels are wide).
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
@@ -100,7 +100,8 @@ def log_axis(ax: Any, axis: str, values: Sequence[float]) -> None:
     if decades < 0.8:
         target.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
     elif decades <= 1.5:
-        target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        subs = (1.0, 2.0, 3.0, 5.0) if decades <= 1.05 else (1.0, 2.0, 5.0)
+        target.set_major_locator(LogLocator(base=10, subs=subs))
     elif decades <= 3:
         target.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
     else:
