@@ -101,8 +101,9 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
     return stage
 
 
-#: The Vega-Lite template of every line plot (.dvc/plots/<name>.json): one colour per line, whole generations.
-TEMPLATE = "evosynth_lines"
+#: The Vega-Lite templates of the line plots (.dvc/plots/<name>.json): one colour per line named in words, whole
+#: generations; accuracy on a linear axis, the ratios over generation 0 on a log axis.
+TEMPLATE, LOG_TEMPLATE = "evosynth_lines", "evosynth_log"
 #: The plot data's quantities: column, axis title.
 PLOTTED = (
     ("accuracy_percent", "test accuracy (%)"),
@@ -121,8 +122,8 @@ def _plots(step: Step, up: str, members: int) -> list[dict[str, Any]]:
         **common, "y": {table: [f"accuracy_percent{t}" for t in tags]}, "y_label": "test accuracy (%)",
         "title": f"{step.experiment}: test accuracy (%) vs generation"}}]
     plots.append({f"{step.experiment}: efficiency": {
-        **common, "y": {table: [f"{key}{t}" for key, _ in PLOTTED[1:] for t in tags]},
-        "y_label": "× generation 0 (synapses, kernels, MACs)",
+        **common, "template": LOG_TEMPLATE, "y": {table: [f"{key}{t}" for key, _ in PLOTTED[1:] for t in tags]},
+        "y_label": "× generation 0 (synapses, kernels, MACs; log scale)",
         "title": f"{step.experiment}: synaptic, cluster efficiency, MAC reduction vs generation"}})
     return plots
 

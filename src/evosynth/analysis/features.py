@@ -117,5 +117,5 @@ def plot_tsne(panels: Mapping[str, tuple[np.ndarray, ArrayLike]], path: str | Pa
             ax.scatter(points[:, 0], points[:, 1], s=6, color=plt.cm.tab10(label % 10), label=str(label))
         # t-SNE coordinates have no unit or meaning of their own: the axes are named, not ticked
         ax.set(title=title, xticks=[], yticks=[], xlabel="t-SNE dimension 1", ylabel="t-SNE dimension 2")
-    axes[0][-1].legend(title="class", loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=2)
+    figures.legend_beside(axes[0][-1], title="class", markerscale=2)
     figures.save_figure(fig, path, dpi=100)

@@ -107,37 +107,34 @@ def comparison_report(
     return results
 
 
-#: Axis titles of the metrics a comparison may name.
-LABELS = {"synaptic_efficiency": "synaptic efficiency (× generation 0)",
-          "cluster_efficiency": "cluster efficiency (× generation 0)",
-          "mac_reduction": "MAC reduction (× generation 0)", "accuracy": "test accuracy (%)"}
+#: Axis titles of the metrics a comparison may name (ratios get their unit and scale from figures.ratio_axis).
+LABELS = {"synaptic_efficiency": "synaptic efficiency", "cluster_efficiency": "cluster efficiency",
+          "mac_reduction": "MAC reduction", "accuracy": "test accuracy (%)"}
 
 
 def _plot(comparisons: dict[str, dict[str, Any]], series: dict[str, dict[int, dict[str, float]]], path: Path) -> None:
-    """Per comparison: accuracy (%) and the claim's metric vs generation, treatment and control.
+    """Per comparison, one row: accuracy (%) and the claim's metric (log axis) vs generation, treatment and
+    control, their legend beside the row.
 
     A claim about accuracy shows synaptic efficiency beside it (the axis it is
     compared at) instead of drawing accuracy twice.
     """
-    plt = figures.pyplot()
-    n = max(len(comparisons), 1)
-    fig, axes = plt.subplots(n, 2, figsize=(10, 3.2 * n), squeeze=False)
-    for (name, spec), (left, right) in zip(comparisons.items(), axes):
+    fig, axes = figures.grid(2 * max(len(comparisons), 1), columns=2, beside=2.4)
+    for (name, spec), left, right in zip(comparisons.items(), axes[::2], axes[1::2]):
         metric = spec["metric"] if spec["metric"] != "accuracy" else "synaptic_efficiency"
         values = []
-        for role, style in (("treatment", "-"), ("control", "--")):
+        for role, style in (("treatment", "o-"), ("control", "s--")):
             data = series[spec[role]]
             gens = sorted(data)
             label = f"{spec[role]} ({role})"
-            left.plot(gens, [100 * data[g]["accuracy"] for g in gens], "o" + style, label=label)
-            right.plot(gens, [data[g][metric] for g in gens], "o" + style, label=label)
+            left.plot(gens, [100 * data[g]["accuracy"] for g in gens], style, label=label)
+            right.plot(gens, [data[g][metric] for g in gens], style, label=label)
             values += [data[g][metric] for g in gens]
-        log = figures.readable_log(right, "y", values)
-        left.set(title=f"{name}: accuracy", xlabel="generation", ylabel=LABELS["accuracy"])
-        right.set(title=f"{name}: {metric.replace('_', ' ')}", xlabel="generation",
-                  ylabel=LABELS[metric] + (", log scale" if log else ""))
+        figures.ratio_axis(right, "y", values, LABELS[metric])
+        left.set(xlabel="generation", ylabel=LABELS["accuracy"])
+        left.set_title(name, loc="left", fontweight="bold")
+        right.set_xlabel("generation")
         for ax in (left, right):
-            ax.grid(alpha=0.3, which="both")
-            figures.integer_ticks(ax)
-            ax.legend(fontsize="small")
+            figures.tidy(ax)
+        figures.legend_beside(right)
     figures.save_figure(fig, path, dpi=90)

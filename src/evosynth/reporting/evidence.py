@@ -31,9 +31,10 @@ import numpy as np
 
 from evosynth import figures
 from evosynth.artifacts import write_csv, write_text
-from evosynth.reporting.comparisons import per_generation
 from evosynth.reporting.claims import NOT_TESTABLE, judge_claim, usable_range_text
-from evosynth.reporting.trajectories import curve, t_interval
+from evosynth.reporting.comparisons import LABELS, per_generation
+from evosynth.reporting.trajectories import LOG_METRICS, curve, t_interval
+
 
 def judge(claim: dict[str, Any], treatment: dict[int, list[dict[str, Any]]], control: dict[int, list[dict[str, Any]]],
           confidence: float, target: float) -> list[dict[str, Any]]:
@@ -150,49 +151,55 @@ def band(chains: list[dict[int, dict[str, float]]], metric: str, grid: np.ndarra
 
 
 def _plot_claims(claims: dict[str, Any], runs: dict[str, dict[int, list[dict[str, Any]]]], path: Path) -> None:
-    """Per claim: accuracy and the claim's metric against its matching axis (synaptic efficiency, or the
-    generation for a claim matched on it), mean line and min–max band."""
-    plt = figures.pyplot()
-    fig, axes = plt.subplots(max(len(claims), 1), 2, figsize=(10, 3.2 * max(len(claims), 1)), squeeze=False)
-    for (name, claim), pair in zip(claims.items(), axes):
+    """Per claim, one row: accuracy and the claim's metric (log axis) against its matching axis (synaptic
+    efficiency, log, or the generation for a claim matched on it), mean over seeds and min–max band."""
+    fig, axes = figures.grid(2 * max(len(claims), 1), columns=2, beside=3.0)
+    for (name, claim), left, right in zip(claims.items(), axes[::2], axes[1::2]):
         at = claim["at"]  # a row key: synaptic_efficiency or generation
         on_generation = at == "generation"
         top = max(max(float(r[at]) for rows in runs[claim[role]].values() for r in rows)
                   for role in ("treatment", "control"))
         grid = (np.arange(0, int(top) + 1, dtype=float) if on_generation
                 else np.linspace(0.0, math.log10(max(top, 1.0 + 1e-9)), 128))
-        for ax, metric in zip(pair, ("accuracy", claim["metric"] if claim["metric"] != "accuracy" else "cluster_efficiency")):
+        metric = claim["metric"] if claim["metric"] != "accuracy" else "cluster_efficiency"
+        for ax, shown in ((left, "accuracy"), (right, metric)):
+            drawn = []
             for role, style in (("treatment", "-"), ("control", "--")):
-                x, mean, low, high = band([per_generation(r) for r in runs[claim[role]].values()], metric, grid, at)
+                x, mean, low, high = band([per_generation(r) for r in runs[claim[role]].values()], shown, grid, at)
                 x = x if on_generation else 10 ** x
-                line, = ax.plot(x, mean, style, label=f"{claim[role]} ({role}, {len(runs[claim[role]])} seeds)")
-                ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2)
+                if shown in LOG_METRICS:  # the band is of log10 values: drawn back as ratios on a log axis
+                    mean, low, high = 10 ** mean, 10 ** low, 10 ** high
+                seeds = len(runs[claim[role]])
+                line, = ax.plot(x, mean, style, label=f"{claim[role]} ({role}): mean of {seeds} seeds")
+                ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2,
+                                label=f"{claim[role]}: min–max over seeds")
+                drawn += [*low, *high]
             if on_generation:
-                figures.integer_ticks(ax)
+                ax.set_xlabel("generation")
             else:
-                ax.set_xscale("log")
-            ylabel = "test accuracy %" if metric == "accuracy" else f"log10 {metric}"
-            xlabel = "generation" if on_generation else "synaptic efficiency (×)"
-            ax.set(title=f"{name}: {metric}", xlabel=xlabel, ylabel=ylabel)
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize="small")
-    figures.save_figure(fig, path, dpi=90)  # refuses a panel without axis titles, records them in the PNG
+                figures.ratio_axis(ax, "x", list(10 ** grid), "synaptic efficiency")
+            if shown == "accuracy":
+                ax.set_ylabel("test accuracy (%)")
+            else:
+                figures.ratio_axis(ax, "y", drawn, LABELS[shown])
+            figures.tidy(ax, generations=on_generation)
+        left.set_title(name, loc="left", fontweight="bold")
+        figures.legend_beside(right)
+    figures.save_figure(fig, path, dpi=90)  # refuses an unreadable figure, records the panels in the PNG
 
 
 def _plot_sweep(names: list[str], runs: dict[str, dict[int, list[dict[str, Any]]]], factors: dict[str, float],
                 path: Path) -> None:
     """StressedNets Fig. 6 over seeds: accuracy against generation per F, mean line and min–max band."""
-    plt = figures.pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, (ax,) = figures.grid(1, panel=(6.0, 4.0), beside=2.2)
     for name in names:
         series = [per_generation(rows) for rows in runs[name].values()]
         gens = sorted(set.intersection(*(set(s) for s in series)))
         acc = np.array([[100 * s[g]["accuracy"] for g in gens] for s in series])
-        line, = ax.plot(gens, acc.mean(0), "o-", label=f"F = {factors[name]:g} ({len(series)} seeds)")
+        line, = ax.plot(gens, acc.mean(0), "o-", label=f"F = {factors[name]:g}: mean of {len(series)} seeds")
         ax.fill_between(gens, acc.min(0), acc.max(0), color=line.get_color(), alpha=0.2)
     ax.set(title="environmental-factor sweep", xlabel="generation", ylabel="test accuracy (%)")
-    figures.integer_ticks(ax)
-    ax.grid(alpha=0.3)
+    figures.tidy(ax)
     if names:
-        ax.legend(fontsize="small")
-    figures.save_figure(fig, path, dpi=90)  # refuses a panel without axis titles, records them in the PNG
+        figures.legend_beside(ax, title="bands: min–max over seeds", title_fontsize="small")
+    figures.save_figure(fig, path, dpi=90)  # refuses an unreadable figure, records the panels in the PNG

@@ -63,29 +63,34 @@ def generation_report(
     return rows
 
 
+#: The panels of generations.png: row key, panel title, axis title (ratios get unit and scale from ratio_axis).
+PANELS = (("accuracy", "test accuracy", "test accuracy (%)"),
+          ("synaptic_efficiency", "synaptic efficiency (A-E)", "synaptic efficiency"),
+          ("cluster_efficiency", "cluster efficiency (C-E)", "cluster efficiency"),
+          ("mac_reduction", "MAC reduction", "MAC reduction"))
+#: Marker and line style per population member (member 0 solid circles, member 1 dashed squares, ...).
+STYLES = ("o-", "s--", "^:", "D-.", "v-")
+
+
 def _plot(experiment: str, rows: list[dict[str, Any]], path: Path) -> None:
-    """Accuracy % and the three efficiencies vs generation; each member of a population its own line."""
-    plt = figures.pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    """Accuracy % and the three ratios over generation 0, each in its own panel (a 2×2 grid: two ratios near 1
+    would hide one another in one panel); each member of a population its own line, keyed under the figure."""
+    fig, axes = figures.grid(len(PANELS), columns=2)
     members = sorted({r.get("member") or 0 for r in rows})
-    ratios = []
-    for member in members:
-        mine = [r for r in rows if (r.get("member") or 0) == member]
-        gens = [r["generation"] for r in mine]
-        tag = f" (member {member})" if len(members) > 1 else ""
-        left.plot(gens, [100 * r["accuracy"] for r in mine], "o-", label=f"accuracy{tag}")
-        for key, marker, label in (("synaptic_efficiency", "o-", "synaptic efficiency (A-E)"),
-                                   ("cluster_efficiency", "s-", "cluster efficiency (C-E)"),
-                                   ("mac_reduction", "^-", "MAC reduction")):
-            right.plot(gens, [r[key] for r in mine], marker, label=f"{label}{tag}")
-            ratios += [r[key] for r in mine]
-    log = figures.readable_log(right, "y", ratios)
-    left.set(xlabel="generation", ylabel="test accuracy (%)", title=f"{experiment}: accuracy")
-    right.set(xlabel="generation", ylabel="× generation 0's count" + (" (log scale)" if log else ""),
-              title=f"{experiment}: efficiency")
-    for ax in (left, right):
-        ax.grid(alpha=0.3, which="both")
-        figures.integer_ticks(ax)
-        if len(ax.lines) > 1:
-            ax.legend(fontsize="small")
+    for ax, (key, title, label) in zip(axes, PANELS):
+        values = []
+        for k, member in enumerate(members):
+            mine = [r for r in rows if (r.get("member") or 0) == member]
+            scale = 100 if key == "accuracy" else 1
+            values += [r[key] for r in mine]
+            ax.plot([r["generation"] for r in mine], [scale * r[key] for r in mine], STYLES[k % len(STYLES)],
+                    label=f"member {member}")
+        if key == "accuracy":
+            ax.set_ylabel(label)
+        else:
+            figures.ratio_axis(ax, "y", values, label)
+        ax.set(xlabel="generation", title=f"{experiment}: {title}")
+        figures.tidy(ax)
+    if len(members) > 1:
+        figures.figure_legend(fig, columns=len(members))
     figures.save_figure(fig, path, dpi=100)

@@ -20,16 +20,13 @@ from evosynth.reporting.table import MeasuredRow, Table
 Rows = Sequence[Mapping[str, Any]]
 
 
-def _figure(rows: int, cols: int, width: float = 4.2, height: float = 3.4):
-    plt = figures.pyplot()
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
-    return plt, fig, axes
+#: Marker and line style per run (a run's front stays visible where it meets another's).
+STYLES = (("o", "-"), ("s", "--"), ("^", "-."), ("D", ":"), ("v", (0, (5, 1, 1, 1))), ("P", (0, (1, 1))))
 
 
-def _save(plt, fig, path: Path) -> None:
+def _save(fig, path: Path) -> None:
     for ax in fig.get_axes():
-        if ax.get_xlabel() == "generation":
-            figures.integer_ticks(ax)
+        figures.tidy(ax, generations=ax.get_xlabel() == "generation")
     figures.save_figure(fig, path, dpi=90)
 
 
@@ -101,26 +98,38 @@ def _single(rows: Rows) -> list[dict[str, Any]]:
 
 
 def sexual_figure(asexual: Rows, sexual: Rows, names: tuple[str, str], out: Path) -> None:
-    """Sexual paper Figures 4–5: accuracy, synaptic and cluster efficiency vs generation."""
-    plt, fig, axes = _figure(1, 3)
-    for rows, name, style in ((asexual, names[0], "o-"), (sexual, names[1], "s-")):
+    """Sexual paper Figures 4–5: accuracy, synaptic and cluster efficiency (log) vs generation, the mean member
+    of each run and the range of its members as a band."""
+    fig, axes = figures.grid(3)
+    for rows, name, style in ((asexual, names[0], "o-"), (sexual, names[1], "s--")):
         series = per_generation(list(rows))
         gens = sorted(series)
-        for ax, key, label in zip(axes[0], ("accuracy", "synaptic_efficiency", "cluster_efficiency"),
-                                  ("test accuracy (%)", "synaptic efficiency (× generation 0)", "cluster efficiency (× generation 0)")):
+        members = {g: [r for r in rows if r["generation"] == g] for g in gens}
+        for ax, key in zip(axes, ("accuracy", "synaptic_efficiency", "cluster_efficiency")):
             scale = 100 if key == "accuracy" else 1
-            ax.plot(gens, [scale * series[g][key] for g in gens], style, label=f"{name} (mean of members)")
-            ax.set(xlabel="generation", ylabel=label)
-            ax.grid(alpha=0.3)
-    axes[0][0].legend()
+            line, = ax.plot(gens, [scale * series[g][key] for g in gens], style, label=f"{name}: mean of members")
+            if any(len(m) > 1 for m in members.values()):
+                ax.fill_between(gens, [scale * min(r[key] for r in members[g]) for g in gens],
+                                [scale * max(r[key] for r in members[g]) for g in gens], color=line.get_color(),
+                                alpha=0.2, label=f"{name}: range of members")
+    axes[0].set(ylabel="test accuracy (%)", title="accuracy")
+    for ax, key in zip(axes[1:], ("synaptic_efficiency", "cluster_efficiency")):
+        figures.ratio_axis(ax, "y", [v for line in ax.lines for v in line.get_ydata()], key.replace("_", " "))
+        ax.set_title(key.replace("_", " "))
+    for ax in axes:
+        ax.set_xlabel("generation")
+    figures.figure_legend(fig, columns=2)
     fig.suptitle("Asexual vs sexual evolutionary synthesis (sexual paper Figures 4-5 layout)")
-    _save(plt, fig, out / "sexual_vs_asexual.png")
+    _save(fig, out / "sexual_vs_asexual.png")
 
 
 def factor_sweep(runs: Mapping[str, Rows], out: Path) -> None:
-    """StressedNets Figure 6: accuracy and synapses vs generation, one panel per environmental factor."""
-    plt, fig, axes = _figure(1, len(runs), width=3.4)
-    for ax, (name, rows) in zip(axes[0], runs.items()):
+    """StressedNets Figure 6: accuracy and living synapses (log) vs generation, one panel per environmental
+    factor, in a grid."""
+    from matplotlib.lines import Line2D
+
+    fig, axes = figures.grid(len(runs))
+    for ax, (name, rows) in zip(axes, runs.items()):
         rows = sorted(rows, key=lambda r: r["generation"])
         gens = [r["generation"] for r in rows]
         ax.plot(gens, [100 * r["accuracy"] for r in rows], "o-", color="tab:blue")
@@ -128,10 +137,14 @@ def factor_sweep(runs: Mapping[str, Rows], out: Path) -> None:
         ax.set(title=f"{name}", xlabel="generation", ylabel="test accuracy (%)")
         twin = ax.twinx()
         twin.plot(gens, [r["synapses"] for r in rows], "s--", color="tab:red")
-        log = figures.readable_log(twin, "y", [r["synapses"] for r in rows])
-        twin.set_ylabel("living synapses" + (", log scale" if log else ""), color="tab:red")
+        figures.log_axis(twin, "y", [r["synapses"] for r in rows])
+        twin.set_ylabel("living synapses (log scale)", color="tab:red")
+    handles = [Line2D([], [], color="tab:blue", marker="o"), Line2D([], [], color="tab:blue", ls=":"),
+               Line2D([], [], color="tab:red", marker="s", ls="--")]
+    figures.figure_legend(fig, handles, ["test accuracy (left axis)", "generation 0's accuracy",
+                                         "living synapses (right axis, log scale)"])
     fig.suptitle("Environmental-factor sweep, stressed (StressedNets Figure 6 layout)")
-    _save(plt, fig, out / "factor_sweep.png")
+    _save(fig, out / "factor_sweep.png")
     lines = ["| run | generation | accuracy % | synapses |", "|:---|---:|---:|---:|"]
     lines += [f"| {name} | {r['generation']} | {100 * r['accuracy']:.2f} | {r['synapses']:,} |"
               for name, rows in runs.items() for r in sorted(rows, key=lambda r: r["generation"])]
@@ -139,23 +152,36 @@ def factor_sweep(runs: Mapping[str, Rows], out: Path) -> None:
 
 
 def baselines(runs: Mapping[str, Rows], evolved: str, tolerance: float, out: Path) -> Table:
-    """Evolution against plain pruning: the comparison table and Pareto plots (synapses, filters)."""
+    """Evolution against plain pruning: the comparison table and Pareto plots (synapses, filters).
+
+    Each run its own colour, marker and line style: its Pareto front filled and joined (a one-point front
+    is a marker), its other generations hollow; the key under the figure says which is which.
+    """
+    from matplotlib.lines import Line2D
+
     table = selection.compare_to_baselines(runs, evolved, {n: f"results/{n}" for n in runs}, tolerance)
     table.write(out / "baselines.md", out / "baselines.csv")
-    plt, fig, axes = _figure(1, 2, width=5.0)
-    for ax, axis in zip(axes[0], ("synapses", "filters")):
-        for name, rows in runs.items():
-            points = sorted(rows, key=lambda r: r[axis])
+    fig, axes = figures.grid(2, panel=(5.0, 3.6))
+    handles = []
+    for k, (name, rows) in enumerate(runs.items()):
+        marker, dash = STYLES[k % len(STYLES)]
+        color = f"C{k}"
+        for ax, axis in zip(axes, ("synapses", "filters")):
             front = selection.pareto_front(list(rows), axis)
-            ax.plot([r[axis] for r in points], [100 * r["accuracy"] for r in points], "o", alpha=0.4)
-            ax.plot([r[axis] for r in front], [100 * r["accuracy"] for r in front], "-",
-                    color=ax.lines[-1].get_color(), label=name)
+            rest = [r for r in rows if r not in front]
+            ax.plot([r[axis] for r in rest], [100 * r["accuracy"] for r in rest], marker, ls="none", mfc="none",
+                    color=color, alpha=0.7, ms=6)
+            ax.plot([r[axis] for r in front], [100 * r["accuracy"] for r in front], marker, ls=dash, color=color,
+                    lw=1.8, ms=7, mec="k", mew=0.6, zorder=3 + k)
+        handles.append(Line2D([], [], color=color, marker=marker, ls=dash, mec="k", mew=0.6, label=name))
+    handles += [Line2D([], [], color="0.4", marker="o", ls="-", mec="k", mew=0.6, label="filled, joined: the Pareto front"),
+                Line2D([], [], color="0.4", marker="o", ls="none", mfc="none", label="hollow: other generations")]
+    for ax, axis in zip(axes, ("synapses", "filters")):
         log = figures.readable_log(ax, "x", [r[axis] for rows in runs.values() for r in rows])
-        ax.set(xlabel=f"living {axis}" + (", log scale" if log else ""), ylabel="test accuracy (%)",
+        ax.set(xlabel=f"living {axis}" + (" (log scale)" if log else ""), ylabel="test accuracy (%)",
                title=f"accuracy vs living {axis}")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize="small")
-    _save(plt, fig, out / "pareto.png")
+    figures.figure_legend(fig, handles, [h.get_label() for h in handles], columns=4)
+    _save(fig, out / "pareto.png")
     return table
 
 

@@ -23,17 +23,16 @@ from evosynth import figures
 from evosynth.reporting.evidence import band
 from evosynth.reporting.picks import B1, B256, Chains, Row
 
-#: File → panels, each (x key, x axis title, panel title).
+#: File → panels, each (x key, x axis title, panel title); the unit (× the ancestor) and scale come from
+#: :func:`evosynth.figures.ratio_axis`.
 FIGURES = (
-    ("pareto_synapses", (("synaptic_efficiency", "synaptic efficiency: ancestor's synapses / living (×)",
+    ("pareto_synapses", (("synaptic_efficiency", "synaptic efficiency: ancestor's synapses / living",
                           "accuracy vs synapses"),)),
-    ("pareto_filters", (("cluster_efficiency", "cluster efficiency: ancestor's kernels / living (×)",
+    ("pareto_filters", (("cluster_efficiency", "cluster efficiency: ancestor's kernels / living",
                          "accuracy vs kernels"),
-                        ("filter_reduction", "ancestor's filters / living filters (×)", "accuracy vs filters"))),
-    ("pareto_latency", ((B1, "measured batch-1 speed-up over the ancestor, ORT 1 thread (×)",
-                         "accuracy vs batch-1 latency"),
-                        (B256, "measured batch-256 throughput speed-up, ORT 1 thread (×)",
-                         "accuracy vs batch-256 throughput"))),
+                        ("filter_reduction", "filter reduction: ancestor's filters / living", "accuracy vs filters"))),
+    ("pareto_latency", ((B1, "batch-1 speed-up, ORT 1 thread", "accuracy vs batch-1 latency"),
+                        (B256, "batch-256 throughput speed-up, ORT 1 thread", "accuracy vs batch-256 throughput"))),
 )
 GRID = 128
 
@@ -41,25 +40,32 @@ GRID = 128
 def pareto_figures(runs: Mapping[str, Chains], chosen: Mapping[str, Mapping[int, Row]], pick: str,
                    tolerance: float, paths: Mapping[str, Path]) -> None:
     """Write every figure of :data:`FIGURES` to ``paths[name]``; a panel without its quantity says so."""
-    plt = figures.pyplot()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     ancestors = [min(rows, key=lambda r: r["generation"])["accuracy"] for rows in runs[pick].values()]
     line = 100 * (float(np.mean(ancestors)) - tolerance)
     for name, panels in FIGURES:
-        fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False)
-        for ax, (key, xlabel, title) in zip(axes[0], panels):
-            _panel(ax, runs, chosen, key)
+        fig, axes = figures.grid(len(panels), panel=(5.6, 4.2))
+        for ax, (key, xlabel, title) in zip(axes, panels):
+            _panel(ax, runs, chosen, key, xlabel)
             ax.axhline(line, color="k", ls=":", lw=1,
                        label=f"{100 * tolerance:g} pp below {pick}'s ancestors (mean {100 * np.mean(ancestors):.2f} %)")
-            ax.set(title=title, xlabel=f"{xlabel}, log scale", ylabel="test accuracy (%)")
-            ax.grid(alpha=0.3, which="both")
-            ax.legend(fontsize="small")
-        figures.save_figure(fig, paths[name], dpi=90)  # refuses a panel without axis titles
+            ax.set(title=title, ylabel="test accuracy (%)")
+            figures.tidy(ax, generations=False)
+        keys = [Patch(color="0.6", alpha=0.4, label="band: min–max over seeds"),
+                Line2D([], [], color="0.6", marker="o", mec="k", ls="none", label="the selected network of each seed")]
+        handles, labels = axes[0].get_legend_handles_labels()
+        figures.figure_legend(fig, handles + keys, labels + [k.get_label() for k in keys], columns=3)
+        figures.save_figure(fig, paths[name], dpi=90)  # refuses an unreadable figure
 
 
-def _panel(ax: Any, runs: Mapping[str, Chains], chosen: Mapping[str, Mapping[int, Row]], key: str) -> None:
+def _panel(ax: Any, runs: Mapping[str, Chains], chosen: Mapping[str, Mapping[int, Row]], key: str,
+           xlabel: str) -> None:
     xs = [r[key] for chains in runs.values() for rows in chains.values() for r in rows if r.get(key, 0) > 0]
     if not xs:
         ax.text(0.5, 0.5, f"{key}: not measured", ha="center", transform=ax.transAxes)
+        figures.ratio_axis(ax, "x", [1.0], xlabel, unit="×")
         return
     lo, hi = math.log10(min(xs)), math.log10(max(xs))
     grid = np.linspace(lo, hi if hi > lo else lo + 1e-9, GRID)
@@ -69,14 +75,9 @@ def _panel(ax: Any, runs: Mapping[str, Chains], chosen: Mapping[str, Mapping[int
         if not series:
             continue
         x, mean, low, high = band(series, "accuracy", grid, at=key)
-        drawn, = ax.plot(10 ** x, mean, "-", lw=1.8, label=f"{run} (mean of {len(series)} seeds, band: min–max)")
+        drawn, = ax.plot(10 ** x, mean, "-", lw=1.8, label=f"{run}: mean of {len(series)} seeds")
         ax.fill_between(10 ** x, low, high, color=drawn.get_color(), alpha=0.2)
         picked = [r for r in chosen[run].values() if r.get(key, 0) > 0]
         ax.plot([r[key] for r in picked], [100 * r["accuracy"] for r in picked], "o", color=drawn.get_color(),
-                mec="k", ms=6, label=f"{run}: selected network per seed")
-    if not figures.readable_log(ax, "x", xs):  # a short range: log all the same, ticks as plain numbers
-        from matplotlib.ticker import FuncFormatter
-
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+                mec="k", ms=6)
+    figures.ratio_axis(ax, "x", xs, xlabel, unit="×")

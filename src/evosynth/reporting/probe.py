@@ -202,68 +202,43 @@ def settings_sentence(info: dict[str, Any]) -> str:
 
 def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict[str, int], info: dict[str, Any],
           path: Path) -> None:
-    """Accuracy against kernels and against synapses (log x): mean and interval per architecture, single seeds,
-    the target lines (27×, 100×) and the accuracy lines (ancestor, ancestor − tolerance)."""
-    rows = [r for r in rows if not math.isnan(r["accuracy_mean"])]  # every seed diverged: nothing to plot
-    plt = figures.pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
-    labels: list[tuple[Any, tuple[float, float], str]] = []
+    """One row per architecture (largest first), three panels sharing it: accuracy (mean, interval over seeds,
+    each seed a grey dot; the ancestor and the line), synapses and conv kernels (log; the target limits).
+    Filled markers meet both targets. Architectures of one size no longer pile up: each has its own row."""
+    from matplotlib.lines import Line2D
+
+    rows = sorted((r for r in rows if not math.isnan(r["accuracy_mean"])),  # every seed diverged: nothing to plot
+                  key=lambda r: (r["synapses"], r["kernels"]))
     targets = info["targets"]
-    for ax, key, label, target in ((axes[0], "kernels", "conv kernels", "cluster_efficiency"),
-                                   (axes[1], "synapses", "synapses", "synaptic_efficiency")):
-        seen: dict[int, int] = {}
-        for r in rows:
-            k = seen[r[key]] = seen.get(r[key], -1) + 1  # architectures of one count side by side
-            x, y = r[key] * 1.025 ** k, r["accuracy_mean"]
-            err = None if math.isnan(r["accuracy_low"]) else [[y - r["accuracy_low"]], [r["accuracy_high"] - y]]
-            ax.errorbar([x], [y], yerr=err, fmt="o", capsize=4, color="tab:blue",
-                        markerfacecolor="tab:blue" if r["meets_targets"] else "white")
-            seeds = [float(a) for a in r["per_seed"].split()]
-            ax.plot([x] * len(seeds), seeds, ".", color="tab:gray", alpha=0.6)
-            labels.append((ax, (x, y), r["architecture"]))
-        ax.axhline(ancestor, color="black", lw=1, label=f"ancestor ({ancestor:.2f} %)")
-        ax.axhline(line, color="tab:red", ls="--", lw=1, label=f"ancestor − {100 * info['tolerance']:g} pp")
-        ax.axvline(limits[key], color="tab:green", ls=":", lw=1.5,
-                   label=f"{targets[target]:g}× ({'cluster' if key == 'kernels' else 'synaptic'} efficiency):"
-                         f" ≤ {limits[key]:,} {label}")
-        logged = figures.readable_log(ax, "x", [r[key] for r in rows] + [limits[key]])
-        if logged:  # ticks at 1 and 3 per decade: synapses span five
-            from matplotlib.ticker import LogLocator
-
-            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
-        ax.set(xlabel=label + (" (log scale)" if logged else ""), ylabel="test accuracy (%)",
-               title=f"accuracy vs {label}")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small", loc="lower right")
-    low = min([r["accuracy_low"] if not math.isnan(r["accuracy_low"]) else r["accuracy_mean"] for r in rows] + [line])
-    axes[0].set_ylim(low - 1.0, max(ancestor, *(r["accuracy_high"] for r in rows if not math.isnan(r["accuracy_high"])))
-                     + 1.0)
-    for ax in axes:  # the limits are final: spread each panel's labels so that none covers another
-        _label_points(ax, [(xy, text) for a, xy, text in labels if a is ax])
-    fig.suptitle(f"capacity probe against {info['reference']}'s ancestor: mean and interval over seeds (grey: single"
-                 " seeds); filled = meets both targets", fontsize="medium")
-    figures.save_figure(fig, path, dpi=90)  # refuses a panel without axis titles, records them in the PNG
-
-
-def _label_points(ax: Any, points: list[tuple[tuple[float, float], str]], gap: float = 0.042) -> None:
-    """Label every point to its right, the labels stacked upwards in order of accuracy at least `gap` (axes
-    fraction) apart, a grey leader line where a label moved away from its point: the architectures that meet the
-    targets crowd one x, and labels set at their points cover one another."""
-    to_axes = ax.transData + ax.transAxes.inverted()
-    placed = sorted(((*to_axes.transform(xy), xy, text) for xy, text in points), key=lambda p: p[1])
-    heights: list[float] = []
-    runs: list[list[float]] = []  # a run of labels pushed up by the one below shares one column, right of its points
-    for fx, y, _, _ in placed:
-        if heights and y <= heights[-1] + gap:
-            heights.append(heights[-1] + gap)
-            runs[-1].append(fx)
-        else:  # a label at its own point's height starts a new run
-            heights.append(y)
-            runs.append([fx])
-    columns = [max(run) for run in runs for _ in run]
-    shift = max(0.0, (heights[-1] if heights else 0.0) - 0.95)  # keep the top label inside the panel
-    for (fx, fy, xy, text), height, column in zip(placed, heights, columns):
-        height -= shift
-        moved = abs(height - fy) > gap / 4 or column > fx
-        ax.annotate(text, xy, xytext=(column + 0.02, height), textcoords="axes fraction", fontsize="x-small",
-                    va="center", arrowprops={"arrowstyle": "-", "color": "tab:gray", "lw": 0.6} if moved else None)
+    fig, axes = figures.grid(3, panel=(3.6, 0.42 * len(rows) + 1.6), sharey=True)
+    ys = list(range(len(rows)))
+    for y, r in zip(ys, rows):
+        face = "tab:blue" if r["meets_targets"] else "white"
+        err = None if math.isnan(r["accuracy_low"]) else [[r["accuracy_mean"] - r["accuracy_low"]],
+                                                          [r["accuracy_high"] - r["accuracy_mean"]]]
+        axes[0].errorbar([r["accuracy_mean"]], [y], xerr=err, fmt="o", capsize=3, color="tab:blue", mfc=face)
+        seeds = [float(a) for a in r["per_seed"].split()]
+        axes[0].plot(seeds, [y] * len(seeds), ".", color="tab:gray", alpha=0.7)
+        for ax, key in zip(axes[1:], ("synapses", "kernels")):
+            ax.plot([r[key]], [y], "o", color="tab:blue", mfc=face)
+    axes[0].axvline(ancestor, color="black", lw=1)
+    axes[0].axvline(line, color="tab:red", ls="--", lw=1)
+    axes[0].set(xlabel="test accuracy (%)", ylabel="architecture (widths)", title="accuracy over seeds")
+    axes[0].set_yticks(ys, [r["architecture"] for r in rows])
+    for ax, key, title, target in ((axes[1], "synapses", "synapses", "synaptic_efficiency"),
+                                   (axes[2], "kernels", "conv kernels", "cluster_efficiency")):
+        ax.axvline(limits[key], color="tab:green", ls=":", lw=1.5)
+        figures.log_axis(ax, "x", [r[key] for r in rows] + [limits[key]])
+        ax.set(xlabel=f"{title} (log scale)", title=f"{title} (target: ≤ {limits[key]:,}, {targets[target]:g}×)")
+    for ax in axes:
+        figures.tidy(ax, generations=False)
+    keys = [Line2D([], [], color="tab:blue", marker="o", ls="none", label="meets both targets"),
+            Line2D([], [], color="tab:blue", marker="o", mfc="white", ls="none", label="misses a target"),
+            Line2D([], [], color="tab:blue", marker="|", ms=10, label=f"{info['confidence']:.0%} t interval over seeds"),
+            Line2D([], [], color="tab:gray", marker=".", ls="none", label="one seed"),
+            Line2D([], [], color="black", lw=1, label=f"ancestor ({ancestor:.2f} %)"),
+            Line2D([], [], color="tab:red", ls="--", lw=1, label=f"ancestor − {100 * info['tolerance']:g} pp"),
+            Line2D([], [], color="tab:green", ls=":", lw=1.5, label="target limit (synapses, kernels)")]
+    figures.figure_legend(fig, keys, [k.get_label() for k in keys], columns=4)
+    fig.suptitle(f"Capacity probe against {info['reference']}'s ancestor", fontsize="medium")
+    figures.save_figure(fig, path, dpi=90)  # refuses an unreadable figure, records the panels in the PNG

@@ -38,7 +38,7 @@ def run_papers(params: dict[str, Any], out_dir: Path) -> None:
         ("papers/stressednets_table2.md", "StressedNets Table 2 layout (AlexNet on CIFAR-10): quoted only; it needs CIFAR-10 and a GPU."),
         ("papers/stressednets_table3.md", f"StressedNets Table 3: runtime of {cfg['runtime']}'s ancestor and synthesized network, measured here."),
         (f"{cfg['runtime']}/runtime.md", "Every generation's size, MACs, FPS and measured speed-up (ONNX Runtime and PyTorch)."),
-        (f"{cfg['runtime']}/runtime.png", "Measured speed-up against MAC reduction."),
+        (f"{cfg['runtime']}/runtime.png", "Measured speed-up over generation 0 by generation (median and 10th-90th percentile over rounds) beside the MAC reduction."),
         ("papers/cluster_tables.md", "Cluster paper Tables 1-6 layout: generation, A-E, C-E, accuracy."),
         ("papers/sexual_vs_asexual.png", "Sexual paper Figures 4-5: accuracy, synaptic and cluster efficiency, asexual vs sexual."),
         ("papers/factor_sweep.png", "StressedNets Figure 6: the environmental-factor sweep, stressed, five generations each."),
