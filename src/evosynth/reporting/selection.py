@@ -111,8 +111,8 @@ def _axis_verdicts(
     missing = [name for name in runs if name not in best]
     lead = " and ".join(winners) + (" tie" if len(winners) > 1 else " wins")
     sentence = (
-        f"Living {axis}: {lead} — fewest {axis} within {tolerance:.2%} of the ancestor's {key} (test accuracy"
-        f" shown; the ancestor's is {reference:.2%}): {ranking}"
+        f"Living {axis}: {lead} — fewest {axis} within {100 * tolerance:g} pp of the ancestor's {key} (test"
+        f" accuracy shown, the ancestor's {reference:.2%}): {ranking}"
         + (f"; never that accurate: {', '.join(missing)}" if missing else "")
         + "."
     )
