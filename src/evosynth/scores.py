@@ -28,6 +28,7 @@ def decision_value(metrics: Mapping[str, Any], where: object, key: str = DECISIO
     """``metrics[key]`` as a float, or one line saying why the decision cannot be taken (no validation part)."""
     value = metrics.get(key)
     if value is None:
-        raise ArtifactError(f"{where}: no {key!r} to decide on (the dataset has no validation part:"
-                            " set datasets.<name>.validation.fraction > 0 and prepare it again)")
+        raise ArtifactError(f"{where}: no {key!r} to decide on (the dataset has no validation part: its"
+                            " datasets.<name>.validation.fraction is 0 or holds out no image, or it is not a"
+                            " classification set); raise the fraction and prepare it again")
     return float(value)

@@ -78,7 +78,8 @@ def validation_split(
     order; they become ``x_val, y_val`` (in file order) and leave ``x_train``.
     The test part is not touched. Returns the arrays and the card's record
     (count, per class, the sha256 of the chosen indices into the published
-    training set as int64), or the arrays unchanged and None for ``fraction`` 0.
+    training set as int64), or the arrays unchanged and None when no image is held out (``fraction`` 0, or
+    classes too small to lend one).
     """
     if fraction <= 0:
         return arrays, None
@@ -90,6 +91,8 @@ def validation_split(
         take = min(int(np.floor(fraction * len(members) + 0.5)), len(members) - 1)
         chosen.append(members[rng.permutation(len(members))[:take]])
     picked = np.sort(np.concatenate(chosen)).astype(np.int64)
+    if not len(picked):  # no class has enough images to lend one: no validation part
+        return arrays, None
     keep = np.ones(len(labels), dtype=bool)
     keep[picked] = False
     out = {**arrays, "x_train": arrays["x_train"][keep], "y_train": labels[keep],
