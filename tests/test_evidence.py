@@ -214,8 +214,8 @@ def test_the_committed_evidence_set_has_the_seeds_scale_and_cost_the_issue_asks(
     finally:
         sys.path.pop(0)
     # at the papers' rates the set no longer fits one session: it runs as groups of chains, each family's
-    # chains within an hour (an upper bound: every epoch costed as a dense one), the whole within 4 h
-    assert plan_cost(params, *REFERENCE)["wall_s"] <= 4 * 3600
+    # chains within an hour (an upper bound: every epoch costed as a dense one), the whole within 5 h
+    assert plan_cost(params, *REFERENCE)["wall_s"] <= 5 * 3600
     for name in arms | set(evidence["sweep"]):
         assert chains_cost(params, list(members(params, name)), *REFERENCE)["wall_s"] <= 3600, name
 

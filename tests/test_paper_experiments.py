@@ -194,7 +194,8 @@ def _kitti_params(root: str) -> dict[str, Any]:
     return {
         "datasets": {"kitti": {"source": "kitti", "root": root, "image_size": 64, "val_list": "val.txt"}},
         "experiments": {"d": _experiment("kitti", "yolov2", "evonet",  # StressedNets §4.1.3: stressed
-                                         train=dict(TRAIN, stress=0.9), environment={"factor": 0.8})},
+                                         train=dict(TRAIN, stress=0.9, ancestor_epochs=2),
+                                         environment={"factor": 0.8})},
     }
 
 
@@ -215,6 +216,7 @@ def test_yolov2_runs_a_generation_on_kitti(tmp_path: Path, monkeypatch: pytest.M
     assert card["test"] == {"count": 2, "per_class": [3, 1]}
     log = json.loads((tmp_path / "results/d/gen0/train_log.json").read_text())["epochs"]
     assert log[0]["stressed_synapses"] > 0 and "train_accuracy" not in log[0]
+    assert log[-1]["stressed_synapses"] == 0  # stress between epochs, none after the last
 
 
 class _Oracle(nn.Module):

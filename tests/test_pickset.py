@@ -120,7 +120,7 @@ def _chain(accuracies, synapses, filters, speed=(1.0, 2.0, 4.0)) -> list[dict]:
     """One chain: generation 0 is the ancestor (1,000 synapses, 40 filters, 100 kernels)."""
     rows = []
     for g, (a, s, f, v) in enumerate(zip(accuracies, synapses, filters, speed)):
-        rows.append({"generation": g, "accuracy": a, "synapses": s, "filters": f, "kernels": 2.5 * f,
+        rows.append({"generation": g, "accuracy": a, "val_accuracy": a, "synapses": s, "filters": f, "kernels": 2.5 * f,
                      "macs": 10 * s, "synaptic_efficiency": 1000 / s, "cluster_efficiency": 100 / (2.5 * f),
                      "mac_reduction": 1000 / s, "onnxruntime_1thread_speedup": v,
                      "onnxruntime_1thread_b256_speedup": v, "throughput_vs_mac_reduction": v * s / 1000})
@@ -131,7 +131,8 @@ PICK = {seed: _chain([0.90, 0.895, 0.892 + 0.001 * seed], [1000, 300, 100 - seed
 
 
 def _tables(other: dict, ablation: dict | None = None) -> dict:
-    return picks_tables({"pick": PICK, "base": other}, "pick", {"abl": ablation} if ablation else {}, 0.01, 0.95)
+    return picks_tables({"pick": PICK, "base": other}, "pick", {"abl": ablation} if ablation else {}, 0.01, 0.95,
+                        "val_accuracy")
 
 
 def test_a_baseline_better_on_accuracy_synapses_and_filters_at_every_seed_dominates_the_pick():
@@ -176,7 +177,7 @@ def test_dominance_rules_and_one_seed_decides_nothing():
     assert dominance({"accuracy": "b better", "synapses": "inconclusive", "filters": "b better"}, "b")["outcome"] == \
         "inconclusive"
     assert axis_verdict({"n": 1, "mean": 2.0, "low": math.nan, "high": math.nan}, "b") == "inconclusive"
-    one = picks_tables({"pick": {0: PICK[0]}, "base": {0: PICK[1]}}, "pick", {}, 0.01, 0.95)
+    one = picks_tables({"pick": {0: PICK[0]}, "base": {0: PICK[1]}}, "pick", {}, 0.01, 0.95, "val_accuracy")
     assert one["statements"]["base"]["outcome"] == "inconclusive"
 
 
@@ -332,4 +333,4 @@ def test_pickset_cost_plan_arithmetic_by_hand(cost_module):
 def test_pickset_cost_dry_run_prints_the_estimate_of_the_committed_params(cost_module, capsys):
     cost_module.main(["--dry"])
     out = capsys.readouterr().out
-    assert "quiet-machine reference: 27 chains, 6 ancestors" in out and "h** (`dvc repro`" in out
+    assert "quiet-machine reference: 27 chains, 3 ancestors" in out and "h** (`dvc repro`" in out

@@ -52,7 +52,7 @@ class TrainConfig:
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    stress: float = 1.0  # StressedNets' β: weaken selected synapses after every epoch (1: no stress)
+    stress: float = 1.0  # StressedNets' β: weaken selected synapses between epochs (1: no stress)
     schedule: str = "constant"  # the learning rate per step: constant (the papers) or cosine
     schedule_epochs: int | None = None  # length of the schedule in epochs (None: ``epochs``)
     schedule_offset: int = 0  # epochs of the schedule already spent (learning-rate rewinding)
@@ -142,7 +142,10 @@ def train(
 
     ``objective`` is the task's loss (default: classification's cross-entropy,
     with train accuracy logged); ``on`` the device (default :func:`device`).
-    With ``config.stress`` < 1 every epoch ends with the stress of StressedNets eq. 6.
+    With ``config.stress`` < 1 every epoch but the last ends with the stress of StressedNets eq. 6,
+    which takes epoch t's trained weights to the weights epoch t + 1 starts from (Ŵ_{t+1} from Ŵ_t):
+    stress acts between epochs, so the weights returned (saved, evaluated, encoded) are the trained
+    ones of the last epoch, not weakened after it (docs/method.md §5).
     With ``config.distill_alpha`` > 0 the loss is :func:`distillation_loss` against
     ``teacher`` (the parent network, frozen). The model is back on the CPU when this returns.
     """
@@ -218,7 +221,8 @@ def train(
                 " lower train.lr or check the data"
             )
         total_loss, correct = float(total_loss), int(correct)
-        stressed = _stress(model, masks, config.stress, generator, on) if config.stress < 1 else {}
+        between = config.stress < 1 and epoch < config.epochs  # eq. 6: Ŵ_{t+1} from Ŵ_t; none after the last
+        stressed = _stress(model, masks, config.stress, generator, on) if between else {}
         record = {
             "epoch": epoch,
             "loss": total_loss / n,

@@ -22,7 +22,7 @@ from torch import nn
 from evosynth.data.prepared import Split
 from evosynth.nets.compaction import compact
 from evosynth.nets.masks import Masks, living_kernels, living_synapses, output_positions, prunable_layers
-from evosynth.tasks.classification import accuracy
+from evosynth.tasks.classification import split_scores
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -78,13 +78,12 @@ def generation_metrics(
 
     ``parent`` is the parent's masks, or its living synapse count (the mean of
     two mated parents), or None for generation 0. ``scores`` maps the compacted
-    network to the task's metrics (default: test accuracy and error % of ``data``).
+    network to the task's metrics (default: test accuracy and error %, and validation accuracy, of ``data``).
     """
     input_shape = tuple(data.x_test.shape[1:])
     small = compact(model, masks, input_shape)
     if scores is None:
-        acc = accuracy(small.model, data.x_test, data.y_test)
-        task_metrics = {"accuracy": acc, "error_percent": 100.0 * (1.0 - acc)}
+        task_metrics = split_scores(small.model, data)
     else:
         task_metrics = scores(small.model)
         small.model.to("cpu")

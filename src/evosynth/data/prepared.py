@@ -1,8 +1,12 @@
 """The prepared format: one ``.npz`` per dataset, read back as tensors.
 
 A prepared dataset is an ``.npz`` with ``x_train, y_train, x_test, y_test``
-(images as uint8 N×C×H×W, labels as int64) plus a data card (counts per class
-and checksums), written by :mod:`evosynth.data.sources`. Training preloads it as
+(images as uint8 N×C×H×W, labels as int64) and, for a classification set with a
+validation part, ``x_val, y_val``: a fixed, stratified, seeded share of the
+published *training* images (:func:`validation_split`), removed from
+``x_train`` so that training never sees them; the test part is untouched. A data
+card (counts per class, the validation indices' sha256, checksums) is written
+beside it by :mod:`evosynth.data.sources`. Training preloads it as
 tensors: no per-image transforms. Saliency sets hold masks instead of labels,
 KITTI boxes per image; all three are read through :func:`read_prepared`.
 """
@@ -13,7 +17,7 @@ import hashlib
 import zipfile
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -33,6 +37,8 @@ class Split(NamedTuple):
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    x_val: torch.Tensor | None = None  # the validation part: decisions read it (evosynth.scores)
+    y_val: torch.Tensor | None = None
 
     @property
     def num_classes(self) -> int:
@@ -61,6 +67,43 @@ def read_prepared(path: str | Path, kind: str, required: list[str]) -> dict[str,
     return arrays
 
 
+def validation_split(
+    arrays: dict[str, np.ndarray], fraction: float, seed: int
+) -> tuple[dict[str, np.ndarray], dict[str, Any] | None]:
+    """Carve a stratified, seeded validation part from the training images.
+
+    Of each class's n_c training images, round(``fraction`` · n_c) (at most
+    n_c − 1, so every class keeps a training image) are drawn by one
+    ``numpy.random.default_rng(seed)`` permutation per class, classes in label
+    order; they become ``x_val, y_val`` (in file order) and leave ``x_train``.
+    The test part is not touched. Returns the arrays and the card's record
+    (count, per class, the sha256 of the chosen indices into the published
+    training set as int64), or the arrays unchanged and None when no image is held out (``fraction`` 0, or
+    classes too small to lend one).
+    """
+    if fraction <= 0:
+        return arrays, None
+    labels = arrays["y_train"]
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        take = min(int(np.floor(fraction * len(members) + 0.5)), len(members) - 1)
+        chosen.append(members[rng.permutation(len(members))[:take]])
+    picked = np.sort(np.concatenate(chosen)).astype(np.int64)
+    if not len(picked):  # no class has enough images to lend one: no validation part
+        return arrays, None
+    keep = np.ones(len(labels), dtype=bool)
+    keep[picked] = False
+    out = {**arrays, "x_train": arrays["x_train"][keep], "y_train": labels[keep],
+           "x_val": arrays["x_train"][picked], "y_val": labels[picked]}
+    classes = int(labels.max()) + 1 if len(labels) else 0
+    record = {"fraction": fraction, "seed": seed, "count": int(len(picked)),
+              "per_class": np.bincount(labels[picked], minlength=classes).tolist(),
+              "indices_sha256": array_sha(picked)}
+    return out, record
+
+
 def seeded_subset(
     arrays: dict[str, np.ndarray], sizes: dict[str, int | None], fields: tuple[str, ...], seed: int
 ) -> None:
@@ -77,7 +120,11 @@ def seeded_subset(
 def load_prepared(
     path: str | Path, train_size: int | None = None, test_size: int | None = None, seed: int = 0
 ) -> Split:
-    """Load a prepared file as normalised float tensors, optionally a seeded subset."""
+    """Load a prepared file as normalised float tensors, optionally a seeded subset of the training and test parts.
+
+    The validation part (if the file has one) is kept whole; all parts are
+    normalised with the training part's per-channel mean and deviation.
+    """
     import torch
 
     arrays = read_prepared(path, "classification", list(CLASSIFICATION_ARRAYS))
@@ -89,10 +136,10 @@ def load_prepared(
     x_train = torch.from_numpy(arrays["x_train"]).float().div_(255.0)
     mean = x_train.mean(dim=(0, 2, 3), keepdim=True)
     std = x_train.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
-    x_test = torch.from_numpy(arrays["x_test"]).float().div_(255.0)
-    return Split(
-        (x_train - mean) / std,
-        torch.from_numpy(arrays["y_train"]),
-        (x_test - mean) / std,
-        torch.from_numpy(arrays["y_test"]),
-    )
+
+    def normalised(key: str) -> torch.Tensor:
+        return (torch.from_numpy(arrays[key]).float().div_(255.0) - mean) / std
+
+    validation = (normalised("x_val"), torch.from_numpy(arrays["y_val"])) if "y_val" in arrays else (None, None)
+    return Split((x_train - mean) / std, torch.from_numpy(arrays["y_train"]), normalised("x_test"),
+                 torch.from_numpy(arrays["y_test"]), *validation)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from evosynth.artifacts import all_or_nothing, atomic_path, sha256, write_json
-from evosynth.data.prepared import array_sha
+from evosynth.data.prepared import array_sha, validation_split
 from evosynth.data.raw import DEBIAN_FASHION_MNIST, root as raw_root  # noqa: F401 (DEBIAN_FASHION_MNIST re-exported)
 from evosynth.data.validation import as_labels, as_uint8, check_classes
 from evosynth.errors import DataError
@@ -282,17 +282,20 @@ def prepare(spec: dict[str, Any], out: str | Path, card: str | Path) -> dict[str
         from evosynth.data.kitti_prepared import prepare_kitti
 
         return prepare_kitti(spec, out, card)  # images and padded boxes, not labels
-    arrays = read_source(spec)
+    validation = spec.get("validation") or {"fraction": 0.0, "seed": 0}
+    arrays, carved = validation_split(read_source(spec), validation["fraction"], validation["seed"])
     with all_or_nothing():  # the prepared file only with its card
         with atomic_path(out) as tmp:
             with open(tmp, "wb") as handle:  # np.savez would append .npz to a temp name
                 np.savez(handle, **arrays)
-        info = _card(spec, arrays, sha256(out))
+        info = _card(spec, arrays, sha256(out), carved)
         write_json(card, info)
     return info
 
 
-def _card(spec: dict[str, Any], arrays: dict[str, np.ndarray], prepared_sha: str) -> dict[str, Any]:
+def _card(spec: dict[str, Any], arrays: dict[str, np.ndarray], prepared_sha: str,
+          validation: dict[str, Any] | None) -> dict[str, Any]:
+    """Counts per class of each part (the validation part: its fraction, seed and indices' sha256), checksums."""
     num_classes = check_classes(arrays["y_train"], arrays["y_test"])
     info = {
         "source": spec["source"],
@@ -307,6 +310,7 @@ def _card(spec: dict[str, Any], arrays: dict[str, np.ndarray], prepared_sha: str
             "count": int(len(arrays["y_test"])),
             "per_class": np.bincount(arrays["y_test"], minlength=num_classes).tolist(),
         },
+        **({"validation": validation} if validation else {}),
         "sha256": {"prepared": prepared_sha} | {key: array_sha(value) for key, value in arrays.items()},
     }
     return info

@@ -1,7 +1,10 @@
 """Stress-induced training (StressedNets §3.2, eq. 6–8).
 
-At the end of every training epoch each living synapse i draws u ~ U(0, 1)
-and is weakened, w ← β·w, when q_i = exp(|w_i|/z_i − 1) < u (eq. 6, 8): weak
+Between two training epochs (eq. 6 takes epoch t's trained weights Ŵ_t to
+Ŵ_{t+1}, the weights epoch t + 1 trains; none follows the last epoch, so the
+network saved is the trained one, :func:`evosynth.training.train`) each living
+synapse i draws u ~ U(0, 1) and is weakened, w ← β·w, when
+q_i = exp(|w_i|/z_i − 1) < u (eq. 6, 8): weak
 synapses are stressed more often than strong ones. z is layer-wise (the
 largest living |w|), as for the genome. β ∈ (0, 1] is the intra-generational
 environmental factor; β = 1 leaves the network unchanged.

@@ -218,9 +218,9 @@ def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: 
 def _check_additions(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
     """The additions beyond the papers (docs/method.md §13) where they apply."""
     train = exp["train"]
-    if train["rewind"] and train["schedule"] == "constant":
+    if train["rewind"] and "constant" in (train["schedule"], train.get("offspring_schedule")):
         raise ParamsError(f"{source}: experiments.{name}.train.rewind: a constant learning rate has nothing to rewind;"
-                          " allowed: schedule cosine, or rewind false")
+                          " allowed: schedule (and offspring_schedule) cosine, or rewind false")
     if train["distill"]["alpha"] > 0:
         task = task_of(params["datasets"][exp["dataset"]]["source"])
         if exp["method"] == "sexual" or task != "classification":
@@ -236,7 +236,7 @@ def _architectures() -> list[str]:
 #: What an experiment's ancestor (generation 0) depends on: equal for experiments sharing one.
 ANCESTOR_KEYS = ("dataset", "architecture", "width", "seed", "train", "data")
 #: Training keys that only offspring read: experiments sharing an ancestor may differ in them.
-OFFSPRING_TRAIN_KEYS = ("distill", "rewind", "epochs")  # the ancestor trains ancestor_epochs
+OFFSPRING_TRAIN_KEYS = ("distill", "rewind", "offspring_schedule", "epochs")  # the ancestor trains ancestor_epochs
 
 
 def _check_ancestor(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:

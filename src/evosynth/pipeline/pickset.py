@@ -5,7 +5,9 @@ baselines); ``picks`` says which of them is the pick, which experiments are
 its ablations, the confidence of the intervals and the targets. A name with
 seeds stands for every chain of it (:func:`evosynth.pipeline.seeds.members`),
 and the report pairs the chains by seed, so every run and ablation must
-have the pick's seeds.
+have the pick's seeds, and one line per seed: every chain of a seed starts
+from that seed's ancestor (the pick's generation 0), against which the report
+judges "within tolerance" (:mod:`evosynth.reporting.picks`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ def chain_seed(params: dict[str, Any], chain: str) -> int:
 def seeded_chains(params: dict[str, Any], name: str) -> dict[int, str]:
     """seed → chain of a run (an experiment or baseline, with or without seeds)."""
     return {chain_seed(params, chain): chain for chain in members(params, name)}
+
+
+def ancestor_of(params: dict[str, Any], chain: str) -> str:
+    """The experiment whose generation 0 a chain starts from: its ``ancestor``, itself, or the followed run's."""
+    if chain in params["baselines"]:
+        chain = params["baselines"][chain]["follow"]
+    return params["experiments"][chain].get("ancestor") or chain
 
 
 def pick_of(params: dict[str, Any]) -> str | None:
@@ -75,7 +84,14 @@ def check_picks(params: dict[str, Any], source: str) -> None:
     seeds = sorted(seeded_chains(params, pick))
     for key, names in (("runtime.picks", runs), ("picks.ablations", section.get("ablations", []))):
         for name in names:
-            own = sorted(seeded_chains(params, name))
-            if own != seeds:
-                raise ParamsError(f"{source}: {key}: {name!r} runs seeds {own}, the pick {pick!r} runs {seeds};"
+            own = seeded_chains(params, name)
+            if sorted(own) != seeds:
+                raise ParamsError(f"{source}: {key}: {name!r} runs seeds {sorted(own)}, the pick {pick!r} runs {seeds};"
                                   " allowed: the pick's seeds (the report pairs every run with the pick seed by seed)")
+            for seed, chain in own.items():
+                line = ancestor_of(params, seeded_chains(params, pick)[seed])
+                if ancestor_of(params, chain) != line:
+                    raise ParamsError(f"{source}: {key}: {name!r} seed {seed} starts from the ancestor of"
+                                      f" {ancestor_of(params, chain)!r}, not from the pick's ({line!r});"
+                                      f" allowed: ancestor: {pick} (every run of a seed shares that seed's ancestor"
+                                      " and is judged against its line)")

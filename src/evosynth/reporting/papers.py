@@ -16,6 +16,7 @@ from evosynth.artifacts import write_text
 from evosynth.reporting import cluster, selection, stressednets
 from evosynth.reporting.comparisons import per_generation
 from evosynth.reporting.table import MeasuredRow, Table
+from evosynth.scores import DECISION
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -37,7 +38,7 @@ def table1(runs: Mapping[str, Rows], tolerance: float, out: Path, sources: Mappi
     """
     measured, picks = [], {}
     for name, rows in runs.items():
-        pick = selection.synthesized_generation(rows, tolerance)
+        pick = selection.synthesized_generation(rows, tolerance, DECISION)
         picks[name] = pick["generation"]
         measured.append(MeasuredRow.from_metrics(
             f"{name} (generation {pick['generation']})", pick, sources[name][list(rows).index(pick)]
@@ -54,7 +55,7 @@ def table2(out: Path) -> None:
 
 def table3(runtime: Mapping[str, Any], rows: Rows, tolerance: float, out: Path) -> None:
     """StressedNets Table 3 from the runtime stage: ancestor vs the synthesized network, measured here."""
-    pick = selection.synthesized_generation(rows, tolerance)["generation"]
+    pick = selection.synthesized_generation(rows, tolerance, DECISION)["generation"]
     machine = runtime["host"]
     device = f"{machine['cpu']} ({machine['cores']} cores), ONNX Runtime, 1 thread"
 
@@ -159,7 +160,8 @@ def baselines(runs: Mapping[str, Rows], evolved: str, tolerance: float, out: Pat
     """
     from matplotlib.lines import Line2D
 
-    table = selection.compare_to_baselines(runs, evolved, {n: f"results/{n}" for n in runs}, tolerance)
+    table = selection.compare_to_baselines(runs, evolved, {n: f"results/{n}" for n in runs}, tolerance,
+                                         DECISION)
     table.write(out / "baselines.md", out / "baselines.csv")
     fig, axes = figures.grid(2, panel=(5.0, 3.6))
     handles = []

@@ -1,8 +1,14 @@
 """The pick set (issue 16): the pick against each pruning baseline and against its own ablations, over seeds.
 
-**The selected network.** For every run and seed, the last generation within
-``tolerance`` of that chain's own ancestor (the papers' 1 pp, docs/method.md
-§9; :func:`evosynth.reporting.selection.synthesized_generation`). Per run,
+**The selected network.** For every run and seed, the last generation whose
+validation accuracy (the decision key, :mod:`evosynth.scores`) is within
+``tolerance`` of *that seed's line*: the validation accuracy of the seed's
+ancestor, which every run of the seed shares (the pick's ancestor; baselines
+follow it, ablations start from it), so no run passes more easily for a weaker
+ancestor (the papers' 1 pp, docs/method.md §9;
+:func:`evosynth.reporting.selection.within_line`). A chain whose generation 0
+is not the seed's ancestor is refused. The accuracy shown and compared is the
+test accuracy. Per run,
 each quantity of it (accuracy drop, synaptic and cluster efficiency,
 filters, MACs, measured speed-ups over the ancestor) is summarised by its
 mean and two-sided t interval over seeds (:func:`evosynth.reporting.trajectories.t_interval`);
@@ -35,8 +41,7 @@ tolerance (log10 pick / ablation).
 **Best reached.** Over every run, ablations included, the one whose selected
 networks have the highest geometric-mean synaptic efficiency, and the same
 for cluster efficiency, with the mean accuracy of its networks and of their
-ancestors (a run that trains its own, weaker ancestor has a lower line to
-stay above): what the set reached within the tolerance when a target is
+(shared) ancestors: what the set reached within the tolerance when a target is
 missed (issue 16 asks for the best reached, the ablations tried, and what
 limits it; the limit is the capacity probe's question,
 :mod:`evosynth.reporting.probe`).
@@ -48,8 +53,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from evosynth.errors import ArtifactError
+from evosynth.reporting.selection import within_line
 from evosynth.reporting.trajectories import t_interval
-from evosynth.reporting.selection import synthesized_generation
 
 Row = dict[str, Any]
 Chains = Mapping[int, list[Row]]  # seed → the chain's metrics rows, one per generation
@@ -102,12 +108,27 @@ def with_reductions(rows: list[Row]) -> list[Row]:
     return [{**r, "filter_reduction": ordered[0]["filters"] / r["filters"]} for r in ordered]
 
 
-def selected(rows: list[Row], tolerance: float) -> Row:
-    """The chain's synthesized network (last generation within ``tolerance``) with its ancestor's accuracy and drop."""
+#: What identifies an ancestor's metrics row (besides the folder it was read from, when known).
+_ANCESTOR_KEYS = ("accuracy", "val_accuracy", "synapses", "kernels", "macs", "architecture")
+
+
+def check_line(rows: list[Row], line: Row, where: str) -> None:
+    """Refuse a chain whose generation 0 is not ``line``, the ancestor of its seed (one line per seed)."""
     ancestor = min(rows, key=lambda r: r["generation"])
-    row = synthesized_generation(rows, tolerance)
-    return {**row, "ancestor_accuracy": ancestor["accuracy"],
-            "accuracy_drop": 100.0 * (ancestor["accuracy"] - row["accuracy"])}
+    keys = ("folder",) if "folder" in ancestor and "folder" in line else _ANCESTOR_KEYS
+    if ancestor["generation"] != 0 or any(ancestor.get(k) != line.get(k) for k in keys):
+        raise ArtifactError(f"{where}: its generation 0 ({ancestor.get('folder', 'its own ancestor')}) is not the"
+                            f" seed's ancestor ({line.get('folder', 'the pick')}); every run of a seed must start"
+                            " from that seed's ancestor and is judged against its line (experiments.<name>.ancestor)")
+
+
+def selected(rows: list[Row], line: Row, tolerance: float, key: str, where: str = "chain") -> Row:
+    """The chain's synthesized network: the last generation whose ``key`` accuracy is within ``tolerance`` of the
+    seed's ancestor ``line``, with that ancestor's (test) accuracy and the (test) drop from it."""
+    check_line(rows, line, where)
+    row = within_line(rows, line, tolerance, key)[-1]
+    return {**row, "ancestor_accuracy": line["accuracy"],
+            "accuracy_drop": 100.0 * (line["accuracy"] - row["accuracy"])}
 
 
 def axis_verdict(interval: Mapping[str, float], other: str) -> str:
@@ -155,15 +176,25 @@ def dominance(verdicts: Mapping[str, str], other: str) -> dict[str, str]:
 
 
 def picks_tables(runs: Mapping[str, Chains], pick: str, ablations: Mapping[str, Chains], tolerance: float,
-                 confidence: float) -> dict[str, Any]:
+                 confidence: float, key: str) -> dict[str, Any]:
     """Everything the report states: per run and seed the selected network, summaries, verdicts.
 
     ``runs`` maps each run of ``runtime.picks`` (``pick`` among them) and
     ``ablations`` each ablation to {seed: metrics rows, one per generation};
     rows of timed runs carry the speed-ups :data:`B1`, :data:`B256` and :data:`THROUGHPUT`.
+    Every chain of a seed is judged against that seed's line, the pick's ancestor; ``key``
+    names the accuracy that selects (the pipeline passes the validation accuracy).
     """
-    chosen = {run: {seed: selected(rows, tolerance) for seed, rows in chains.items()} for run, chains in runs.items()}
-    own = {name: {seed: selected(rows, tolerance) for seed, rows in chains.items()} for name, chains in ablations.items()}
+    lines = {seed: min(rows, key=lambda r: r["generation"]) for seed, rows in runs[pick].items()}
+
+    def select(name: str, chains: Chains) -> dict[int, Row]:
+        for seed in chains:
+            if seed not in lines:
+                raise ArtifactError(f"{name} seed {seed}: the pick {pick!r} has no chain of this seed, so no line")
+        return {seed: selected(rows, lines[seed], tolerance, key, f"{name} seed {seed}") for seed, rows in chains.items()}
+
+    chosen = {run: select(run, chains) for run, chains in runs.items()}
+    own = {name: select(name, chains) for name, chains in ablations.items()}
     summaries = []
     for run, per_seed in {**chosen, **own}.items():
         for key, _, _ in QUANTITIES:

@@ -64,8 +64,9 @@ def markdown(tables: dict[str, Any], pick: str, tolerance: float, confidence: fl
     chosen, summaries = tables["selected"], tables["summaries"]
     level = f"{confidence:.0%}"
     lines = [f"# The pick set: {pick} against the pruning baselines and its ablations, over seeds", "",
-             (f"Per run and seed the selected network is the last generation within {100 * tolerance:g} pp of that"
-              f" chain's own ancestor. Mean over seeds and {level} t interval (module `evosynth.reporting.picks`;"
+             (f"Per run and seed the selected network is the last generation whose validation accuracy is within"
+              f" {100 * tolerance:g} pp of that seed's ancestor's, the one every run of the seed shares (accuracies"
+              f" shown are test accuracies, never read by a decision). Mean over seeds and {level} t interval (module `evosynth.reporting.picks`;"
               " ratios, marked ×: geometric mean, the interval taken on log10);"
               " speed-ups over each seed's ancestor, every network of every seed timed in one process, interleaved"
               " (runtime.md)."), "", "## Each run's selected network", ""]

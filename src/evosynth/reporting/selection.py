@@ -2,7 +2,11 @@
 
 The rows read are the dicts written by :mod:`evosynth.analysis.metrics`
 (``generation``, ``accuracy`` as a fraction, ``synapses``, ``kernels``, ...),
-each run's generation 0 being the ancestor it is measured against.
+each run's generation 0 being the ancestor it is measured against. What
+decides (which generation is a run's synthesized network, which run needs the
+fewest units within the tolerance) reads the score named by ``key``:
+:data:`evosynth.scores.DECISION`, the validation accuracy, for every caller in
+the pipeline; what the tables show is the test ``accuracy``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evosynth.reporting.table import ACCURACY, Column, MeasuredRow, Metrics, Table, build_table
+from evosynth.scores import decision_value
 
 #: Accuracy comparisons allow this much float noise, so "exactly at the tolerance" counts as within.
 _EPSILON = 1e-9
@@ -51,16 +56,24 @@ def _within(accuracy: float, reference: float, tolerance: float) -> bool:
     return reference - accuracy <= tolerance + _EPSILON
 
 
-def synthesized_generation(rows: Sequence[Metrics], tolerance: float) -> Metrics:
-    """The last generation whose accuracy is at most ``tolerance`` below generation 0's.
+def within_line(rows: Sequence[Metrics], line: Metrics, tolerance: float, key: str) -> list[Metrics]:
+    """The rows (by generation) whose ``key`` is at most ``tolerance`` below the ancestor ``line``'s."""
+    reference = decision_value(line, f"generation {line.get('generation', 0)}", key)
+    return [row for row in _by_generation(rows)
+            if _within(decision_value(row, f"generation {row['generation']}", key), reference, tolerance)]
+
+
+def synthesized_generation(rows: Sequence[Metrics], tolerance: float, key: str) -> Metrics:
+    """The last generation whose ``key`` accuracy is at most ``tolerance`` below generation 0's.
 
     ``tolerance`` is absolute (0.01 = one percentage point: the papers' 1 %
     for LeNet5, 2 % for AlexNet, docs/method.md §9); exactly at the boundary counts
     as within. A generation above the ancestor's accuracy always qualifies.
+    ``key`` names the score that decides (the pipeline passes the validation
+    accuracy, :data:`evosynth.scores.DECISION`: the test set never decides).
     """
     ordered = _by_generation(rows)
-    reference = ordered[0]["accuracy"]
-    return [row for row in ordered if _within(row["accuracy"], reference, tolerance)][-1]
+    return within_line(ordered, ordered[0], tolerance, key)[-1]
 
 
 def pareto_front(rows: Sequence[Metrics], cost: str, gain: str = "accuracy") -> list[Metrics]:
@@ -80,12 +93,13 @@ def _nearest(rows: Sequence[Metrics], synapses: int) -> Metrics:
 
 
 def _axis_verdicts(
-    axis: str, runs: Mapping[str, Sequence[Metrics]], reference: float, tolerance: float
+    axis: str, runs: Mapping[str, Sequence[Metrics]], line: Metrics, tolerance: float, key: str
 ) -> list[str]:
-    """Sentences naming who needs the fewest ``axis`` within tolerance, and who holds the Pareto front."""
+    """Sentences naming who needs the fewest ``axis`` within tolerance (of ``key``), and who holds the Pareto front."""
+    reference = line["accuracy"]
     best = {}
     for name, rows in runs.items():
-        good = [r for r in rows if _within(r["accuracy"], reference, tolerance)]
+        good = within_line(rows, line, tolerance, key)
         if good:
             best[name] = min(good, key=lambda r: (r[axis], -r["accuracy"]))
     lowest = min(r[axis] for r in best.values())
@@ -97,8 +111,8 @@ def _axis_verdicts(
     missing = [name for name in runs if name not in best]
     lead = " and ".join(winners) + (" tie" if len(winners) > 1 else " wins")
     sentence = (
-        f"Living {axis}: {lead} — fewest {axis} at accuracy ≥ {reference - tolerance:.2%} (the"
-        f" ancestor's {reference:.2%} less the tolerance): {ranking}"
+        f"Living {axis}: {lead} — fewest {axis} within {100 * tolerance:g} pp of the ancestor's {key} (test"
+        f" accuracy shown, the ancestor's {reference:.2%}): {ranking}"
         + (f"; never that accurate: {', '.join(missing)}" if missing else "")
         + "."
     )
@@ -113,6 +127,7 @@ def compare_to_baselines(
     evolved: str,
     origins: Mapping[str, str],
     tolerance: float,
+    key: str,
     axes: Sequence[str] = ("synapses", "filters"),
 ) -> Table:
     """Evolution against the baselines, side by side, with a verdict per axis.
@@ -123,7 +138,7 @@ def compare_to_baselines(
     generation g ≥ 1 the table shows its row and, per baseline, the row with
     the nearest synapse count, with its accuracy difference in points. The
     notes name, per axis, the run with the fewest living units within
-    ``tolerance`` of the ancestor's accuracy and who holds the Pareto front,
+    ``tolerance`` of the ancestor's ``key`` accuracy and who holds the Pareto front,
     and per baseline how often evolution is more accurate at matched synapses.
     Rows need ``generation``, ``accuracy``, ``synapses`` and each axis (for
     ``filters``, :func:`evosynth.baselines.living_filters`).
@@ -136,7 +151,7 @@ def compare_to_baselines(
         if missing or name not in origins:
             raise ValueError(f"run {name!r}: rows lack {missing} or its origin is not given")
     ordered = {name: _by_generation(rows) for name, rows in runs.items()}
-    reference = ordered[evolved][0]["accuracy"]
+    line = ordered[evolved][0]
     baselines = [name for name in runs if name != evolved]
     columns = (
         Column("matched_generation", f"{evolved} gen."),
@@ -156,7 +171,7 @@ def compare_to_baselines(
             )
             if name != evolved:
                 wins[name][(delta > 0) - (delta < 0) + 1] += 1  # [evolved more accurate, equal, less]
-    notes = [sentence for axis in axes for sentence in _axis_verdicts(axis, ordered, reference, tolerance)]
+    notes = [sentence for axis in axes for sentence in _axis_verdicts(axis, ordered, line, tolerance, key)]
     notes += [
         f"At the nearest synapse count, {evolved} is more accurate than {name} in {more} of"
         f" {more + same + less} generations, equal in {same}, less accurate in {less}."

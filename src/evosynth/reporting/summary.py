@@ -4,7 +4,8 @@
 with short keys so that the table fits a terminal: the final generation
 (``gen``) and its test accuracy in % (``accuracy``), and the synthesized
 network (``pick``: the last generation within ``tolerance`` of the ancestor's
-accuracy, StressedNets §4 / docs/method.md §9) with its accuracy, synaptic
+validation accuracy, StressedNets §4 / docs/method.md §9; none on a set without
+a validation part) with its test accuracy, synaptic
 efficiency (``A-E``, EvoNet Table 1), cluster efficiency (``C-E``, cluster
 paper §3), ``MACs`` and MAC reduction (``MAC_x``, × generation 0); where the runtime
 stage times the experiment, the last generation's measured speed-up, the number
@@ -24,6 +25,7 @@ from typing import Any
 
 from evosynth.analysis import runtime
 from evosynth.reporting import selection
+from evosynth.scores import DECISION
 
 #: The efficiencies plotted per generation (× generation 0).
 RATIOS = ("synaptic_efficiency", "cluster_efficiency", "mac_reduction")
@@ -34,19 +36,22 @@ def _means(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     grouped: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         grouped.setdefault(row["generation"], []).append(row)
-    keys = ("accuracy", "macs", *RATIOS)
+    keys = ("accuracy", "macs", *RATIOS, *((DECISION,) if all(DECISION in r for r in rows) else ()))
     return [{"generation": g, **{k: sum(float(m[k]) for m in members) / len(members) for k in keys}}
             for g, members in sorted(grouped.items())]
 
 
 def summary(rows: Sequence[dict[str, Any]], tolerance: float) -> dict[str, Any]:
-    """The final generation and the synthesized network within ``tolerance`` (absolute, 0.01 = 1 point)."""
+    """The final generation and the synthesized network within ``tolerance`` (absolute, 0.01 = 1 point) of the
+    ancestor's validation accuracy; without a validation part (detection, saliency) no network is named."""
     generations = _means(rows)
     final = generations[-1]
-    pick = selection.synthesized_generation(generations, tolerance)
+    shown = {"gen": final["generation"], "accuracy": round(100 * final["accuracy"], 2)}
+    if DECISION not in final:
+        return {**shown, "pick": None}
+    pick = selection.synthesized_generation(generations, tolerance, DECISION)
     return {
-        "gen": final["generation"],
-        "accuracy": round(100 * final["accuracy"], 2),
+        **shown,
         "pick": pick["generation"],
         "pick_accuracy": round(100 * pick["accuracy"], 2),
         "A-E": round(pick["synaptic_efficiency"], 2),

@@ -1,4 +1,5 @@
-"""Classification: cross-entropy and test accuracy (EvoNet, cluster and sexual papers, StressedNets Tables 1–2)."""
+"""Classification: cross-entropy, test accuracy (EvoNet, cluster and sexual papers, StressedNets Tables 1–2) and
+validation accuracy (the score decisions read, :mod:`evosynth.scores`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 from torch import nn
 
 from evosynth.data.prepared import load_prepared
+from evosynth.scores import TEST, VALIDATION
 from evosynth.tasks.base import CLASSIFICATION_OBJECTIVE, Objective, Task
 from evosynth.tasks.kinds import CLASSIFICATION
 
@@ -21,7 +23,7 @@ def accuracy(
     batch_size: int = 1000,
     device: torch.device | str = "cpu",
 ) -> float:
-    """Test accuracy of a model already on ``device``; the data moves there batch by batch."""
+    """Accuracy of a model already on ``device`` on images ``x`` and labels ``y``; the data moves there batch by batch."""
     model.eval()
     correct = sum(
         int((model(x[i : i + batch_size].to(device)).argmax(1).cpu() == y[i : i + batch_size]).sum())
@@ -40,5 +42,14 @@ class Classification(Task):
         return CLASSIFICATION_OBJECTIVE
 
     def scores(self, model: nn.Module, data: Any, device: torch.device) -> dict[str, Any]:
-        acc = accuracy(model.to(device), data.x_test, data.y_test, device=device)
-        return {"accuracy": acc, "error_percent": 100.0 * (1.0 - acc)}
+        """Test accuracy (``accuracy``, reported) and, when the data has a validation part, ``val_accuracy``."""
+        return split_scores(model.to(device), data, device)
+
+
+def split_scores(model: nn.Module, data: Any, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """``accuracy`` and ``error_percent`` on the test part; ``val_accuracy`` on the validation part if there is one."""
+    acc = accuracy(model, data.x_test, data.y_test, device=device)
+    scores = {TEST: acc, "error_percent": 100.0 * (1.0 - acc)}
+    if getattr(data, "y_val", None) is not None:
+        scores[VALIDATION] = accuracy(model, data.x_val, data.y_val, device=device)
+    return scores

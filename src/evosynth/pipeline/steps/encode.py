@@ -17,6 +17,7 @@ from evosynth.evolution.synthesis import seed_for
 from evosynth.nets.coupling import coupled_channels
 from evosynth.nets.masks import prunable_layers
 from evosynth.pipeline.outputs import step_files
+from evosynth.scores import decision_value
 from evosynth.pipeline.steps.common import (
     finish,
     load_network,
@@ -51,7 +52,9 @@ def run_encode(
         pop = exp["population"]
         if not parents or len(parent_metrics or []) != len(parents):
             raise ArtifactError("sexual synthesis needs the metrics.json of every --parent (--parent-metrics)")
-        accuracies = [float(read_json(p)["accuracy"]) for p in parent_metrics]
+        fitness = pop["parents"] == "fitness"  # by validation accuracy; a random choice reads only the pool's size
+        records = [(read_json(p), p) for p in parent_metrics]
+        accuracies = [decision_value(*record) if fitness else 0.0 for record in records]
         seed = seed_for(exp["seed"], generation, stream("mate", member))
         chosen = list(choose_parents(accuracies, pop["parents"], pop["temperature"], seed))
     networks = [load_network(parents[i]) for i in chosen]

@@ -67,8 +67,9 @@ def run_evaluate(
 def main(params: dict[str, Any], args: Namespace) -> None:
     metrics = run_evaluate(params, args.experiment, args.generation, args.model, args.data, args.ancestor,
                            args.out_dir, args.genome, args.member, args.parent)
+    validation = f" (validation {metrics['val_accuracy']:.4f})" if "val_accuracy" in metrics else ""
     print(
-        f"{args.experiment} gen{args.generation}: accuracy {metrics['accuracy']:.4f},"
+        f"{args.experiment} gen{args.generation}: accuracy {metrics['accuracy']:.4f}{validation},"
         f" {metrics['synapses']:,} synapses ({metrics['synaptic_efficiency']:.2f}×),"
         f" architecture {metrics['architecture']}"
     )

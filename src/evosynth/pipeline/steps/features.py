@@ -16,6 +16,7 @@ from evosynth.nets.compaction import compact
 from evosynth.pipeline.outputs import step_files
 from evosynth.pipeline.steps.common import finish, load_network
 from evosynth.reporting import selection, stressednets
+from evosynth.scores import DECISION
 
 
 def run_features(
@@ -31,7 +32,7 @@ def run_features(
     started = time.time()
     exp = params["experiments"][experiment]
     rows = [read_json(folder / "metrics.json") for folder in generation_dirs]
-    pick = selection.synthesized_generation(rows, params["papers"]["tolerance"])["generation"]
+    pick = selection.synthesized_generation(rows, params["papers"]["tolerance"], DECISION)["generation"]
     data = load_prepared(data_path, exp["data"]["train_size"], exp["data"]["test_size"], exp["seed"])
     # 100 samples per class as in the paper, fewer if a (tiny) split has fewer
     smallest = int(min(np.bincount(data.y_train.numpy()).min(), np.bincount(data.y_test.numpy()).min()))

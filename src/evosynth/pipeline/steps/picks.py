@@ -32,6 +32,7 @@ from evosynth.pipeline.steps.report import tolerance_of
 from evosynth.reporting import picks as report
 from evosynth.reporting import picks_markdown as words
 from evosynth.reporting.picks_figures import FIGURES, pareto_figures
+from evosynth.scores import DECISION
 
 #: Batch-1 latency and batch-256 throughput, both ONNX Runtime with one thread.
 PICK_CONFIGS = (("onnxruntime", 1, 1), runtime.THROUGHPUT)
@@ -81,7 +82,7 @@ def run_picks(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> dic
     control = {runtime.config_key(e, t, b): speedup(timed[first][runtime.config_key(e, t, b)]["rounds_ms"],
                                                     timed[CONTROL][runtime.config_key(e, t, b)]["rounds_ms"])
                for e, t, b in PICK_CONFIGS}
-    tables = report.picks_tables(runs, pick, ablations, tolerance, section["confidence"])
+    tables = report.picks_tables(runs, pick, ablations, tolerance, section["confidence"], DECISION)
     files = step_files("picks")
     machine = runtime.host()
     text = words.markdown(tables, pick, tolerance, section["confidence"], words.control_lines(first, control),

@@ -19,6 +19,7 @@ from evosynth.nets.coupling import coupled_channels
 from evosynth.nets.masks import apply_masks, prunable_layers, synapse_macs, total_synapses
 from evosynth.pipeline.outputs import step_files
 from evosynth.pipeline.steps.common import finish, network_from, network_payload, step_params, stream
+from evosynth.scores import DECISION, decision_value
 
 
 def run_synthesize(
@@ -28,7 +29,8 @@ def run_synthesize(
     """Sample the offspring's synapses from the genome under the environmental factor models.
 
     With ``environment.adaptive`` the factors first depend on how far the parents'
-    mean accuracy (``parent_metrics``) fell below the ancestor's (``ancestor_metrics``).
+    mean validation accuracy (``parent_metrics``) fell below the ancestor's
+    (``ancestor_metrics``): the test set never decides (:mod:`evosynth.scores`).
     """
     started = time.time()
     exp = params["experiments"][experiment]
@@ -42,8 +44,10 @@ def run_synthesize(
         if not parent_metrics or ancestor_metrics is None:
             raise ParamsError(f"experiments.{experiment}.environment.adaptive: give --parent-metrics and"
                               " --ancestor-metrics (the plan does)")
-        parent_accuracy = sum(read_json(m)["accuracy"] for m in parent_metrics) / len(parent_metrics)
-        env, slowed = adapted(env, adaptive, read_json(ancestor_metrics)["accuracy"], parent_accuracy)
+        parent_accuracy = sum(decision_value(read_json(m), m) for m in parent_metrics) / len(parent_metrics)
+        env, slowed = adapted(env, adaptive, decision_value(read_json(ancestor_metrics), ancestor_metrics),
+                              parent_accuracy)
+        slowed["key"] = DECISION
     env = parent_sized(env, genome)
     seed = seed_for(exp["seed"], generation, stream("synthesize", member))
     costs = synapse_macs(model, tuple(genome["input_shape"]))

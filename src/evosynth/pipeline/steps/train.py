@@ -85,7 +85,9 @@ def train_config(train: dict[str, Any], offspring: bool) -> TrainConfig:
 
     ``rewind`` (offspring): the cosine schedule of the ancestor's ``ancestor_epochs``,
     replayed over its last ``epochs`` epochs (learning-rate rewinding); without it an
-    offspring runs a schedule of its own. Distillation is for offspring only.
+    offspring runs a schedule of its own: ``offspring_schedule`` when given (an
+    ablation that shares its ancestor changes only its offspring's schedule),
+    else ``schedule``. Distillation is for offspring only.
     """
     epochs = train["epochs"] if offspring else train["ancestor_epochs"]
     rewind = offspring and train.get("rewind", False)
@@ -93,7 +95,7 @@ def train_config(train: dict[str, Any], offspring: bool) -> TrainConfig:
     return TrainConfig(
         epochs=epochs,
         **{k: train[k] for k in ("batch_size", "lr", "momentum", "weight_decay", "stress") if k in train},
-        schedule=train.get("schedule", "constant"),
+        schedule=(train.get("offspring_schedule") if offspring else None) or train.get("schedule", "constant"),
         schedule_epochs=max(train["ancestor_epochs"], epochs) if rewind else None,
         schedule_offset=max(0, train["ancestor_epochs"] - epochs) if rewind else 0,
         distill_alpha=distill.get("alpha", 0.0),
