@@ -13,7 +13,9 @@ Unix socket), runs the very same ``evosynth.pipeline.cli.main`` and sends back i
 status. The caller stays in the foreground as the step's process for the
 engine: its exit status, output and log are the step's. If the caller dies
 (SIGKILL by the engine, Ctrl-C), the fork sees its socket close and exits at
-once, as the step itself would have died.
+once, as the step itself would have died. The caller dies with its engine
+(:mod:`evosynth.pipeline.lifetime`), and the fork watches the caller and the
+caller's engine itself too, checking them before every write.
 
 The fork takes the caller's nice value, CPU affinity, cgroups (writing its
 pid into their ``cgroup.procs``) and so its thread budget (torch's threads
@@ -50,6 +52,8 @@ import time
 import traceback
 from pathlib import Path
 from typing import Callable, Sequence
+
+from evosynth.pipeline import lifetime
 
 IDLE_SECONDS = 300.0
 START_TIMEOUT = 60.0
@@ -149,7 +153,8 @@ def run_warm(argv: Sequence[str]) -> int | None:
     if sock is None:
         return None
     request = json.dumps(
-        {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(), "limits": limits()}
+        {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(), "limits": limits(),
+         "keepers": [vars(k) for k in (*lifetime.keepers(), lifetime.own_keeper()) if k is not None]}
     ).encode()
     with sock:
         try:
@@ -261,6 +266,7 @@ def _run_request(conn: socket.socket, handler: Callable[[list[str]], int]) -> No
     os.umask(request["umask"])
     threading.Thread(target=_die_with_caller, args=(conn,), daemon=True).start()
     sys.argv = ["evosynth", *request["argv"]]
+    lifetime.hold([lifetime.Keeper(**k) for k in request["keepers"]], say=False)  # and with its caller's engine
     try:
         code = handler(request["argv"])
     except SystemExit as exc:  # argparse's --help and usage errors
