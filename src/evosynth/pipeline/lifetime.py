@@ -57,6 +57,12 @@ class Keeper:
     start: int
     name: str
 
+    @classmethod
+    def of(cls, pid: int, name: str) -> Keeper | None:
+        """The live process ``pid`` as a keeper; None if there is none."""
+        stat = _stat(pid)
+        return None if stat is None else cls(pid, stat[2], name)
+
     def alive(self) -> bool:
         stat = _stat(self.pid)
         return stat is not None and stat[0] not in "ZX" and stat[2] == self.start
@@ -117,12 +123,6 @@ def keepers(pid: int | None = None) -> list[Keeper]:
             break  # the engine
         parent = stat[1]
     return found
-
-
-def own_keeper() -> Keeper | None:
-    """This process as a keeper (for the warm server's fork, which must not outlive its caller)."""
-    stat = _stat(os.getpid())
-    return None if stat is None else Keeper(os.getpid(), stat[2], "evosynth")
 
 
 def _end(gone: Keeper, say: bool) -> None:

@@ -152,9 +152,10 @@ def run_warm(argv: Sequence[str]) -> int | None:
     sock = _reach_server(socket_path(server_key()))
     if sock is None:
         return None
+    keepers = [*lifetime.keepers(), lifetime.Keeper.of(os.getpid(), "evosynth")]  # the fork's: and this caller
     request = json.dumps(
         {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(), "limits": limits(),
-         "keepers": [vars(k) for k in (*lifetime.keepers(), lifetime.own_keeper()) if k is not None]}
+         "keepers": [vars(k) for k in keepers if k is not None]}
     ).encode()
     with sock:
         try:
