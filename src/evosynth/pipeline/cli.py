@@ -80,7 +80,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             raise ParamsError(str(exc)) from None
         write_json(args.out_dir / f"{args.module}.json", record)
         return 0
-    checkout.check(COMMANDS[args.command].step)  # the code that runs is the checkout's (or none is here)
+    checkout.check()  # the code that runs is the checkout's (or none is here)
     if warm.enabled():
         code = warm.run_warm(argv)
         if code is not None:

@@ -13,7 +13,7 @@ from evosynth.errors import ArtifactError
 from evosynth.nets.architectures import build_model
 from evosynth.nets.masks import Masks, check_masks, prunable_layers
 from evosynth.pipeline import checkout
-from evosynth.pipeline.outputs import STEP_MODULES, STEP_PARAMS
+from evosynth.pipeline.outputs import STEP_PARAMS
 
 NETWORK_KEYS = ("architecture", "input_shape", "num_classes", "experiment")
 #: Kept in a checkpoint only when the experiment sets it (absent: the paper's network).
@@ -34,7 +34,7 @@ def finish(step: str, params: Any, started: float, out_dir: Path, files: list[st
     how long (and ``timings``) and the package folder go to the untracked run record.
     """
     outputs = [out_dir / f for f in files[:-1]]
-    write_json(out_dir / files[-1], {**provenance(step, params, outputs), "code": checkout.ran(STEP_MODULES[step])})
+    write_json(out_dir / files[-1], {**provenance(step, params, outputs), "code": checkout.ran()})
     write_json(run_record_path(out_dir / files[-1]), run_record(started, code=checkout.where(), **timings))
 
 
