@@ -30,7 +30,7 @@ def _sha(path: Path) -> str:
 def _run(cmd: list[str], cwd: Path, package: Path, warm: bool = False) -> subprocess.CompletedProcess:
     """``cmd`` in ``cwd`` with the evosynth package of checkout ``package`` on the path (one shared venv)."""
     env = engine_env() | {"PYTHONPATH": str(package / "src"), "EVOSYNTH_WARM": "1" if warm else "0"}
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False)
 
 
 def _clone(source: Path, target: Path) -> Path:
