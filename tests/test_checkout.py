@@ -69,9 +69,6 @@ def test_dvc_repro_in_the_other_checkout_stops_at_its_first_step(clones):
     assert result.returncode != 0
     assert f"its {EDITED} differs from {b.resolve()}'s" in result.stdout + result.stderr
     assert not (b / "data/prepared/digits.npz").exists()  # preparing the data (its first step) did not run
-    # the code records, which decide what DVC reruns, are of B's own files
-    record = json.loads((b / "results/.code/train.json").read_text())["files"]
-    assert record[EDITED] == _sha(b / EDITED) != _sha(a / EDITED)
 
 
 def test_in_a_checkout_with_the_same_code_the_records_name_the_files_that_ran_and_where(clones):

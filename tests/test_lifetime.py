@@ -42,6 +42,9 @@ def test_the_keepers_are_the_command_shells_up_to_the_engine_and_no_terminal(tmp
     # the step and the engine, watched too
     shell = _keepers(["bash", "-c", f"set -euo pipefail;  {shlex.join(python)} 2> err.log"], tmp_path)
     assert [k["name"] for k in shell[:1]] == ["bash"] and [k["pid"] for k in shell[1:]] == [os.getpid()]
+    timed = _keepers(["timeout", "600", "bash", "-c", f"set -euo pipefail;  {shlex.join(python)} 2> err.log"],
+                     tmp_path)  # `timeout` waits for its command as the shell does: passed, watched
+    assert [k["name"] for k in timed[:2]] == ["bash", "timeout"] and [k["pid"] for k in timed[2:]] == [os.getpid()]
     # a script (as a terminal) is no engine: a command run from it lives by its hang-up signal, nohup works
     (tmp_path / "run.sh").write_text(shlex.join(python) + "\n")
     assert _keepers(["bash", "run.sh"], tmp_path) == []

@@ -10,7 +10,7 @@ next run of the engine had recorded them.
 
 So a step started as a program (:func:`hold`) lists its *keepers*: its parent
 and each ancestor above it, up to and including the engine, the first ancestor
-that is not a ``<shell> -c`` wrapper (:func:`keepers`). A shell without ``-c``
+that is neither a ``<shell> -c`` nor ``time`` or ``timeout`` (:func:`keepers`). A shell without ``-c``
 (a terminal, a script) ends the list instead: a command typed at a terminal
 lives by the terminal's hang-up signal, as any command does, and ``nohup``
 keeps working. A thread waits on a pidfd of every keeper (Linux 5.3 and later;
@@ -44,6 +44,8 @@ from evosynth.artifacts import guard_writes
 
 #: Shells that engines start steps with (``sh -c``, ``bash -c``): not engines themselves.
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"})
+#: Programs that run one command and wait for it (``time evosynth …``): watched and passed, like ``sh -c``.
+WRAPPERS = frozenset({"time", "timeout"})
 POLL_SECONDS = 0.5
 PR_SET_PDEATHSIG = 1
 
@@ -114,11 +116,11 @@ def keepers(pid: int | None = None) -> list[Keeper]:
         stat, argv = _stat(parent), _argv(parent)
         if stat is None:
             break
-        shell = _is_shell(argv)
+        shell, wrapper = _is_shell(argv), bool(argv) and os.path.basename(argv[0]) in WRAPPERS
         if shell and not _runs_a_command(argv):
             break  # a terminal or a script: not an engine, and what started it is none of the step's business
         found.append(Keeper(parent, stat[2], _name(argv) or str(parent)))
-        if not shell:
+        if not (shell or wrapper):
             break  # the engine
         parent = stat[1]
     return found
