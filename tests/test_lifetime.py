@@ -109,10 +109,11 @@ def test_a_step_ends_the_moment_its_engine_is_killed_alone(tmp_path):
 GUARDED_WRITE = """
 import subprocess, sys, time
 from evosynth import artifacts
+from evosynth.guards import guard_writes
 from evosynth.pipeline import lifetime
 engine = subprocess.Popen(["sleep", "300"])
 watch = lifetime._Watch([lifetime.Keeper.of(engine.pid, "sleep")], say=True)
-artifacts.guard_writes(watch.check)
+guard_writes(watch.check)
 artifacts.write_text("out.txt", "before")
 artifacts.write_json("step.provenance.json", {"outputs": {"out.txt": artifacts.sha256("out.txt")}})
 engine.kill()

@@ -34,18 +34,17 @@ import time
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from evosynth import __version__
 from evosynth.errors import ArtifactError
+from evosynth.guards import before_write
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 #: Files this process has written through :func:`atomic_path`, for :func:`all_or_nothing`.
 _WRITTEN: list[Path] = []
-#: Checks run before a write replaces or removes a file (:func:`guard_writes`).
-_GUARDS: list[Callable[[], None]] = []
 #: What torch's zip writer says when the device is full (its C++ error is a RuntimeError).
 _TORCH_WRITE_FAILED = ("inline_container.cc", "file write failed", "unexpected pos")
 
@@ -89,7 +88,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with open(tmp_path, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp_path, 0o666 & ~_UMASK)
-        _guarded()
+        before_write()  # e.g. a step whose engine is gone ends here (evosynth.pipeline.lifetime)
         for record in _records_naming(target):  # an old record must not vouch for the old siblings
             record.unlink(missing_ok=True)
         os.replace(tmp_path, target)
@@ -110,27 +109,12 @@ def all_or_nothing() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        _guarded()
+        before_write()
         for path in reversed(_WRITTEN[mark:]):
             path.unlink(missing_ok=True)
         raise
     finally:
         del _WRITTEN[mark:]
-
-
-def guard_writes(check: Callable[[], None]) -> None:
-    """Run ``check`` before every replacement or removal of an artifact from now on.
-
-    ``check`` may end the process: a step whose engine is gone must not touch
-    outputs that the engine's next run may already have recorded
-    (:mod:`evosynth.pipeline.lifetime`).
-    """
-    _GUARDS.append(check)
-
-
-def _guarded() -> None:
-    for check in _GUARDS:
-        check()
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

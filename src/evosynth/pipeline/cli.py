@@ -82,7 +82,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return 0
     checkout.check()  # the code that runs is the checkout's (or none is here)
     if warm.enabled():
-        code = warm.run_warm(argv)
+        with lifetime.handed_on():  # the fork running the step dies with this process and its engine
+            code = warm.run_warm(argv)
         if code is not None:
             return code
     import torch  # after validation: bad input fails fast
@@ -101,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The ``evosynth`` program (``argv`` None: it dies with the engine that started it), or a call."""
     if argv is None:
         lifetime.hold()
+    else:  # a call: in a warm server's fork, the keepers its caller handed on
+        lifetime.hold_handed()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     try:

@@ -17,7 +17,7 @@ keeps working. A thread waits on a pidfd of every keeper (Linux 5.3 and later;
 before, it reads ``/proc`` every half second; without ``/proc`` nothing is
 watched) and ends the step with SIGKILL the moment one exits; and
 every artifact write first checks that they all live
-(:func:`evosynth.artifacts.guard_writes`), so a write under way when the engine
+(:mod:`evosynth.guards`), so a write under way when the engine
 died does not land either.
 
 ``PR_SET_PDEATHSIG`` alone would not do: the kernel sends it when the *thread*
@@ -27,20 +27,25 @@ asks for it only where its parent is a single-threaded process, as a second
 line that needs no Python thread.
 
 A fork of the warm server is a step whose keepers are its caller's keepers and
-the caller itself (:mod:`evosynth.pipeline.warm` passes them).
+the caller itself: the caller hands them on in the environment it sends
+(:func:`handed_on`, :func:`hold_handed`), besides the fork's own watch on its
+caller's socket (:mod:`evosynth.pipeline.warm`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from evosynth.artifacts import guard_writes
+from evosynth.guards import guard_writes
 
 #: Shells that engines start steps with (``sh -c``, ``bash -c``): not engines themselves.
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"})
@@ -48,6 +53,9 @@ SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"
 WRAPPERS = frozenset({"time", "timeout"})
 POLL_SECONDS = 0.5
 PR_SET_PDEATHSIG = 1
+#: How a caller hands its keepers, and itself, to the warm server's fork that runs its step (in the
+#: environment it sends along).
+HANDED = "EVOSYNTH_KEEPERS"
 
 
 @dataclass(frozen=True)
@@ -199,3 +207,21 @@ def hold(held: list[Keeper] | None = None, say: bool = True) -> list[Keeper]:
         guard_writes(watch.check)
         threading.Thread(target=watch.wait, name="evosynth-keepers", daemon=True).start()
     return held
+
+
+@contextmanager
+def handed_on() -> Iterator[None]:
+    """While this process hands its step to a warm server: its keepers and itself, in its environment."""
+    me = Keeper.of(os.getpid(), "evosynth")
+    os.environ[HANDED] = json.dumps([vars(k) for k in (*keepers(), me) if k is not None])
+    try:
+        yield
+    finally:
+        os.environ.pop(HANDED, None)
+
+
+def hold_handed() -> None:
+    """In a warm server's fork: hold the keepers its caller handed on (nothing if none were)."""
+    handed = os.environ.pop(HANDED, None)
+    if handed:
+        hold([Keeper(**k) for k in json.loads(handed)], say=False)  # the caller says why, on the same stderr

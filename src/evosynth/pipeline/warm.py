@@ -13,9 +13,7 @@ Unix socket), runs the very same ``evosynth.pipeline.cli.main`` and sends back i
 status. The caller stays in the foreground as the step's process for the
 engine: its exit status, output and log are the step's. If the caller dies
 (SIGKILL by the engine, Ctrl-C), the fork sees its socket close and exits at
-once, as the step itself would have died. The caller dies with its engine
-(:mod:`evosynth.pipeline.lifetime`), and the fork watches the caller and the
-caller's engine itself too, checking them before every write.
+once, as the step itself would have died.
 
 The fork takes the caller's nice value, CPU affinity, cgroups (writing its
 pid into their ``cgroup.procs``) and so its thread budget (torch's threads
@@ -52,8 +50,6 @@ import time
 import traceback
 from pathlib import Path
 from typing import Callable, Sequence
-
-from evosynth.pipeline import lifetime
 
 IDLE_SECONDS = 300.0
 START_TIMEOUT = 60.0
@@ -152,10 +148,8 @@ def run_warm(argv: Sequence[str]) -> int | None:
     sock = _reach_server(socket_path(server_key()))
     if sock is None:
         return None
-    keepers = [*lifetime.keepers(), lifetime.Keeper.of(os.getpid(), "evosynth")]  # the fork's: and this caller
     request = json.dumps(
-        {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(), "limits": limits(),
-         "keepers": [vars(k) for k in keepers if k is not None]}
+        {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(), "limits": limits()}
     ).encode()
     with sock:
         try:
@@ -267,7 +261,6 @@ def _run_request(conn: socket.socket, handler: Callable[[list[str]], int]) -> No
     os.umask(request["umask"])
     threading.Thread(target=_die_with_caller, args=(conn,), daemon=True).start()
     sys.argv = ["evosynth", *request["argv"]]
-    lifetime.hold([lifetime.Keeper(**k) for k in request["keepers"]], say=False)  # and with its caller's engine
     try:
         code = handler(request["argv"])
     except SystemExit as exc:  # argparse's --help and usage errors
