@@ -134,8 +134,8 @@ def test_no_artifact_is_written_after_the_engine_died(tmp_path):
 
 # ---------------------------------------------------------------- real engines, killed alone mid-training
 LONG = copy.deepcopy(TINY_PARAMS)
-LONG["experiments"]["tiny"]["train"]["ancestor_epochs"] = 4
-EPOCH_1 = "tiny gen0 stress_train epoch 1/4:"
+LONG["experiments"]["tiny"]["train"]["ancestor_epochs"] = 20  # tens of seconds: an orphan would be seen
+EPOCH_1 = "tiny gen0 stress_train epoch 1/20:"
 
 
 def _processes_under(folder: Path) -> list[tuple[int, str]]:
@@ -155,6 +155,9 @@ def _processes_under(folder: Path) -> list[tuple[int, str]]:
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Name, mtime and size of every file in ``folder`` (temporary files included)."""
+    if not folder.is_dir():
+        return {}
     return {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.iterdir())}
 
 
@@ -192,12 +195,16 @@ def test_killing_the_engine_alone_ends_its_step_and_nothing_is_written_after_its
         assert any(" train " in argv for _, argv in running), running
         if warm:  # the step runs in a fork of the warm server (the caller waits for it)
             assert any("evosynth.pipeline.serve" in argv for _, argv in running), running
+        folder = project / "results/tiny/gen0"
         os.kill(proc.pid, signal.SIGKILL)  # the engine alone, not its process group
         proc.wait()
+        at_kill = _snapshot(folder)
         deadline = time.monotonic() + 15
         while _processes_under(project) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _processes_under(project) == [], "processes outlived their engine"
+        time.sleep(2)
+        assert _snapshot(folder) == at_kill and "model.pt" not in at_kill  # nothing written after the kill
         assert f"stopped: {engine} (pid {proc.pid}), which started this step, has exited" in watched.read_text()
     finally:
         try:
@@ -211,7 +218,6 @@ def test_killing_the_engine_alone_ends_its_step_and_nothing_is_written_after_its
     else:
         run([SNAKEMAKE, "--unlock"], cwd=project)
         run([SNAKEMAKE, "-c1", "--rerun-incomplete", "results/tiny/gen0/model.pt"], cwd=project)
-    folder = project / "results/tiny/gen0"
     recorded = _snapshot(folder)
     time.sleep(5)
     assert _snapshot(folder) == recorded
