@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, TINY_PARAMS, engine_env, make_project, write_params
+from conftest import BIN, ROOT, TINY_PARAMS, engine_env, make_project, write_params
+
+from evosynth.errors import CodeError
+from evosynth.pipeline import checkout
 
 EVOSYNTH = str(BIN / "evosynth")
 DVC = str(BIN / "dvc")
@@ -58,7 +62,7 @@ def test_a_step_refuses_to_run_another_checkouts_code(clones, warm):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr  # one line, no traceback
     assert f"evosynth package in {(a / 'src/evosynth').resolve()}, not this checkout's" in lines[0]
-    assert f"its {EDITED} differs from {b.resolve()}'s" in lines[0]
+    assert f"not this checkout's: {EDITED} differs from {b.resolve()}'s" in lines[0]
     assert not (b / "results/tiny/gen0").exists()
 
 
@@ -67,7 +71,7 @@ def test_dvc_repro_in_the_other_checkout_stops_at_its_first_step(clones):
     a, b, _ = clones
     result = _run([DVC, "repro"], b, package=a)
     assert result.returncode != 0
-    assert f"its {EDITED} differs from {b.resolve()}'s" in result.stdout + result.stderr
+    assert f"not this checkout's: {EDITED} differs from {b.resolve()}'s" in result.stdout + result.stderr
     assert not (b / "data/prepared/digits.npz").exists()  # preparing the data (its first step) did not run
 
 
@@ -99,3 +103,22 @@ def test_outside_a_checkout_the_records_hash_the_imported_files(clones, tmp_path
     assert all(name.startswith("src/evosynth/") for name in ran)
     where = json.loads((project / "results/tiny/gen0/stress_train.run.json").read_text())["code"]
     assert where == {"package": str((b / "src/evosynth").resolve()), "checkout": None}
+
+
+def test_every_source_file_and_the_schema_count_and_a_folder_without_src_is_not_a_checkout(tmp_path):
+    checkout.check(tmp_path)  # no src/evosynth: a user's project on the installed package
+    package = tmp_path / "src" / "evosynth"
+    shutil.copytree(ROOT / "src" / "evosynth", package, ignore=shutil.ignore_patterns("__pycache__"))
+    checkout.check(tmp_path)  # a byte-equal copy runs the same code
+    (package / "reporting" / "extra.py").write_text("X = 1\n")
+    with pytest.raises(CodeError, match="src/evosynth/reporting/extra.py is only in"):
+        checkout.check(tmp_path)
+    (package / "reporting" / "extra.py").unlink()
+    (package / "nets" / "masks.py").unlink()
+    with pytest.raises(CodeError, match="src/evosynth/nets/masks.py is missing from"):
+        checkout.check(tmp_path)
+    shutil.copy(ROOT / "src/evosynth/nets/masks.py", package / "nets" / "masks.py")
+    schema = package / "pipeline" / "params.schema.json"
+    schema.write_text(schema.read_text().replace("{", "{ ", 1))
+    with pytest.raises(CodeError, match="params.schema.json differs from"):
+        checkout.check(tmp_path)

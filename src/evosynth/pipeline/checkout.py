@@ -26,7 +26,6 @@ bytes (``tests/test_warm.py``).
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -70,7 +69,7 @@ def check(folder: Path | None = None) -> None:
         else:
             continue
         raise CodeError(
-            f"this step would run the evosynth package in {PACKAGE_DIR}, not this checkout's: its {problem};"
+            f"this step would run the evosynth package in {PACKAGE_DIR}, not this checkout's: {problem};"
             f" run with PYTHONPATH={folder.resolve() / 'src'} or install this checkout"
             f" (pip install -e {folder.resolve()})"
         )
@@ -104,5 +103,5 @@ def ran() -> dict[str, str]:
 
 def where() -> dict[str, str | None]:
     """Where the code came from, for the run record: the package folder and the checkout run in, if any."""
-    here = checkout_of(Path.cwd())
-    return {"package": str(PACKAGE_DIR), "checkout": os.fspath(here.resolve().parent.parent) if here else None}
+    folder = Path.cwd().resolve()
+    return {"package": str(PACKAGE_DIR), "checkout": str(folder) if checkout_of(folder) else None}
