@@ -56,7 +56,7 @@ def _assert_readable(fig, legend=True):
 
 
 def _rows(accuracies, efficiency=2.0, member=None, clusters=1.3):
-    return [{"generation": g, "accuracy": a, "synaptic_efficiency": efficiency ** g, "cluster_efficiency": clusters ** g,
+    return [{"generation": g, "accuracy": a, "val_accuracy": a, "synaptic_efficiency": efficiency ** g, "cluster_efficiency": clusters ** g,
              "mac_reduction": 1.1 ** g, "synapses": round(430_500 / efficiency ** g), "filters": 70 - 3 * g,
              "kernels": round(1020 / clusters ** g), **({"member": member} if member is not None else {})}
             for g, a in enumerate(accuracies)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import signal
@@ -72,6 +73,9 @@ def test_a_step_in_the_warm_server_equals_the_step_in_its_own_process(project):
     assert a.keys() == b.keys()
     for key in ("state_dict", "masks"):
         assert all(torch.equal(a[key][name], b[key][name]) for name in a[key]), key
+    # the same code files recorded as loaded: the server imports nothing a step's own process would not
+    ran = [json.loads((project / d / "stress_train.provenance.json").read_text())["code"] for d in ("cold", "hot")]
+    assert ran[0] == ran[1] and "src/evosynth/training.py" in ran[0]
     logs = [yaml.safe_load((project / d / "train_log.json").read_text())["epochs"] for d in ("cold", "hot")]
     assert [{k: v for k, v in e.items() if k != "seconds"} for e in logs[0]] == [
         {k: v for k, v in e.items() if k != "seconds"} for e in logs[1]

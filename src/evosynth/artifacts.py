@@ -38,6 +38,7 @@ from typing import Any, Iterator
 
 from evosynth import __version__
 from evosynth.errors import ArtifactError
+from evosynth.guards import before_write
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -87,6 +88,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with open(tmp_path, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp_path, 0o666 & ~_UMASK)
+        before_write()  # e.g. a step whose engine is gone ends here (evosynth.pipeline.lifetime)
         for record in _records_naming(target):  # an old record must not vouch for the old siblings
             record.unlink(missing_ok=True)
         os.replace(tmp_path, target)
@@ -107,6 +109,7 @@ def all_or_nothing() -> Iterator[None]:
     try:
         yield
     except BaseException:
+        before_write()
         for path in reversed(_WRITTEN[mark:]):
             path.unlink(missing_ok=True)
         raise

@@ -19,3 +19,7 @@ class ArtifactError(EvosynthError):
 
 class DivergenceError(EvosynthError):
     """The training loss became NaN or infinite."""
+
+
+class CodeError(EvosynthError):
+    """The code a step would run is not the code of the checkout it runs in."""

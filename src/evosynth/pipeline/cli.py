@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from evosynth import __version__
 from evosynth.artifacts import all_or_nothing, write_json
 from evosynth.errors import DataError, EvosynthError, ParamsError
-from evosynth.pipeline import codedeps, warm
+from evosynth.pipeline import checkout, codedeps, lifetime, warm
 from evosynth.pipeline.commands import COMMANDS, DEVICE_RUNTIME, literal
 from evosynth.pipeline.params import load_params, training_spec
 
@@ -84,8 +84,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             raise ParamsError(str(exc)) from None
         write_json(args.out_dir / f"{args.module}.json", record)
         return 0
+    checkout.check()  # the code that runs is the checkout's (or none is here)
     if warm.enabled():
-        code = warm.run_warm(argv)
+        with lifetime.handed_on():  # the fork running the step dies with this process and its engine
+            code = warm.run_warm(argv)
         if code is not None:
             return code
     import torch  # after validation: bad input fails fast
@@ -101,6 +103,11 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``evosynth`` program (``argv`` None: it dies with the engine that started it), or a call."""
+    if argv is None:
+        lifetime.hold()
+    else:  # a call: in a warm server's fork, the keepers its caller handed on
+        lifetime.hold_handed()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     try:

@@ -12,6 +12,7 @@ from evosynth.artifacts import load_checkpoint, provenance, run_record, run_reco
 from evosynth.errors import ArtifactError
 from evosynth.nets.architectures import build_model
 from evosynth.nets.masks import Masks, check_masks, prunable_layers
+from evosynth.pipeline import checkout
 from evosynth.pipeline.outputs import STEP_PARAMS
 
 NETWORK_KEYS = ("architecture", "input_shape", "num_classes", "experiment")
@@ -29,11 +30,12 @@ def finish(step: str, params: Any, started: float, out_dir: Path, files: list[st
     """Write the provenance of ``files[:-1]`` into ``files[-1]``, and the run's times beside it.
 
     The provenance is hashed by DVC and Snakemake and is the same on every
-    rerun; when, where, how long (and ``timings``) go to the untracked run record.
+    rerun; it names the code files that ran (:func:`checkout.ran`). When, where,
+    how long (and ``timings``) and the package folder go to the untracked run record.
     """
     outputs = [out_dir / f for f in files[:-1]]
-    write_json(out_dir / files[-1], provenance(step, params, outputs))
-    write_json(run_record_path(out_dir / files[-1]), run_record(started, **timings))
+    write_json(out_dir / files[-1], {**provenance(step, params, outputs), "code": checkout.ran()})
+    write_json(run_record_path(out_dir / files[-1]), run_record(started, code=checkout.where(), **timings))
 
 
 def stream(purpose: str, member: int | None) -> str:
