@@ -239,14 +239,31 @@ def _git_state() -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
+#: The packages whose versions every provenance records.
+RECORDED_PACKAGES = ("torch", "numpy", "dvc", "snakemake")
+
+
+def loaded_version(name: str) -> str | None:
+    """The version of package ``name`` as this process runs it: its loaded module's ``__version__``.
+
+    A package this process never imported (dvc, snakemake) is looked up in its
+    installed metadata instead, which is what importing it would load. The
+    metadata alone would be wrong when the files on disk changed after the
+    import (a long-lived warm server whose venv was upgraded).
+    """
+    module = sys.modules.get(name)
+    version = getattr(module, "__version__", None) if module is not None else None
+    if version is not None:
+        return str(version)
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def _package_versions() -> dict[str, str]:
-    versions = {}
-    for name in ("torch", "numpy", "dvc", "snakemake"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return versions
+    versions = {name: loaded_version(name) for name in RECORDED_PACKAGES}
+    return {name: version for name, version in versions.items() if version is not None}
 
 
 def _torch_threads() -> int | None:
@@ -259,36 +276,48 @@ ISA_FLAGS = (
     "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
     "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8",
 )
-#: Environment variables that pin the kernels' instruction set (torch's ATen and oneDNN).
-ISA_ENV = ("ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA")
+#: Environment variables that pin the kernels' instruction set and code paths (torch's ATen, oneDNN, MKL).
+ISA_ENV = ("ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")
+#: The numerics mode a step runs with ("portable" or "native"), set by evosynth.pipeline.numerics.
+NUMERICS_MARKER = "EVOSYNTH_NUMERICS"
 
 
-def cpu_isa() -> dict[str, Any]:
-    """The CPU's instruction set and the one torch's kernels use (issue 13 item 10).
-
-    ``flags``: which of :data:`ISA_FLAGS` the CPU has (Linux ``/proc/cpuinfo``);
-    ``aten_cpu_capability``: the kernels ATen dispatches to in this process
-    (``default``, ``avx2``, ``avx512``…; pinned by ``ATEN_CPU_CAPABILITY``);
-    ``deterministic``: whether torch's deterministic algorithms are on; and the
-    pinning variables as set.
-    """
-    flags: list[str] = []
+def cpu_flags() -> list[str]:
+    """Which of :data:`ISA_FLAGS` this CPU has (Linux ``/proc/cpuinfo``; empty elsewhere)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("flags"):
                 present = set(line.split(":", 1)[1].split())
-                flags = [f for f in ISA_FLAGS if f in present]
-                break
+                return [f for f in ISA_FLAGS if f in present]
     except OSError:
         pass
+    return []
+
+
+def cpu_isa() -> dict[str, Any]:
+    """The numerics a step ran with: the mode, the kernels torch used, the pinning variables.
+
+    ``numerics``: ``portable`` or ``native`` (:data:`NUMERICS_MARKER`);
+    ``aten_cpu_capability``: the kernels ATen dispatches to in this process
+    (``DEFAULT``, ``AVX2``, ``AVX512``…; pinned by ``ATEN_CPU_CAPABILITY``);
+    ``deterministic``: whether torch's deterministic algorithms are on; ``env``:
+    the pinning variables as set; ``flags``: the CPU's instruction-set
+    extensions — only in native mode, where they decide the results: portable
+    results do not depend on them, and the same bytes on every CPU include the
+    provenance (the flags then go to the run record).
+    """
     torch = sys.modules.get("torch")
-    return {
+    numerics = os.environ.get(NUMERICS_MARKER)
+    record = {
         "machine": platform.machine(),
-        "flags": flags,
+        "numerics": numerics,
         "aten_cpu_capability": torch.backends.cpu.get_cpu_capability() if torch else None,
         "deterministic": torch.are_deterministic_algorithms_enabled() if torch else None,
         "env": {name: os.environ[name] for name in ISA_ENV if name in os.environ},
     }
+    if numerics != "portable":
+        record["flags"] = cpu_flags()
+    return record
 
 
 def provenance(step: str, params: Any, outputs: list[Path]) -> dict[str, Any]:
@@ -323,5 +352,6 @@ def run_record(started: float, **extra: Any) -> dict[str, Any]:
         "host": socket.gethostname(),
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "wall_seconds": round(time.time() - started, 3),
+        "cpu_flags": cpu_flags(),
         **extra,
     }

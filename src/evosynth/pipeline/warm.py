@@ -22,10 +22,17 @@ shrink to the caller's CPUs, as in a fresh process); a fork that cannot
 and the caller runs the step itself: no step escapes nice, taskset or a cgroup.
 
 The server is keyed by the uid, the checkout (the path of the evosynth package),
-the interpreter, the bytes of evosynth's source and the environment variables
-that shape torch at import time (thread pools, the kernels' instruction set);
-a change to any of them starts a new server, so a step never runs stale code
-and checkouts and users never share one. A client talks only to a server of
+the interpreter, the bytes of evosynth's source, the installed distributions
+(:func:`site_identity`: every distribution's metadata files on the search
+path, so an upgrade or a new package changes the key) and the environment
+variables that shape torch at import time (thread pools, the kernels'
+instruction set, the numerics mode of :mod:`evosynth.pipeline.numerics`); a
+change to any of them starts a new server, so checkouts and users never share
+one. A file edited in place under an installed package leaves its metadata
+alone: the server itself compares the files of every module it imported with
+what it loaded (:func:`loaded_files`) before each step, and when one changed it
+hands the step back to its caller (which runs it in a fresh process) and exits.
+The server never imports from the caller's folder (:func:`server_command`). A client talks only to a server of
 its own uid (checked on the socket with ``SO_PEERCRED``). A server exits after
 ``IDLE_SECONDS`` without work. No server is used when ``EVOSYNTH_WARM=0``,
 inside SLURM jobs (a step must run inside its job's own process tree, cgroup
@@ -51,14 +58,17 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
+from evosynth.artifacts import ISA_ENV
+from evosynth.pipeline import numerics
+
 IDLE_SECONDS = 300.0
 START_TIMEOUT = 60.0
 #: Environment variables read when torch (or its thread pools) start: part of the server's key.
-IMPORT_TIME_ENV = (
-    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "PYTHONPATH",
-    "LD_LIBRARY_PATH", "LD_PRELOAD", "TORCH_HOME", "ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA",
-    "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "OPENBLAS_CORETYPE",
-)
+IMPORT_TIME_ENV = tuple(dict.fromkeys((
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "PYTHONPATH", "PYTHONHOME",
+    "LD_LIBRARY_PATH", "LD_PRELOAD", "TORCH_HOME", "MKL_ENABLE_INSTRUCTIONS", "OPENBLAS_CORETYPE",
+    *ISA_ENV, *numerics.ENV_NAMES,
+)))
 #: The exit status a fork sends when it cannot take the caller's limits: the caller runs the step itself.
 REFUSED = -(2**31)
 OFF = ("0", "off", "no", "false")
@@ -85,16 +95,75 @@ def enabled(environ: dict[str, str] | None = None) -> bool:
     )
 
 
-def server_key(package: Path = PACKAGE, environ: dict[str, str] | None = None) -> str:
-    """What a server's code and start-up depend on: interpreter, evosynth's sources, import-time env."""
+def _stamp(path: str | Path) -> tuple[int, int] | None:
+    """A file's modification time and size (None if it is gone): cheap, and changed by any rewrite."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+#: The files of a distribution's metadata folder that name its version and its files.
+_DIST_FILES = ("METADATA", "PKG-INFO", "RECORD", "direct_url.json")
+
+
+def site_identity(paths: Sequence[str] | None = None) -> list[tuple[str, tuple[int, int] | None]]:
+    """The installed distributions on the search path, cheaply: the stamps of their metadata files.
+
+    For every folder of ``paths`` (default ``sys.path``): each ``*.dist-info`` and
+    ``*.egg-info``'s METADATA/PKG-INFO, RECORD and direct_url.json, and each
+    ``.pth`` file. Installing, upgrading or removing a distribution rewrites
+    them; the files of a package edited by hand are checked by the server
+    itself (:func:`loaded_files`).
+    """
+    found = []
+    for entry in sys.path if paths is None else paths:
+        folder = Path(entry or ".").resolve()
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:  # a zip file or a missing folder: its own stamp
+            found.append((str(folder), _stamp(folder)))
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                found += [(f"{folder}/{name}/{f}", _stamp(folder / name / f)) for f in _DIST_FILES]
+            elif name.endswith(".pth"):
+                found.append((f"{folder}/{name}", _stamp(folder / name)))
+    return found
+
+
+def server_key(package: Path = PACKAGE, environ: dict[str, str] | None = None,
+               paths: Sequence[str] | None = None) -> str:
+    """What a server's code and start-up depend on: interpreter, evosynth's sources, the installed
+    distributions on ``paths`` (default ``sys.path``), import-time env."""
     environ = os.environ if environ is None else environ
-    digest = hashlib.sha256(f"{os.getuid()}\0{package}\0{sys.executable}\0{sys.version}\0".encode())
+    interpreter = os.path.realpath(sys.executable)
+    digest = hashlib.sha256(
+        f"{os.getuid()}\0{package}\0{sys.executable}\0{interpreter}\0{_stamp(interpreter)}\0{sys.version}\0".encode())
     for path in sorted(package.rglob("*")):
         if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
             digest.update(f"{path.relative_to(package)}\0".encode() + path.read_bytes())
+    for name, stamp in site_identity(paths):
+        digest.update(f"{name}={stamp}\0".encode())
     for name in IMPORT_TIME_ENV:
         digest.update(f"{name}={environ.get(name)}\0".encode())
     return digest.hexdigest()[:20]
+
+
+def loaded_files() -> dict[str, tuple[int, int] | None]:
+    """The stamp of every file this process imported a module from (Python sources and extensions)."""
+    files = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str):
+            files[path] = _stamp(path)
+    return files
+
+
+def changed_files(loaded: dict[str, tuple[int, int] | None]) -> list[str]:
+    """The files of ``loaded`` (:func:`loaded_files`) whose stamp differs now: code this process runs stale."""
+    return [path for path, stamp in loaded.items() if _stamp(path) != stamp]
 
 
 def socket_path(key: str) -> Path:
@@ -118,9 +187,27 @@ def _connect(path: Path) -> socket.socket | None:
     return sock
 
 
-def _start_server(path: Path) -> None:
-    subprocess.Popen(
-        [sys.executable, "-m", "evosynth.pipeline.serve", str(path)],
+def server_command(path: Path) -> list[str]:
+    """The command that starts a server on ``path``, importing nothing from the caller's folder.
+
+    ``python -m`` (and ``-c``) put the working folder first on ``sys.path``,
+    where a folder named ``evosynth/`` would shadow the package and serve every
+    later step; ``-P`` (Python 3.11+) leaves it out. Before 3.11, ``-c`` drops
+    that first entry (``''``) before anything is imported. The server also gets
+    the package this client runs (its key names it) and refuses to serve
+    another one.
+    """
+    if sys.version_info >= (3, 11):
+        start = ["-P", "-m", "evosynth.pipeline.serve"]
+    else:  # pragma: no cover - the project's venv is 3.11
+        start = ["-c", "import sys; sys.path[:] = [p for p in sys.path if p]; from evosynth.pipeline import serve;"
+                       " serve.main()"]
+    return [sys.executable, *start, str(path), str(PACKAGE)]
+
+
+def _start_server(path: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        server_command(path),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -133,12 +220,12 @@ def _reach_server(path: Path) -> socket.socket | None:
     sock = _connect(path)
     if sock is not None:
         return sock
-    _start_server(path)
+    server = _start_server(path)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         time.sleep(0.05)
         sock = _connect(path)
-        if sock is not None:
+        if sock is not None or server.poll() is not None:  # a server that exited will not answer
             return sock
     return None
 
@@ -236,14 +323,34 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 
 # --------------------------------------------------------------------- server
-def _run_request(conn: socket.socket, handler: Callable[[list[str]], int]) -> None:
-    """In the fork: become the caller's step, run it, report the exit status."""
+def _read_request(conn: socket.socket) -> tuple[dict, list[int]] | None:
+    """The caller's request and its standard streams' descriptors; None if it went away before it finished asking."""
     header, fds, _, _ = socket.recv_fds(conn, HEADER.size, 3)
     rest = _recv_exactly(conn, HEADER.size - len(header))
     body = None if rest is None else _recv_exactly(conn, HEADER.unpack(header + rest)[0])
-    if body is None:  # the caller went away before it finished asking: nothing to run
+    return None if body is None else (json.loads(body), fds)
+
+
+def _refuse(conn: socket.socket) -> None:
+    """Hand the request back: the caller runs the step in its own process."""
+    try:
+        conn.settimeout(10)
+        asked = _read_request(conn)
+        for fd in asked[1] if asked else ():
+            os.close(fd)
+        conn.sendall(struct.pack("!i", REFUSED))
+    except OSError:
+        pass  # the caller is gone, or it sees the closed socket and runs the step itself
+    finally:
+        conn.close()
+
+
+def _run_request(conn: socket.socket, handler: Callable[[list[str]], int]) -> None:
+    """In the fork: become the caller's step, run it, report the exit status."""
+    asked = _read_request(conn)
+    if asked is None:  # the caller went away before it finished asking: nothing to run
         os._exit(1)
-    request = json.loads(body)
+    request, fds = asked
     if not _take_limits(request["limits"]):
         conn.sendall(struct.pack("!i", REFUSED))  # the caller runs the step in its own process
         os._exit(0)
@@ -283,12 +390,17 @@ def _die_with_caller(conn: socket.socket) -> None:
     os._exit(1)
 
 
-def serve(path: Path, handler: Callable[[list[str]], int], idle: float = IDLE_SECONDS) -> None:
+def serve(path: Path, handler: Callable[[list[str]], int], idle: float = IDLE_SECONDS,
+          package: Path = PACKAGE) -> None:
     """Import the heavy modules, listen on ``path``, fork one child per step until idle.
 
     Each child becomes its caller's step and runs ``handler(argv)`` (the CLI's ``main``,
     given by :mod:`evosynth.pipeline.serve`: this module does not import the CLI).
+    Serves nothing unless this process's evosynth is ``package`` (the client's);
+    stops serving (handing the request back) once a file it imported changed.
     """
+    if PACKAGE != package.resolve():  # not the code the client's key covers
+        return
     # like the `evosynth` script, import nothing from the folder it was started in
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     os.chdir("/")
@@ -298,6 +410,7 @@ def serve(path: Path, handler: Callable[[list[str]], int], idle: float = IDLE_SE
             importlib.import_module(module)
         except ImportError:  # an optional extra: the step imports (and reports) it itself
             pass
+    loaded = loaded_files()
 
     staging = path.with_name(f"{path.name}.{os.getpid()}")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -312,6 +425,9 @@ def serve(path: Path, handler: Callable[[list[str]], int], idle: float = IDLE_SE
             try:
                 conn, _ = listener.accept()
             except socket.timeout:
+                return
+            if changed_files(loaded):  # an installed package was edited: its new code needs a new process
+                _refuse(conn)
                 return
             if os.fork() == 0:
                 listener.close()
