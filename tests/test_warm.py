@@ -128,8 +128,10 @@ PREPARE = ["prepare", "--dataset", "digits", "--out-dir"]
 def _limited(project: Path, prefix: list[str], record: str, env: dict[str, str]) -> tuple[int, dict]:
     """Run a step under ``prefix`` (nice, taskset) through the warm server; (caller pid, the step's own record)."""
     env = env | {"EVOSYNTH_WARM": "1", "EVOSYNTH_LIMITS_RECORD": str(project / record)}
-    env.pop("EVOSYNTH_THREADS")  # the thread budget must follow the CPUs
-    caller = subprocess.Popen([*prefix, EVOSYNTH, *PREPARE, f"prep-{record}"], cwd=project, env=env,
+    env.pop("EVOSYNTH_THREADS")  # the thread budget must follow the CPUs (native numerics: portable pins it)
+    (project / "params-native.yaml").write_text((project / "params.yaml").read_text() + "numerics: native\n")
+    caller = subprocess.Popen([*prefix, EVOSYNTH, *PREPARE, f"prep-{record}", "--params", "params-native.yaml"],
+                              cwd=project, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, err = caller.communicate(timeout=600)
     assert caller.returncode == 0, err
