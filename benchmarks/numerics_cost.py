@@ -35,13 +35,10 @@ def worker(setting: str, images: int, epochs: int) -> None:
     """In a fresh process: apply the setting, then time ``epochs`` epochs; prints their seconds as JSON."""
     from evosynth.pipeline import numerics
 
-    threads = numerics.apply("portable" if setting == "portable" else "native")
+    mode = numerics.apply("portable" if setting == "portable" else "native")
     import torch
 
-    if setting == "native-pinned-threads":
-        threads = numerics.PORTABLE["threads"]
-    if threads:
-        torch.set_num_threads(threads)
+    numerics.pin_torch(mode, numerics.PORTABLE["threads"] if setting == "native-pinned-threads" else None)
     from evosynth.data.prepared import Split
     from evosynth.nets.architectures import build_model
     from evosynth.nets.layers import full_masks
@@ -53,7 +50,7 @@ def worker(setting: str, images: int, epochs: int) -> None:
     model = build_model("lenet5", (1, 28, 28), 10)
     log = train(model, full_masks(model), data, TrainConfig(epochs=epochs, batch_size=64), seed=0, label=setting)
     print(json.dumps({"seconds": [e["seconds"] for e in log], "capability": torch.backends.cpu.get_cpu_capability(),
-                      "threads": torch.get_num_threads()}))
+                      "onednn": torch.backends.mkldnn.enabled, "threads": torch.get_num_threads()}))
 
 
 def measure(setting: str, images: int, epochs: int) -> dict:
@@ -79,12 +76,13 @@ def main() -> None:
         for setting in order.sample(SETTINGS, len(SETTINGS)):
             result = measure(setting, args.images, args.epochs)
             samples[setting] += result["seconds"][1:] or result["seconds"]  # the first epoch warms up
-            seen[setting] = f"kernels {result['capability']}, {result['threads']} thread(s)"
+            seen[setting] = (f"kernels {result['capability']}, oneDNN {'on' if result['onednn'] else 'off'},"
+                             f" {result['threads']} thread(s)")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"one epoch of LeNet5-Caffe, {args.images:,} images, batch 64; {args.rounds} rounds;"
           f" load average at the end {load:.2f}")
     native = statistics.median(samples["native"])
-    print("| setting | kernels, threads | median epoch (s) | range (s) | vs native |")
+    print("| setting | kernels, oneDNN, threads | median epoch (s) | range (s) | vs native |")
     print("|---|---|---:|---:|---:|")
     for setting in SETTINGS:
         s = samples[setting]

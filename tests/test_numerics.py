@@ -63,11 +63,11 @@ def test_a_fresh_evosynth_process_computes_with_the_pinned_kernels_and_threads(t
     _step(native, [*PREPARE, "out"], EVOSYNTH_LIMITS_RECORD=str(tmp_path / "n.json"), **env)
     p, n = (json.loads((tmp_path / f).read_text()) for f in ("p.json", "n.json"))
     assert p["capability"] == numerics.PORTABLE["capability"] == "DEFAULT"
-    assert p["threads"] == numerics.PORTABLE["threads"] == 1
+    assert p["threads"] == numerics.PORTABLE["threads"] == 1 and p["onednn"] is numerics.PORTABLE["onednn"] is False
     assert n["capability"] == _native_capability() != "DEFAULT"  # the switch turns the pins off
-    assert n["threads"] == 2
+    assert n["threads"] == 2 and n["onednn"] is True
     record = json.loads((portable / "out/digits.provenance.json").read_text())["cpu"]
-    assert record["numerics"] == "portable" and record["aten_cpu_capability"] == "DEFAULT"
+    assert record["numerics"] == "portable" and record["aten_cpu_capability"] == "DEFAULT" and not record["onednn"]
     assert record["env"] == numerics.PORTABLE["env"] and "flags" not in record  # the same bytes on any CPU
     assert json.loads((portable / "out/digits.run.json").read_text())["cpu_flags"]  # the flags go to the run record
     record = json.loads((native / "out/digits.provenance.json").read_text())["cpu"]
@@ -95,12 +95,11 @@ def test_a_numerics_mode_outside_the_two_is_refused():
 def test_pins_that_come_too_late_are_not_claimed():
     """In a process that imported torch before (this one), the pins cannot act: the step is recorded native."""
     environ: dict[str, str] = {}
-    threads = numerics.apply("portable", environ)
+    mode = numerics.apply("portable", environ)
     pinned = torch.backends.cpu.get_cpu_capability() == numerics.PORTABLE["capability"]
-    assert environ[numerics.MARKER] == ("portable" if pinned else "native")
-    assert threads == (numerics.PORTABLE["threads"] if pinned else None)
+    assert environ[numerics.MARKER] == mode == ("portable" if pinned else "native")
     environ = {}
-    assert numerics.apply("native", environ) is None and environ == {numerics.MARKER: "native"}
+    assert numerics.apply("native", environ) == "native" and environ == {numerics.MARKER: "native"}
 
 
 def test_the_warm_servers_key_covers_the_numerics(tmp_path):

@@ -300,7 +300,8 @@ def cpu_isa() -> dict[str, Any]:
     ``numerics``: ``portable`` or ``native`` (:data:`NUMERICS_MARKER`);
     ``aten_cpu_capability``: the kernels ATen dispatches to in this process
     (``DEFAULT``, ``AVX2``, ``AVX512``…; pinned by ``ATEN_CPU_CAPABILITY``);
-    ``deterministic``: whether torch's deterministic algorithms are on; ``env``:
+    ``deterministic``: whether torch's deterministic algorithms are on; ``onednn``:
+    whether torch calls oneDNN (``torch.backends.mkldnn.enabled``); ``env``:
     the pinning variables as set; ``flags``: the CPU's instruction-set
     extensions — only in native mode, where they decide the results: portable
     results do not depend on them, and the same bytes on every CPU include the
@@ -313,6 +314,7 @@ def cpu_isa() -> dict[str, Any]:
         "numerics": numerics,
         "aten_cpu_capability": torch.backends.cpu.get_cpu_capability() if torch else None,
         "deterministic": torch.are_deterministic_algorithms_enabled() if torch else None,
+        "onednn": torch.backends.mkldnn.enabled if torch else None,
         "env": {name: os.environ[name] for name in ISA_ENV if name in os.environ},
     }
     if numerics != "portable":

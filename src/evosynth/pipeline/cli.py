@@ -80,19 +80,19 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             raise ParamsError(str(exc)) from None
         write_json(args.out_dir / f"{args.module}.json", record)
         return 0
-    threads = numerics.apply(numerics.mode_of(params, args.command)) or args.threads  # before torch loads
+    mode = numerics.apply(numerics.mode_of(params, args.command))  # before torch loads
     if warm.enabled():  # a server started with that environment (its key includes it)
         code = warm.run_warm(argv)
         if code is not None:
             return code
     import torch  # after validation: bad input fails fast
 
-    if threads:
-        torch.set_num_threads(threads)
+    numerics.pin_torch(mode, args.threads)
     if os.environ.get("EVOSYNTH_LIMITS_RECORD"):  # for tests: the limits the step really runs under
         write_json(os.environ["EVOSYNTH_LIMITS_RECORD"],
                    {"pid": os.getpid(), "ppid": os.getppid(), "threads": torch.get_num_threads(),
-                    "capability": torch.backends.cpu.get_cpu_capability(), **warm.limits()})
+                    "capability": torch.backends.cpu.get_cpu_capability(), "onednn": torch.backends.mkldnn.enabled,
+                    **warm.limits()})
     with all_or_nothing():  # a failed step leaves none of its outputs behind
         importlib.import_module(COMMANDS[args.command].module).main(params, args)
     return 0

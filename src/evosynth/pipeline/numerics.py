@@ -32,13 +32,13 @@ from typing import Any, MutableMapping
 from evosynth.artifacts import NUMERICS_MARKER as MARKER
 
 MODES = ("portable", "native")
-#: What portable numerics pins: environment variables read as torch loads, and torch's threads.
+#: What portable numerics pins: environment variables read as torch loads, oneDNN, torch's threads.
 PORTABLE: dict[str, Any] = {
     "env": {
         "ATEN_CPU_CAPABILITY": "default",  # ATen's kernels compiled without AVX2/AVX-512
         "MKL_CBWR": "COMPATIBLE",  # MKL's conditional numerical reproducibility: one code path on every CPU
-        "DNNL_MAX_CPU_ISA": "SSE41",  # oneDNN's JIT kernels no wider than SSE4.1
     },
+    "onednn": False,  # oneDNN off (torch.backends.mkldnn): its JIT kernels follow the CPU whatever its ISA cap
     "capability": "DEFAULT",  # what torch.backends.cpu.get_cpu_capability() reports under these pins
     "threads": 1,  # one thread: no reduction depends on how a pool splits it
 }
@@ -53,8 +53,8 @@ def mode_of(params: dict[str, Any], step: str) -> str:
     return "native" if step in TIMING_STEPS else params.get("numerics", "portable")
 
 
-def apply(mode: str, environ: MutableMapping[str, str] | None = None) -> int | None:
-    """Set ``mode``'s environment (before torch is imported); the thread count to pin, None to leave it.
+def apply(mode: str, environ: MutableMapping[str, str] | None = None) -> str:
+    """Set ``mode``'s environment, before torch is imported; the mode in effect (recorded in ``MARKER``).
 
     If torch was already imported with other kernels (a step called from a
     Python process that imported torch first), the pins cannot take effect:
@@ -71,4 +71,16 @@ def apply(mode: str, environ: MutableMapping[str, str] | None = None) -> int | N
                   " this step runs native kernels", file=sys.stderr)
             mode = "native"
     environ[MARKER] = mode
-    return PORTABLE["threads"] if mode == "portable" else None
+    return mode
+
+
+def pin_torch(mode: str, threads: int | None = None) -> None:
+    """The rest of ``mode`` once torch is imported, in the process that runs the step: portable's oneDNN
+    switch and threads; native: ``threads`` if given (``--threads``, ``EVOSYNTH_THREADS``), else torch's own."""
+    import torch
+
+    if mode == "portable":
+        torch.backends.mkldnn.enabled = PORTABLE["onednn"]
+        threads = PORTABLE["threads"]
+    if threads:
+        torch.set_num_threads(threads)
