@@ -14,7 +14,8 @@ import torch
 import yaml
 from conftest import BIN, TINY_PARAMS, engine_env
 
-from evosynth.artifacts import ISA_ENV, provenance, sha256
+from evosynth.artifacts import provenance, sha256
+from evosynth.host import ISA_ENV
 from evosynth.pipeline import numerics, warm
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan

@@ -154,14 +154,14 @@ def test_a_step_keeps_the_callers_nice_value_cpus_cgroup_and_thread_budget(proje
 
 def test_a_fork_refuses_limits_it_cannot_take(monkeypatch):
     here = warm.limits()
-    assert warm._take_limits(here)  # its own limits: nothing to change
-    assert not warm._take_limits(here | {"cgroup": "0::/evosynth-no-such-cgroup\n"})
+    assert warm.take_limits(here)  # its own limits: nothing to change
+    assert not warm.take_limits(here | {"cgroup": "0::/evosynth-no-such-cgroup\n"})
 
     def refuse(*_args):
         raise PermissionError("lowering a nice value needs CAP_SYS_NICE")
 
     monkeypatch.setattr(os, "setpriority", refuse)
-    assert not warm._take_limits(here | {"nice": here["nice"] - 1})
+    assert not warm.take_limits(here | {"nice": here["nice"] - 1})
 
 
 @pytest.mark.skipif(os.getpriority(os.PRIO_PROCESS, 0) > 14 or os.geteuid() == 0,

@@ -17,7 +17,8 @@ import pytest
 import yaml
 from conftest import BIN, TINY_PARAMS, engine_env
 
-from evosynth.artifacts import loaded_version, provenance
+from evosynth.artifacts import provenance
+from evosynth.host import loaded_version
 from evosynth.pipeline import warm
 
 EVOSYNTH = str(BIN / "evosynth")

@@ -20,7 +20,7 @@ before torch is imported: at the start of every ``evosynth`` step (the CLI,
 and so every DVC stage, Snakemake job and SLURM job), and the warm server a
 step starts inherits them (they are part of its key). :func:`apply` records
 the mode in effect in ``EVOSYNTH_NUMERICS`` (``MARKER``), which the steps'
-provenance records (:func:`evosynth.artifacts.cpu_isa`).
+provenance records (:func:`evosynth.host.cpu_isa`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import os
 import sys
 from typing import Any, MutableMapping
 
-from evosynth.artifacts import NUMERICS_MARKER as MARKER
+from evosynth.host import NUMERICS_MARKER as MARKER
 
 MODES = ("portable", "native")
 #: What portable numerics pins: environment variables read as torch loads, oneDNN, torch's threads.

@@ -21,18 +21,12 @@ shrink to the caller's CPUs, as in a fresh process); a fork that cannot
 (a lower nice value needs privileges, a cgroup may not be writable) refuses
 and the caller runs the step itself: no step escapes nice, taskset or a cgroup.
 
-The server is keyed by the uid, the checkout (the path of the evosynth package),
-the interpreter, the bytes of evosynth's source, the installed distributions
-(:func:`site_identity`: every distribution's metadata files on the search
-path, so an upgrade or a new package changes the key) and the environment
-variables that shape torch at import time (thread pools, the kernels'
-instruction set, the numerics mode of :mod:`evosynth.pipeline.numerics`); a
-change to any of them starts a new server, so checkouts and users never share
-one. A file edited in place under an installed package leaves its metadata
-alone: the server itself compares the files of every module it imported with
-what it loaded (:func:`loaded_files`) before each step, and when one changed it
-hands the step back to its caller (which runs it in a fresh process) and exits.
-The server never imports from the caller's folder (:func:`server_command`). A client talks only to a server of
+The server is keyed by what decides the code it runs (:mod:`evosynth.pipeline.warmkey`:
+the checkout, its sources, the interpreter, the installed distributions, the
+import-time environment and the numerics), so checkouts and users never share
+one; before each step it checks that no file it imported changed, else it
+hands the step back to its caller and exits. It never imports from the
+caller's folder (:func:`server_command`). A client talks only to a server of
 its own uid (checked on the socket with ``SO_PEERCRED``). A server exits after
 ``IDLE_SECONDS`` without work. No server is used when ``EVOSYNTH_WARM=0``,
 inside SLURM jobs (a step must run inside its job's own process tree, cgroup
@@ -42,7 +36,6 @@ passing; if a server cannot be reached the step simply runs in its own process.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
@@ -58,17 +51,11 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
-from evosynth.artifacts import ISA_ENV
-from evosynth.pipeline import numerics
+from evosynth.pipeline.limits import limits, take_limits
+from evosynth.pipeline.warmkey import PACKAGE, changed_files, loaded_files, server_key
 
 IDLE_SECONDS = 300.0
 START_TIMEOUT = 60.0
-#: Environment variables read when torch (or its thread pools) start: part of the server's key.
-IMPORT_TIME_ENV = tuple(dict.fromkeys((
-    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "PYTHONPATH", "PYTHONHOME",
-    "LD_LIBRARY_PATH", "LD_PRELOAD", "TORCH_HOME", "MKL_ENABLE_INSTRUCTIONS", "OPENBLAS_CORETYPE",
-    *ISA_ENV, *numerics.ENV_NAMES,
-)))
 #: The exit status a fork sends when it cannot take the caller's limits: the caller runs the step itself.
 REFUSED = -(2**31)
 OFF = ("0", "off", "no", "false")
@@ -80,7 +67,6 @@ PRELOAD = (
     "torch", "torch._dynamo", "torch_pruning", "matplotlib.pyplot", "onnx", "onnxruntime", "sklearn.manifold",
     "evosynth.pipeline.cli", "evosynth.pipeline.steps",
 )
-PACKAGE = Path(__file__).resolve().parent.parent  # the whole evosynth package: edited code gets a new server
 
 
 def enabled(environ: dict[str, str] | None = None) -> bool:
@@ -93,77 +79,6 @@ def enabled(environ: dict[str, str] | None = None) -> bool:
         and hasattr(socket, "send_fds")
         and hasattr(os, "fork")
     )
-
-
-def _stamp(path: str | Path) -> tuple[int, int] | None:
-    """A file's modification time and size (None if it is gone): cheap, and changed by any rewrite."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
-
-
-#: The files of a distribution's metadata folder that name its version and its files.
-_DIST_FILES = ("METADATA", "PKG-INFO", "RECORD", "direct_url.json")
-
-
-def site_identity(paths: Sequence[str] | None = None) -> list[tuple[str, tuple[int, int] | None]]:
-    """The installed distributions on the search path, cheaply: the stamps of their metadata files.
-
-    For every folder of ``paths`` (default ``sys.path``): each ``*.dist-info`` and
-    ``*.egg-info``'s METADATA/PKG-INFO, RECORD and direct_url.json, and each
-    ``.pth`` file. Installing, upgrading or removing a distribution rewrites
-    them; the files of a package edited by hand are checked by the server
-    itself (:func:`loaded_files`).
-    """
-    found = []
-    for entry in sys.path if paths is None else paths:
-        folder = Path(entry or ".").resolve()
-        try:
-            names = sorted(os.listdir(folder))
-        except OSError:  # a zip file or a missing folder: its own stamp
-            found.append((str(folder), _stamp(folder)))
-            continue
-        for name in names:
-            if name.endswith((".dist-info", ".egg-info")):
-                found += [(f"{folder}/{name}/{f}", _stamp(folder / name / f)) for f in _DIST_FILES]
-            elif name.endswith(".pth"):
-                found.append((f"{folder}/{name}", _stamp(folder / name)))
-    return found
-
-
-def server_key(package: Path = PACKAGE, environ: dict[str, str] | None = None,
-               paths: Sequence[str] | None = None) -> str:
-    """What a server's code and start-up depend on: interpreter, evosynth's sources, the installed
-    distributions on ``paths`` (default ``sys.path``), import-time env."""
-    environ = os.environ if environ is None else environ
-    interpreter = os.path.realpath(sys.executable)
-    digest = hashlib.sha256(
-        f"{os.getuid()}\0{package}\0{sys.executable}\0{interpreter}\0{_stamp(interpreter)}\0{sys.version}\0".encode())
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
-            digest.update(f"{path.relative_to(package)}\0".encode() + path.read_bytes())
-    for name, stamp in site_identity(paths):
-        digest.update(f"{name}={stamp}\0".encode())
-    for name in IMPORT_TIME_ENV:
-        digest.update(f"{name}={environ.get(name)}\0".encode())
-    return digest.hexdigest()[:20]
-
-
-def loaded_files() -> dict[str, tuple[int, int] | None]:
-    """The stamp of every file this process imported a module from (Python sources and extensions)."""
-    files = {}
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if isinstance(path, str):
-            files[path] = _stamp(path)
-    return files
-
-
-def changed_files(loaded: dict[str, tuple[int, int] | None]) -> list[str]:
-    """The files of ``loaded`` (:func:`loaded_files`) whose stamp differs now: code this process runs stale."""
-    return [path for path, stamp in loaded.items() if _stamp(path) != stamp]
 
 
 def socket_path(key: str) -> Path:
@@ -188,15 +103,9 @@ def _connect(path: Path) -> socket.socket | None:
 
 
 def server_command(path: Path) -> list[str]:
-    """The command that starts a server on ``path``, importing nothing from the caller's folder.
-
-    ``python -m`` (and ``-c``) put the working folder first on ``sys.path``,
-    where a folder named ``evosynth/`` would shadow the package and serve every
-    later step; ``-P`` (Python 3.11+) leaves it out. Before 3.11, ``-c`` drops
-    that first entry (``''``) before anything is imported. The server also gets
-    the package this client runs (its key names it) and refuses to serve
-    another one.
-    """
+    """Start a server on ``path`` without the caller's folder on ``sys.path`` (``-m`` puts it first, where a
+    folder named ``evosynth/`` would shadow the package; ``-P`` leaves it out, ``-c`` before 3.11 drops it),
+    telling it the package this client runs, which it must run too."""
     if sys.version_info >= (3, 11):
         start = ["-P", "-m", "evosynth.pipeline.serve"]
     else:  # pragma: no cover - the project's venv is 3.11
@@ -252,60 +161,6 @@ def run_warm(argv: Sequence[str]) -> int | None:
     return None if code == REFUSED else code
 
 
-def _cgroup() -> str | None:
-    """This process's cgroups, as ``/proc/self/cgroup`` lists them (v2 and every v1 hierarchy); None without."""
-    try:
-        return Path("/proc/self/cgroup").read_text()
-    except OSError:
-        return None
-
-
-def _join_cgroups(wanted: str) -> None:
-    """Move this process into each cgroup of ``wanted`` it is not in yet (v2: ``0::path``; v1: ``n:ctrl:path``)."""
-    have = set((_cgroup() or "").splitlines())
-    for line in wanted.splitlines():
-        if line in have:
-            continue
-        hierarchy, controllers, path = line.split(":", 2)
-        roots = ["", "/unified"] if hierarchy == "0" else [
-            f"/{controllers}", *(f"/{c.removeprefix('name=')}" for c in controllers.split(","))]
-        for root in roots:
-            procs = Path(f"/sys/fs/cgroup{root}{path}/cgroup.procs")
-            if procs.is_file():
-                procs.write_text(f"{os.getpid()}\n")  # OSError when not permitted: the fork refuses
-                break
-
-
-def limits() -> dict[str, object]:
-    """What a step inherits from its caller besides streams and environment: nice, CPUs, cgroup."""
-    return {
-        "nice": os.getpriority(os.PRIO_PROCESS, 0),
-        "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cgroup": _cgroup(),
-    }
-
-
-def _take_limits(wanted: dict[str, object]) -> bool:
-    """In the fork: take the caller's nice value, CPU affinity and cgroup; False if one cannot be taken."""
-    try:
-        if wanted["cgroup"] is not None and wanted["cgroup"] != _cgroup():
-            _join_cgroups(str(wanted["cgroup"]))
-        nice = int(wanted["nice"])  # type: ignore[arg-type]
-        if nice != os.getpriority(os.PRIO_PROCESS, 0):
-            os.setpriority(os.PRIO_PROCESS, 0, nice)  # raising it is always allowed, lowering it is not
-        if wanted["affinity"] is not None:
-            cpus = set(wanted["affinity"])  # type: ignore[arg-type]
-            if cpus != os.sched_getaffinity(0):
-                os.sched_setaffinity(0, cpus)
-                torch = sys.modules.get("torch")
-                if torch is not None and "OMP_NUM_THREADS" not in os.environ:
-                    # a fresh process sizes torch's pool by its CPUs; the fork inherited the server's
-                    torch.set_num_threads(max(1, min(torch.get_num_threads(), len(cpus))))
-        return _cgroup() == wanted["cgroup"] and os.getpriority(os.PRIO_PROCESS, 0) == nice
-    except (OSError, ValueError):
-        return False
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -351,7 +206,7 @@ def _run_request(conn: socket.socket, handler: Callable[[list[str]], int]) -> No
     if asked is None:  # the caller went away before it finished asking: nothing to run
         os._exit(1)
     request, fds = asked
-    if not _take_limits(request["limits"]):
+    if not take_limits(request["limits"]):
         conn.sendall(struct.pack("!i", REFUSED))  # the caller runs the step in its own process
         os._exit(0)
     for target, fd in enumerate(fds):
