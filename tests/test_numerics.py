@@ -128,5 +128,4 @@ def test_a_chain_writes_the_same_bytes_twice_and_native_kernels_write_others(tmp
         runs[name] = {f: sha256(project / f) for f in ("data/prepared/digits.npz", "gen0/model.pt",
                                                        "gen0/train_log.json", "gen0/stress_train.provenance.json")}
     assert runs["a"] == runs["b"]
-    assert runs["native"]["data/prepared/digits.npz"] == runs["a"]["data/prepared/digits.npz"]
     assert runs["native"]["gen0/model.pt"] != runs["a"]["gen0/model.pt"]  # the pins change what is computed
