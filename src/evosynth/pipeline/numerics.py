@@ -20,7 +20,9 @@ before torch is imported: at the start of every ``evosynth`` step (the CLI,
 and so every DVC stage, Snakemake job and SLURM job), and the warm server a
 step starts inherits them (they are part of its key). :func:`apply` records
 the mode in effect in ``EVOSYNTH_NUMERICS`` (``MARKER``), which the steps'
-provenance records (:func:`evosynth.host.cpu_isa`).
+provenance records (:func:`evosynth.host.cpu_isa`). oneDNN and the threads are
+switched in the process that runs the step, once torch is imported
+(:func:`pin_torch`; in the warm server's fork too).
 """
 
 from __future__ import annotations
