@@ -72,34 +72,37 @@ def test_a_forced_rerun_of_each_step_kind_writes_the_same_bytes(ran):
             run_record = json.loads((project / record.parent / record.name.replace(".provenance.", ".run.")).read_text())
             assert run_record["wall_seconds"] >= 0 and run_record["host"]
     provenance = json.loads((project / "results/tiny/gen0/stress_train.provenance.json").read_text())
-    assert provenance["cpu"]["aten_cpu_capability"] and "flags" in provenance["cpu"]
+    assert provenance["cpu"]["aten_cpu_capability"] == "DEFAULT" and provenance["cpu"]["numerics"] == "portable"
+    assert "flags" not in provenance["cpu"]  # portable bytes do not depend on the CPU: its flags go to the run record
+    assert json.loads((project / "results/tiny/gen0/stress_train.run.json").read_text())["cpu_flags"]
 
 
 @pytest.mark.slow
 def test_runs_under_one_instruction_set_agree_in_bytes_and_across_sets_within_tolerance(ran):
-    """README "Reproducibility": same kernels (ATEN_CPU_CAPABILITY) and threads, same bytes; across kernels
-    the weights may differ in their last bits, accuracy within 1 percentage point on this tiny run."""
+    """docs/numerics.md: same kernels and threads, same bytes (here native kernels, twice); across kernels
+    (native against the portable default) the weights differ in their last bits, accuracy within 1 percentage
+    point on this tiny run."""
     project, plan = ran
     steps = {s.name: s for s in plan}
     train, evaluate = steps["stress_train-tiny-gen0"], steps["evaluate-tiny-gen0"]
     folder = train.folder
-    native = json.loads((project / folder / "metrics.json").read_text())
-    pinned = []
+    portable = json.loads((project / folder / "metrics.json").read_text())
+    (project / "params-native.yaml").write_text((project / "params.yaml").read_text() + "numerics: native\n")
+    native = []
     for attempt in ("a", "b"):
-        out = f"pinned-{attempt}"
-        _step(project, train.cmd.replace(folder, out), ATEN_CPU_CAPABILITY="default")
-        _step(project, evaluate.cmd.replace(folder, out), ATEN_CPU_CAPABILITY="default")
-        pinned.append(project / out)
-    a, b = pinned
+        out = f"native-{attempt}"
+        for step in (train, evaluate):
+            _step(project, step.cmd.replace(folder, out).replace("params.yaml", "params-native.yaml"))
+        native.append(project / out)
+    a, b = native
     for name in ("model.pt", "train_log.json", "metrics.json", "stress_train.provenance.json"):
-        same = (a / name).read_bytes().replace(b"pinned-a", b"pinned-b")  # provenance names its folder
+        same = (a / name).read_bytes().replace(b"native-a", b"native-b")  # provenance names its folder
         assert same == (b / name).read_bytes(), f"{name} differs under one instruction set"
     provenance = json.loads((a / "stress_train.provenance.json").read_text())
-    assert provenance["cpu"]["aten_cpu_capability"] == "DEFAULT"
-    assert provenance["cpu"]["env"] == {"ATEN_CPU_CAPABILITY": "default"}
+    assert provenance["cpu"]["numerics"] == "native" and "flags" in provenance["cpu"]
     metrics = json.loads((a / "metrics.json").read_text())
-    assert abs(metrics["accuracy"] - native["accuracy"]) <= 0.01
-    assert metrics["generation"] == native["generation"] == 0
+    assert abs(metrics["accuracy"] - portable["accuracy"]) <= 0.01
+    assert metrics["generation"] == portable["generation"] == 0
 
 
 @pytest.mark.slow

@@ -132,8 +132,10 @@ PREPARE = ["prepare", "--dataset", "digits", "--out-dir"]
 def _limited(project: Path, prefix: list[str], record: str, env: dict[str, str]) -> tuple[int, dict]:
     """Run a step under ``prefix`` (nice, taskset) through the warm server; (caller pid, the step's own record)."""
     env = env | {"EVOSYNTH_WARM": "1", "EVOSYNTH_LIMITS_RECORD": str(project / record)}
-    env.pop("EVOSYNTH_THREADS")  # the thread budget must follow the CPUs
-    caller = subprocess.Popen([*prefix, EVOSYNTH, *PREPARE, f"prep-{record}"], cwd=project, env=env,
+    env.pop("EVOSYNTH_THREADS")  # the thread budget must follow the CPUs (native numerics: portable pins it)
+    (project / "params-native.yaml").write_text((project / "params.yaml").read_text() + "numerics: native\n")
+    caller = subprocess.Popen([*prefix, EVOSYNTH, *PREPARE, f"prep-{record}", "--params", "params-native.yaml"],
+                              cwd=project, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, err = caller.communicate(timeout=600)
     assert caller.returncode == 0, err
@@ -156,14 +158,14 @@ def test_a_step_keeps_the_callers_nice_value_cpus_cgroup_and_thread_budget(proje
 
 def test_a_fork_refuses_limits_it_cannot_take(monkeypatch):
     here = warm.limits()
-    assert warm._take_limits(here)  # its own limits: nothing to change
-    assert not warm._take_limits(here | {"cgroup": "0::/evosynth-no-such-cgroup\n"})
+    assert warm.take_limits(here)  # its own limits: nothing to change
+    assert not warm.take_limits(here | {"cgroup": "0::/evosynth-no-such-cgroup\n"})
 
     def refuse(*_args):
         raise PermissionError("lowering a nice value needs CAP_SYS_NICE")
 
     monkeypatch.setattr(os, "setpriority", refuse)
-    assert not warm._take_limits(here | {"nice": here["nice"] - 1})
+    assert not warm.take_limits(here | {"nice": here["nice"] - 1})
 
 
 @pytest.mark.skipif(os.getpriority(os.PRIO_PROCESS, 0) > 14 or os.geteuid() == 0,

@@ -28,17 +28,16 @@ import os
 import platform
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
 from evosynth import __version__
 from evosynth.errors import ArtifactError
 from evosynth.guards import before_write
+from evosynth.host import cpu_flags, cpu_isa, package_versions, torch_threads
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -242,58 +241,6 @@ def _git_state() -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
-def _package_versions() -> dict[str, str]:
-    versions = {}
-    for name in ("torch", "numpy", "dvc", "snakemake"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return versions
-
-
-def _torch_threads() -> int | None:
-    torch = sys.modules.get("torch")
-    return torch.get_num_threads() if torch else None
-
-
-#: The x86 instruction-set extensions that select CPU kernels (and so can change float results).
-ISA_FLAGS = (
-    "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
-    "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8",
-)
-#: Environment variables that pin the kernels' instruction set (torch's ATen and oneDNN).
-ISA_ENV = ("ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA")
-
-
-def cpu_isa() -> dict[str, Any]:
-    """The CPU's instruction set and the one torch's kernels use (issue 13 item 10).
-
-    ``flags``: which of :data:`ISA_FLAGS` the CPU has (Linux ``/proc/cpuinfo``);
-    ``aten_cpu_capability``: the kernels ATen dispatches to in this process
-    (``default``, ``avx2``, ``avx512``…; pinned by ``ATEN_CPU_CAPABILITY``);
-    ``deterministic``: whether torch's deterministic algorithms are on; and the
-    pinning variables as set.
-    """
-    flags: list[str] = []
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                present = set(line.split(":", 1)[1].split())
-                flags = [f for f in ISA_FLAGS if f in present]
-                break
-    except OSError:
-        pass
-    torch = sys.modules.get("torch")
-    return {
-        "machine": platform.machine(),
-        "flags": flags,
-        "aten_cpu_capability": torch.backends.cpu.get_cpu_capability() if torch else None,
-        "deterministic": torch.are_deterministic_algorithms_enabled() if torch else None,
-        "env": {name: os.environ[name] for name in ISA_ENV if name in os.environ},
-    }
-
-
 def provenance(step: str, params: Any, outputs: list[Path]) -> dict[str, Any]:
     """Where a step's outputs came from: code, params, packages, instruction set, checksums.
 
@@ -305,9 +252,9 @@ def provenance(step: str, params: Any, outputs: list[Path]) -> dict[str, Any]:
         "evosynth_version": __version__,
         "params": params,
         "params_hash": params_hash(params),
-        "packages": _package_versions(),
+        "packages": package_versions(),
         "python": platform.python_version(),
-        "cpu_threads": _torch_threads(),
+        "cpu_threads": torch_threads(),
         "cpu": cpu_isa(),
         "outputs": {str(p): sha256(p) for p in outputs},
     }
@@ -326,5 +273,6 @@ def run_record(started: float, **extra: Any) -> dict[str, Any]:
         "host": socket.gethostname(),
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "wall_seconds": round(time.time() - started, 3),
+        "cpu_flags": cpu_flags(),
         **extra,
     }

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from evosynth import __version__
 from evosynth.artifacts import all_or_nothing, write_json
 from evosynth.errors import DataError, EvosynthError, ParamsError
-from evosynth.pipeline import checkout, codedeps, lifetime, warm
+from evosynth.pipeline import checkout, codedeps, lifetime, numerics, warm
 from evosynth.pipeline.commands import COMMANDS, DEVICE_RUNTIME, literal
 from evosynth.pipeline.params import load_params, training_spec
 
@@ -36,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=int(os.environ.get("EVOSYNTH_THREADS", "0")) or None,
-        help=literal("CPU threads for torch (default: $EVOSYNTH_THREADS, else torch's default)."
-                     " Fix it to compare runs across machines of the same kind (float reductions depend on it)."),
+        help=literal("CPU threads for torch with `numerics: native` (default: $EVOSYNTH_THREADS, else torch's"
+                     " default); portable numerics pin them (docs/numerics.md)."),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="STEP")
     for command in COMMANDS.values():
@@ -85,18 +85,20 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         write_json(args.out_dir / f"{args.module}.json", record)
         return 0
     checkout.check()  # the code that runs is the checkout's (or none is here)
-    if warm.enabled():
+    mode = numerics.apply(numerics.mode_of(params, args.command))  # before torch loads
+    if warm.enabled():  # a server started with that environment (its key includes it)
         with lifetime.handed_on():  # the fork running the step dies with this process and its engine
             code = warm.run_warm(argv)
         if code is not None:
             return code
     import torch  # after validation: bad input fails fast
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    numerics.pin_torch(mode, args.threads)
     if os.environ.get("EVOSYNTH_LIMITS_RECORD"):  # for tests: the limits the step really runs under
         write_json(os.environ["EVOSYNTH_LIMITS_RECORD"],
-                   {"pid": os.getpid(), "threads": torch.get_num_threads(), **warm.limits()})
+                   {"pid": os.getpid(), "ppid": os.getppid(), "threads": torch.get_num_threads(),
+                    "capability": torch.backends.cpu.get_cpu_capability(), "onednn": torch.backends.mkldnn.enabled,
+                    **warm.limits()})
     with all_or_nothing():  # a failed step leaves none of its outputs behind
         importlib.import_module(COMMANDS[args.command].module).main(params, args)
     return 0

@@ -8,12 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from evosynth.pipeline import codedeps
+from evosynth.pipeline import codedeps, numerics
 from evosynth.pipeline.outputs import STEP_MODULES, STEP_PARAMS, step_files
 from evosynth.pipeline.seeds import BASELINE_FAMILIES, FAMILIES
 
 PARAMS_FILE = "params.yaml"
 TOLERANCE = "papers.tolerance"
+#: The params key of the numerics mode: every step computing with torch reads it (the timing steps run native).
+NUMERICS = "numerics"
 
 @dataclass(frozen=True)
 class Step:
@@ -87,7 +89,8 @@ def make_step(
         cmd=cmd(subcommand, *target, *args, "--out-dir", folder),
         deps=(codedeps.record_path(STEP_MODULES[step]), *deps),
         outs=outs,
-        params=(*read, TOLERANCE) if step == "report" else read,  # a report's summary picks within the tolerance
+        params=(*read, *((TOLERANCE,) if step == "report" else ()),  # a report's summary picks within the tolerance
+                *(() if subcommand in numerics.TIMING_STEPS else (NUMERICS,))),
         metrics=tuple(o for o in outs if o.endswith("/summary.json")),  # one small file per experiment
         **where,
     )

@@ -21,11 +21,12 @@ shrink to the caller's CPUs, as in a fresh process); a fork that cannot
 (a lower nice value needs privileges, a cgroup may not be writable) refuses
 and the caller runs the step itself: no step escapes nice, taskset or a cgroup.
 
-The server is keyed by the uid, the checkout (the path of the evosynth package),
-the interpreter, the bytes of evosynth's source and the environment variables
-that shape torch at import time (thread pools, the kernels' instruction set);
-a change to any of them starts a new server, so a step never runs stale code
-and checkouts and users never share one. A client talks only to a server of
+The server is keyed by what decides the code it runs (:mod:`evosynth.pipeline.warmkey`:
+the checkout, its sources, the interpreter, the installed distributions, the
+import-time environment and the numerics), so checkouts and users never share
+one; before each step it checks that no file it imported changed, else it
+hands the step back to its caller and exits. It never imports from the
+caller's folder (:func:`server_command`). A client talks only to a server of
 its own uid (checked on the socket with ``SO_PEERCRED``). A server exits after
 ``IDLE_SECONDS`` without work. No server is used when ``EVOSYNTH_WARM=0``,
 inside SLURM jobs (a step must run inside its job's own process tree, cgroup
@@ -35,7 +36,6 @@ passing; if a server cannot be reached the step simply runs in its own process.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
@@ -51,14 +51,11 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
+from evosynth.pipeline.limits import limits, take_limits
+from evosynth.pipeline.warmkey import PACKAGE, changed_files, loaded_files, server_key
+
 IDLE_SECONDS = 300.0
 START_TIMEOUT = 60.0
-#: Environment variables read when torch (or its thread pools) start: part of the server's key.
-IMPORT_TIME_ENV = (
-    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "PYTHONPATH",
-    "LD_LIBRARY_PATH", "LD_PRELOAD", "TORCH_HOME", "ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA",
-    "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "OPENBLAS_CORETYPE",
-)
 #: The exit status a fork sends when it cannot take the caller's limits: the caller runs the step itself.
 REFUSED = -(2**31)
 OFF = ("0", "off", "no", "false")
@@ -70,7 +67,6 @@ PRELOAD = (
     "torch", "torch._dynamo", "torch_pruning", "matplotlib.pyplot", "onnx", "onnxruntime", "sklearn.manifold",
     "evosynth.pipeline.cli", "evosynth.pipeline.steps",
 )
-PACKAGE = Path(__file__).resolve().parent.parent  # the whole evosynth package: edited code gets a new server
 
 
 def enabled(environ: dict[str, str] | None = None) -> bool:
@@ -83,18 +79,6 @@ def enabled(environ: dict[str, str] | None = None) -> bool:
         and hasattr(socket, "send_fds")
         and hasattr(os, "fork")
     )
-
-
-def server_key(package: Path = PACKAGE, environ: dict[str, str] | None = None) -> str:
-    """What a server's code and start-up depend on: interpreter, evosynth's sources, import-time env."""
-    environ = os.environ if environ is None else environ
-    digest = hashlib.sha256(f"{os.getuid()}\0{package}\0{sys.executable}\0{sys.version}\0".encode())
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
-            digest.update(f"{path.relative_to(package)}\0".encode() + path.read_bytes())
-    for name in IMPORT_TIME_ENV:
-        digest.update(f"{name}={environ.get(name)}\0".encode())
-    return digest.hexdigest()[:20]
 
 
 def socket_path(key: str) -> Path:
@@ -118,9 +102,21 @@ def _connect(path: Path) -> socket.socket | None:
     return sock
 
 
-def _start_server(path: Path) -> None:
-    subprocess.Popen(
-        [sys.executable, "-m", "evosynth.pipeline.serve", str(path)],
+def server_command(path: Path) -> list[str]:
+    """Start a server on ``path`` without the caller's folder on ``sys.path`` (``-m`` puts it first, where a
+    folder named ``evosynth/`` would shadow the package; ``-P`` leaves it out, ``-c`` before 3.11 drops it),
+    telling it the package this client runs, which it must run too."""
+    if sys.version_info >= (3, 11):
+        start = ["-P", "-m", "evosynth.pipeline.serve"]
+    else:  # pragma: no cover - the project's venv is 3.11
+        start = ["-c", "import sys; sys.path[:] = [p for p in sys.path if p]; from evosynth.pipeline import serve;"
+                       " serve.main()"]
+    return [sys.executable, *start, str(path), str(PACKAGE)]
+
+
+def _start_server(path: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        server_command(path),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -133,12 +129,12 @@ def _reach_server(path: Path) -> socket.socket | None:
     sock = _connect(path)
     if sock is not None:
         return sock
-    _start_server(path)
+    server = _start_server(path)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         time.sleep(0.05)
         sock = _connect(path)
-        if sock is not None:
+        if sock is not None or server.poll() is not None:  # a server that exited will not answer
             return sock
     return None
 
@@ -165,60 +161,6 @@ def run_warm(argv: Sequence[str]) -> int | None:
     return None if code == REFUSED else code
 
 
-def _cgroup() -> str | None:
-    """This process's cgroups, as ``/proc/self/cgroup`` lists them (v2 and every v1 hierarchy); None without."""
-    try:
-        return Path("/proc/self/cgroup").read_text()
-    except OSError:
-        return None
-
-
-def _join_cgroups(wanted: str) -> None:
-    """Move this process into each cgroup of ``wanted`` it is not in yet (v2: ``0::path``; v1: ``n:ctrl:path``)."""
-    have = set((_cgroup() or "").splitlines())
-    for line in wanted.splitlines():
-        if line in have:
-            continue
-        hierarchy, controllers, path = line.split(":", 2)
-        roots = ["", "/unified"] if hierarchy == "0" else [
-            f"/{controllers}", *(f"/{c.removeprefix('name=')}" for c in controllers.split(","))]
-        for root in roots:
-            procs = Path(f"/sys/fs/cgroup{root}{path}/cgroup.procs")
-            if procs.is_file():
-                procs.write_text(f"{os.getpid()}\n")  # OSError when not permitted: the fork refuses
-                break
-
-
-def limits() -> dict[str, object]:
-    """What a step inherits from its caller besides streams and environment: nice, CPUs, cgroup."""
-    return {
-        "nice": os.getpriority(os.PRIO_PROCESS, 0),
-        "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cgroup": _cgroup(),
-    }
-
-
-def _take_limits(wanted: dict[str, object]) -> bool:
-    """In the fork: take the caller's nice value, CPU affinity and cgroup; False if one cannot be taken."""
-    try:
-        if wanted["cgroup"] is not None and wanted["cgroup"] != _cgroup():
-            _join_cgroups(str(wanted["cgroup"]))
-        nice = int(wanted["nice"])  # type: ignore[arg-type]
-        if nice != os.getpriority(os.PRIO_PROCESS, 0):
-            os.setpriority(os.PRIO_PROCESS, 0, nice)  # raising it is always allowed, lowering it is not
-        if wanted["affinity"] is not None:
-            cpus = set(wanted["affinity"])  # type: ignore[arg-type]
-            if cpus != os.sched_getaffinity(0):
-                os.sched_setaffinity(0, cpus)
-                torch = sys.modules.get("torch")
-                if torch is not None and "OMP_NUM_THREADS" not in os.environ:
-                    # a fresh process sizes torch's pool by its CPUs; the fork inherited the server's
-                    torch.set_num_threads(max(1, min(torch.get_num_threads(), len(cpus))))
-        return _cgroup() == wanted["cgroup"] and os.getpriority(os.PRIO_PROCESS, 0) == nice
-    except (OSError, ValueError):
-        return False
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -236,15 +178,35 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 
 # --------------------------------------------------------------------- server
-def _run_request(conn: socket.socket, handler: Callable[[list[str]], int]) -> None:
-    """In the fork: become the caller's step, run it, report the exit status."""
+def _read_request(conn: socket.socket) -> tuple[dict, list[int]] | None:
+    """The caller's request and its standard streams' descriptors; None if it went away before it finished asking."""
     header, fds, _, _ = socket.recv_fds(conn, HEADER.size, 3)
     rest = _recv_exactly(conn, HEADER.size - len(header))
     body = None if rest is None else _recv_exactly(conn, HEADER.unpack(header + rest)[0])
-    if body is None:  # the caller went away before it finished asking: nothing to run
+    return None if body is None else (json.loads(body), fds)
+
+
+def _refuse(conn: socket.socket) -> None:
+    """Hand the request back: the caller runs the step in its own process."""
+    try:
+        conn.settimeout(10)
+        asked = _read_request(conn)
+        for fd in asked[1] if asked else ():
+            os.close(fd)
+        conn.sendall(struct.pack("!i", REFUSED))
+    except OSError:
+        pass  # the caller is gone, or it sees the closed socket and runs the step itself
+    finally:
+        conn.close()
+
+
+def _run_request(conn: socket.socket, handler: Callable[[list[str]], int]) -> None:
+    """In the fork: become the caller's step, run it, report the exit status."""
+    asked = _read_request(conn)
+    if asked is None:  # the caller went away before it finished asking: nothing to run
         os._exit(1)
-    request = json.loads(body)
-    if not _take_limits(request["limits"]):
+    request, fds = asked
+    if not take_limits(request["limits"]):
         conn.sendall(struct.pack("!i", REFUSED))  # the caller runs the step in its own process
         os._exit(0)
     for target, fd in enumerate(fds):
@@ -283,12 +245,17 @@ def _die_with_caller(conn: socket.socket) -> None:
     os._exit(1)
 
 
-def serve(path: Path, handler: Callable[[list[str]], int], idle: float = IDLE_SECONDS) -> None:
+def serve(path: Path, handler: Callable[[list[str]], int], idle: float = IDLE_SECONDS,
+          package: Path = PACKAGE) -> None:
     """Import the heavy modules, listen on ``path``, fork one child per step until idle.
 
     Each child becomes its caller's step and runs ``handler(argv)`` (the CLI's ``main``,
     given by :mod:`evosynth.pipeline.serve`: this module does not import the CLI).
+    Serves nothing unless this process's evosynth is ``package`` (the client's);
+    stops serving (handing the request back) once a file it imported changed.
     """
+    if PACKAGE != package.resolve():  # not the code the client's key covers
+        return
     # like the `evosynth` script, import nothing from the folder it was started in
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     os.chdir("/")
@@ -298,6 +265,7 @@ def serve(path: Path, handler: Callable[[list[str]], int], idle: float = IDLE_SE
             importlib.import_module(module)
         except ImportError:  # an optional extra: the step imports (and reports) it itself
             pass
+    loaded = loaded_files()
 
     staging = path.with_name(f"{path.name}.{os.getpid()}")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -312,6 +280,9 @@ def serve(path: Path, handler: Callable[[list[str]], int], idle: float = IDLE_SE
             try:
                 conn, _ = listener.accept()
             except socket.timeout:
+                return
+            if changed_files(loaded):  # an installed package was edited: its new code needs a new process
+                _refuse(conn)
                 return
             if os.fork() == 0:
                 listener.close()
