@@ -18,6 +18,7 @@ import jsonschema
 
 from evosynth.errors import ParamsError
 from evosynth.pipeline.paramsfile import read_params_file
+from evosynth.pipeline.evidence import check_evidence
 from evosynth.pipeline.pickset import check_picks
 from evosynth.pipeline.probe import check_probe
 from evosynth.pipeline.seeds import FAMILIES, expand_baselines, expand_seeds
@@ -139,7 +140,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
             )
         if params["experiments"][name]["method"] == "sexual":
             raise ParamsError(f"{source}: runtime.experiments: {name!r} has a population; allowed: one network per generation")
-    _check_evidence(params, source)
+    check_evidence(params, source)
     check_probe(params, source)
     if check_files:
         from evosynth.data.sources import check_source  # data imports torch; keep params light
@@ -158,34 +159,6 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
             if problem:
                 raise ParamsError(f"{source}: datasets.{name}.root: {problem}")
     return params
-
-
-def _check_evidence(params: dict[str, Any], source: str) -> None:
-    """The evidence set compares experiments with seeds, paired seed by seed."""
-    evidence = params.get("evidence")
-    if not evidence:
-        return
-    families = params[FAMILIES]
-    for name, claim in evidence["claims"].items():
-        for role in ("treatment", "control"):
-            if claim[role] not in families:
-                raise ParamsError(f"{source}: evidence.claims.{name}.{role}: {claim[role]!r} is not an experiment with"
-                                  f" seeds; allowed: {', '.join(families) or '(none: give an experiment seeds)'}")
-        treated, control = families[claim["treatment"]]["seeds"], families[claim["control"]]["seeds"]
-        if sorted(treated) != sorted(control):
-            raise ParamsError(f"{source}: evidence.claims.{name}: treatment seeds {treated} differ from control seeds"
-                              f" {control}; allowed: the same seeds (the effect is paired by seed)")
-        if claim["form"] == "equivalence" and "margin" not in claim:
-            raise ParamsError(f"{source}: evidence.claims.{name}: form equivalence needs a margin; allowed: a positive"
-                              f" number in the claim's unit (pp for accuracy, log10 ratio for efficiencies)")
-        if claim["form"] == "matched_accuracy" and claim["metric"] == "accuracy":
-            raise ParamsError(f"{source}: evidence.claims.{name}: form matched_accuracy compares a reduction at"
-                              f" matched accuracy; allowed metrics: synaptic_efficiency, cluster_efficiency,"
-                              f" mac_reduction")
-    for index, name in enumerate(evidence["sweep"]):
-        if name not in families:
-            raise ParamsError(f"{source}: evidence.sweep.{index}: {name!r} is not an experiment with seeds;"
-                              f" allowed: {', '.join(families) or '(none: give an experiment seeds)'}")
 
 
 def _check_task(params: dict[str, Any], name: str, exp: dict[str, Any], source: str) -> None:
