@@ -21,7 +21,7 @@ from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.evidence import check_evidence
 from evosynth.pipeline.pickset import check_picks
 from evosynth.pipeline.probe import check_probe
-from evosynth.pipeline.seeds import FAMILIES, expand_baselines, expand_seeds
+from evosynth.pipeline.seeds import expand_baselines, expand_seeds
 from evosynth.tasks.kinds import (
     ARCHITECTURE_TASKS,
     FIXED_WIDTH_ARCHITECTURES,
