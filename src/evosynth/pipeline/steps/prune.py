@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from evosynth.artifacts import read_json, save_checkpoint, write_json
-from evosynth.baselines import l1_filter_prune, l1_keep_fraction, living_filters, magnitude_prune
+from evosynth.baselines import l1_filter_prune, l1_keep_fraction, living_filters, magnitude_prune, random_prune
+from evosynth.evolution.synthesis import seed_for
 from evosynth.nets.compaction import compact
 from evosynth.nets.masks import apply_masks, total_synapses
 from evosynth.pipeline.outputs import step_files
+from evosynth.pipeline.params import training_spec
 from evosynth.pipeline.steps.common import finish, load_network, network_payload
 
 
@@ -25,6 +27,9 @@ def run_prune(
     target = int(read_json(target_metrics)["synapses"])
     if spec["method"] == "magnitude":
         pruned = magnitude_prune(model, masks, keep=min(target, total_synapses(masks)))
+    elif spec["method"] == "random":  # magnitude's counts, the kept synapses drawn from the chain's seed
+        seed = seed_for(int(training_spec(params, baseline)["seed"]), generation, "prune")
+        pruned = random_prune(masks, min(target, total_synapses(masks)), seed)
     else:
         importance = spec["method"]  # l1_filter or group_norm: filters, the same uniform per-layer steps
         pruned = l1_filter_prune(model, masks, l1_keep_fraction(model, masks, target, importance=importance),
