@@ -21,6 +21,7 @@ from evosynth.artifacts import all_or_nothing, write_json
 from evosynth.errors import DataError, EvosynthError, ParamsError
 from evosynth.pipeline import codedeps, warm
 from evosynth.pipeline.commands import COMMANDS, DEVICE_RUNTIME
+from evosynth.pipeline.layout import chain_generations
 from evosynth.pipeline.params import load_params, training_spec
 
 
@@ -53,7 +54,7 @@ def _check_target(params: dict[str, Any], args: argparse.Namespace) -> None:
         raise ParamsError(f"--dataset: {args.dataset!r} is not in params.yaml; allowed: {', '.join(params['datasets'])}")
     generation = getattr(args, "generation", None)
     if generation is not None:
-        last = training_spec(params, args.experiment)["generations"]
+        last = chain_generations(params, args.experiment)
         if not 0 <= generation <= last:
             raise ParamsError(f"--generation: {generation} is outside 0..{last} of experiment {args.experiment!r}")
     member = getattr(args, "member", None)

@@ -108,10 +108,13 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
                              help="each generation's folder"))),
     Command("papers", "The papers' tables and figures from every run, and reports/index.md.", "papers",
             experiment=False, generation=False),
-    Command("prune", "A pruning baseline's offspring: the parent pruned to the followed run's synapse count.",
+    Command("prune", "A pruning baseline's offspring: the parent pruned to the followed run's synapse count, or to its own"
+            " schedule's (F^g of the ancestor's).",
             "prune", args=(arg("--parent", type=Path, required=True, help="the baseline's previous model.pt"),
-                           arg("--target-metrics", type=Path, required=True,
-                               help="the followed experiment's metrics.json"))),
+                           arg("--target-metrics", type=Path,
+                               help="the followed experiment's metrics.json (a baseline without schedule)"),
+                           arg("--ancestor", type=Path,
+                               help="generation 0 model.pt (a baseline on its own schedule)"))),
     Command("export", "Export a generation's compacted network as ONNX (model.onnx) and TorchScript (model.ts).",
             "export", args=(arg("--model", type=Path, required=True, help="the generation's model.pt"),)),
     Command("runtime", "Time networks batch 1 (ONNX Runtime and PyTorch, 1 thread and all cores). Pipeline mode"

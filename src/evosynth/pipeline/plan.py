@@ -53,6 +53,7 @@ from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's pu
     COMPARE_DIR,
     EVIDENCE_DIR,
     PICKS_DIR,
+    chain_generations,
     chain_metrics,
     default_baselines,
     default_experiments,
@@ -220,16 +221,17 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
     source, own = exp.get("family") or followed, spec.get("family") or name
     reads = {s: tuple(f"experiments.{source}.{k}" for k in STEP_PARAMS[s] if not (exp.get("family") and k == "seed"))
              for s in ("retrain", "evaluate")}
-    steps = []
-    for gen in range(1, exp["generations"] + 1):
+    steps, scheduled = [], bool(spec.get("schedule"))
+    for gen in range(1, chain_generations(params, name) + 1):
         folder = member_dir(name, gen, 0, 1)
         parent = ancestor if gen == 1 else f"{member_dir(name, gen - 1, 0, 1)}/model.pt"
-        target = f"{member_dir(followed, gen, 0, 1)}/metrics.json"
+        # its own course reads the ancestor's synapse count; following reads the followed run's at this generation
+        against = ("--ancestor", ancestor) if scheduled else ("--target-metrics", f"{member_dir(followed, gen, 0, 1)}/metrics.json")
         offspring, model = f"{folder}/offspring.pt", f"{folder}/model.pt"
         teacher = [parent] if distills(exp) else []  # the same training as the followed run: from its own parent
         where = {"experiment": name, "generation": gen}
         steps += [
-            make_step("prune", "prune", folder, [parent, target], ["--parent", parent, "--target-metrics", target],
+            make_step("prune", "prune", folder, list(dict.fromkeys([parent, against[1]])), ["--parent", parent, *against],
                   params=(f"baselines.{own}",), **where),
             make_step("retrain", "train", folder, [offspring, data, *teacher],
                   ["--data", data, "--init", offspring, *(a for t in teacher for a in ("--teacher", t))],
@@ -240,7 +242,8 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
         ]
     metrics = chain_metrics(name, params)
     steps.append(make_step("report", "report", report_dir(name), metrics, ["--metrics", *metrics],
-                       params=(f"baselines.{own}", f"experiments.{source}.generations"), experiment=name))
+                       params=(f"baselines.{own}", *(() if scheduled else (f"experiments.{source}.generations",))),
+                       experiment=name))
     return steps
 
 
