@@ -21,8 +21,7 @@ from evosynth.artifacts import all_or_nothing, write_json
 from evosynth.errors import DataError, EvosynthError, ParamsError
 from evosynth.pipeline import codedeps, warm
 from evosynth.pipeline.commands import COMMANDS, DEVICE_RUNTIME
-from evosynth.pipeline.layout import chain_generations
-from evosynth.pipeline.params import load_params, training_spec
+from evosynth.pipeline.params import chain_generations, load_params, training_spec
 
 
 def _parser() -> argparse.ArgumentParser:

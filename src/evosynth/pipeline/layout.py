@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from evosynth.pipeline.params import chain_generations
+
 
 def prepared_path(dataset: str) -> str:
     return f"data/prepared/{dataset}.npz"
@@ -84,16 +86,6 @@ def chain_metrics(name: str, params: dict[str, Any]) -> list[str]:
     return [f"{run_dir(followed, spec, 0)}/metrics.json"] + [
         f"{member_dir(name, g, 0, 1)}/metrics.json" for g in range(1, chain_generations(params, name) + 1)
     ]
-
-
-def chain_generations(params: dict[str, Any], name: str) -> int:
-    """The last generation of an experiment or baseline: a baseline on its own ``schedule`` runs its own count,
-    one following an experiment's synapse counts stops where that experiment stops."""
-    if name not in params["baselines"]:
-        return params["experiments"][name]["generations"]
-    spec = params["baselines"][name]
-    own = spec.get("schedule")
-    return own["generations"] if own else params["experiments"][spec["follow"]]["generations"]
 
 
 def default_experiments(params: dict[str, Any]) -> list[str]:

@@ -268,6 +268,16 @@ def training_spec(params: dict[str, Any], name: str) -> dict[str, Any]:
     return params["experiments"][name]
 
 
+def chain_generations(params: dict[str, Any], name: str) -> int:
+    """The last generation of an experiment or baseline: a baseline on its own ``schedule`` runs its own count,
+    one following an experiment's synapse counts stops where that experiment stops."""
+    if name not in params["baselines"]:
+        return params["experiments"][name]["generations"]
+    spec = params["baselines"][name]
+    own = spec.get("schedule")
+    return own["generations"] if own else params["experiments"][spec["follow"]]["generations"]
+
+
 def _key(path: Any) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
 
