@@ -144,6 +144,10 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
                   arg("--seed", type=int, required=True, help="one of probe.seeds"),
                   arg("--recipe", help="a key of probe.recipes (default: probe.train)"), _DATA,
                   arg("--teacher", type=Path, help="the reference's ancestor model.pt (probe.train.distill)"))),
+    Command("scratch", "The from-scratch control: a chain's network of one generation, its architecture and mask"
+            " trained from a fresh initialisation for the total epochs the network received.", "scratch",
+            args=(arg("--model", type=Path, required=True, help="the network's model.pt"),
+                  arg("--ancestor", type=Path, required=True, help="the chain's generation 0 model.pt"), _DATA)),
     Command("probe", "The capacity probe's report: accuracy over seeds per architecture against the reference's"
             " ancestor, with a t interval and whether it lies above the accuracy line (reports/probe/).", "probe",
             experiment=False, generation=False),

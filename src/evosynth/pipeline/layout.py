@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evosynth.pipeline.params import chain_generations
+from evosynth.pipeline.seeds import chain_generations
 
 
 def prepared_path(dataset: str) -> str:

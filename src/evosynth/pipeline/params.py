@@ -18,9 +18,10 @@ import jsonschema
 
 from evosynth.errors import ParamsError
 from evosynth.pipeline.paramsfile import read_params_file
+from evosynth.pipeline.curves import check_curves
 from evosynth.pipeline.pickset import check_picks
 from evosynth.pipeline.probe import check_probe
-from evosynth.pipeline.seeds import FAMILIES, expand_baselines, expand_seeds
+from evosynth.pipeline.seeds import FAMILIES, chain_generations, expand_baselines, expand_seeds  # noqa: F401 (re-exported)
 from evosynth.tasks.kinds import (
     ARCHITECTURE_TASKS,
     FIXED_WIDTH_ARCHITECTURES,
@@ -141,6 +142,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
             raise ParamsError(f"{source}: runtime.experiments: {name!r} has a population; allowed: one network per generation")
     _check_evidence(params, source)
     check_probe(params, source)
+    check_curves(params, source)
     if check_files:
         from evosynth.data.sources import check_source  # data imports torch; keep params light
 
@@ -266,16 +268,6 @@ def training_spec(params: dict[str, Any], name: str) -> dict[str, Any]:
     if name in params["baselines"]:
         return params["experiments"][params["baselines"][name]["follow"]]
     return params["experiments"][name]
-
-
-def chain_generations(params: dict[str, Any], name: str) -> int:
-    """The last generation of an experiment or baseline: a baseline on its own ``schedule`` runs its own count,
-    one following an experiment's synapse counts stops where that experiment stops."""
-    if name not in params["baselines"]:
-        return params["experiments"][name]["generations"]
-    spec = params["baselines"][name]
-    own = spec.get("schedule")
-    return own["generations"] if own else params["experiments"][spec["follow"]]["generations"]
 
 
 def _key(path: Any) -> str:

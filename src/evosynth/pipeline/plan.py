@@ -22,6 +22,7 @@ Per experiment ``e`` and population member ``m`` (docs/architecture.md §3.1)::
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
     picks (runtime.picks, picks)    reports/picks/  (each run's pick against the pick, per seed; every generation timed)
     probe_train, probe (probe)      results/probe/w<widths>_s<seed>/, reports/probe/probe.{md,csv,png} (pipeline/probe.py)
+    scratch, curves (curves)        results/scratch/<chain>/gen<g>/, reports/curves/ (pipeline/curves.py)
     features (one experiment)       reports/papers/features_tsne.png, stressednets_table4.*
     papers (everything)             reports/papers/*, reports/index.md
 
@@ -74,6 +75,7 @@ from evosynth.pipeline.outputs import (  # noqa: F401 (re-exported)
     STEP_PARAMS,
     step_files,
 )
+from evosynth.pipeline.curves_steps import scratch_steps
 from evosynth.pipeline.pickset import ablation_chains, timed_chains
 from evosynth.pipeline.probe_steps import probe_steps
 from evosynth.pipeline.seeds import FAMILIES, members
@@ -301,6 +303,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         steps += [replace(step, default=False) for step in probe_steps(params)]
     if params["runtime"]["picks"]:
         steps.append(_picks_step(params))
+    if params.get("curves"):  # the trade-off curves (pipeline/curves.py): a named target
+        steps += [replace(step, default=False) for step in scratch_steps(params)]
     steps = list({step.name: step for step in steps}.values())  # a shared ancestor's export is one step
     return code_steps(steps) + steps
 
