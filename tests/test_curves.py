@@ -13,15 +13,20 @@ from conftest import BIN, TINY_PARAMS, make_project, record, run
 from test_workflow import dvc_dag, snakemake_dag
 
 from evosynth.artifacts import load_checkpoint, save_checkpoint
-from evosynth.errors import ParamsError
+from evosynth.errors import ArtifactError, ParamsError
 from evosynth.nets.architectures import LeNet5
 from evosynth.nets.masks import full_masks, prunable_layers, total_synapses
+from evosynth.pipeline.curves import scratch_runs
+from evosynth.pipeline.layout import chain_metrics
 from evosynth.pipeline.params import validate_params
+from evosynth.pipeline.pickset import seeded_chains
 from evosynth.pipeline.plan import build_plan
 from evosynth.pipeline.steps.common import network_payload
 from evosynth.pipeline.steps.common import load_network
+from evosynth.pipeline.steps.curves import run_curves
 from evosynth.pipeline.steps.prune import run_prune
 from evosynth.pipeline.steps.scratch import run_scratch
+from evosynth.reporting.curves import at_point, operating_points, scratch_rows
 
 SCHEDULE = {"factor": 0.6, "generations": 3}
 
@@ -235,3 +240,115 @@ def test_a_controls_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_the_d
     assert sorted(j[0] for j in dvc if j[0] != "code") == ["prepare", "prune", "prune", "retrain", "retrain",
                                                            "scratch", "stress_train"]
     assert not any(j[0] == "scratch" for j in snakemake_dag(project, "all"))
+
+
+# --- the curves report -------------------------------------------------------------------------------
+
+
+def _chain(efficiencies, accuracies, vals=None, macs=None):
+    """A trajectory by generation: synaptic efficiency, MAC reduction (default: half of it, at least 1) and both
+    accuracies (validation default: test + 0.01)."""
+    vals = vals or [a + 0.01 for a in accuracies]
+    macs = macs or [max(1.0, e / 2) for e in efficiencies]
+    return {g: {"generation": g, "synaptic_efficiency": e, "mac_reduction": m, "accuracy": a, "val_accuracy": v}
+            for g, (e, m, a, v) in enumerate(zip(efficiencies, macs, accuracies, vals, strict=True))}
+
+
+def test_a_seed_is_read_on_log10_of_the_axis_and_counts_only_where_it_reaches():
+    series = _chain([1, 2, 4, 8], [0.9, 0.8, 0.7, 0.6])
+    assert at_point(series, "accuracy", "synaptic_efficiency", 2 ** 1.5) == pytest.approx(75.0)  # log, not linear
+    assert at_point(series, "accuracy", "synaptic_efficiency", 8) == pytest.approx(60.0)
+    assert at_point(series, "accuracy", "synaptic_efficiency", 9) is None
+    assert at_point(series, "accuracy", "mac_reduction", 4) == pytest.approx(60.0)  # MACs: 1, 1, 2, 4
+
+
+def test_best_other_is_chosen_on_validation_and_the_difference_is_paired_on_test_over_seeds_that_reach():
+    evolved = {s: _chain([1, 2, 4, 8, 16], [0.90, 0.89, 0.88 + 0.01 * s, 0.86, 0.80]) for s in range(3)}
+    # a: the best on validation, worse on test; b: better on test, worse on validation; seed 2 of b stops at 4x
+    a = {s: _chain([1, 2, 4, 8, 16], [0.90, 0.87, 0.85, 0.80, 0.70], vals=[0.9, 0.9, 0.9, 0.9, 0.9]) for s in range(3)}
+    b = {s: _chain([1, 2, 4, 8, 16][: 5 if s < 2 else 3], [0.90, 0.89, 0.89, 0.88, 0.85][: 5 if s < 2 else 3],
+                   vals=[0.5] * (5 if s < 2 else 3)) for s in range(3)}
+    rows = operating_points({"ev": evolved, "a": a, "b": b}, "ev", {"synaptic_efficiency": [4, 8]}, 0.95)
+    at4, at8 = rows
+    assert at4["best_other"] == "a" and at8["best_other"] == "a"
+    assert at4["methods"]["ev"]["mean"] == pytest.approx(89.0) and at4["methods"]["a"]["mean"] == pytest.approx(85.0)
+    assert at4["difference"]["n"] == 3 and at4["difference"]["mean"] == pytest.approx(4.0)
+    assert at4["difference"]["low"] < 4.0 < at4["difference"]["high"]  # seeds differ: an interval, not a point
+    assert (at8["methods"]["b"]["reached"], at8["methods"]["b"]["seeds"]) == (2, 3)
+    assert at8["difference"]["mean"] == pytest.approx(6.0)
+    # on test alone b would be best: choosing on it is what the validation key prevents
+    by_test = operating_points({"ev": evolved, "a": a, "b": b}, "ev", {"synaptic_efficiency": [4]}, 0.95,
+                               decide="accuracy")
+    assert by_test[0]["best_other"] == "b"
+
+
+def test_each_control_is_paired_with_its_network_by_seed():
+    methods = {"ev": {s: _chain([1, 2, 4], [0.9, 0.88, 0.86 + 0.01 * s]) for s in range(3)}}
+    controls = {"ev": {2: {s: {"accuracy": 0.84 + 0.02 * s} for s in range(3)}}}
+    (row,) = scratch_rows(methods, controls, 0.95)
+    assert row["generation"] == 2 and row["synaptic_efficiency"] == 4 and row["mac_reduction"] == 2
+    assert row["difference"]["mean"] == pytest.approx(1.0) and row["difference"]["n"] == 3
+    assert row["scratch"]["mean"] == pytest.approx(86.0)
+
+
+def _write_chains(root: Path, params: dict) -> None:
+    """Metrics files of every chain of the curves and of every control (seed-specific values)."""
+    efficiencies = {"pk": lambda seed: [1, 3, 9 + 2 * seed], "pk_magnitude": lambda seed: [1, 1.6, 2.8, 4.6],
+                    "pk_random": lambda seed: [1, 1.6, 2.8, 4.6], "pk_l1_filter": lambda seed: [1, 1.7, 2.9, 5.0]}
+    for name, of_seed in efficiencies.items():
+        for seed, chain in seeded_chains(params, name).items():
+            effs = of_seed(seed)
+            accs = [0.9 - 0.02 * g - 0.005 * seed - (0.01 if name == "pk_random" else 0) for g in range(len(effs))]
+            series = _chain(effs, accs)
+            for g, path in enumerate(chain_metrics(chain, params)):
+                (root / path).parent.mkdir(parents=True, exist_ok=True)
+                (root / path).write_text(json.dumps(series[g]))
+                record(root / path)
+    for chain, g, folder in scratch_runs(params):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        (root / folder / "metrics.json").write_text(json.dumps({"accuracy": 0.8, "val_accuracy": 0.81}))
+        record(root / folder / "metrics.json")
+
+
+def test_the_curves_step_writes_the_table_the_figures_and_the_controls(tmp_path):
+    params = validate_params(_curves())
+    _write_chains(tmp_path, params)
+    out = tmp_path / "reports/curves"
+    rows = run_curves(params, out, root=tmp_path)
+    text = (out / "curves.md").read_text()
+    assert "## At fixed synaptic efficiency" in text and "## At fixed mac reduction" in text
+    assert "| 30 | – (0/2) |" in text  # nothing reaches 30x: said, not hidden
+    assert "| 10 | 85.65 (1/2) | – (0/2) |" in text  # seed 1 alone reaches 10x (log-interpolated): no interval
+    assert "## Against the architecture trained from scratch" in text and "| pk_magnitude | 2 |" in text
+    assert "Not drawn here: accuracy against measured batch-1 latency" in text
+    at4 = next(r for r in rows if r["axis"] == "mac_reduction" and r["point"] == 2)
+    assert at4["best_other"] == "pk_l1_filter" and at4["difference"]["n"] == 2
+    assert (out / "curves.csv").read_text().startswith("kind,axis,point,method,generation,n,seeds,mean,low,high")
+    from evosynth.figures import read_axes
+
+    for name, axis in (("curves_synapses.png", "synaptic efficiency"), ("curves_macs.png", "MAC reduction")):
+        (panel,) = read_axes(out / name)
+        assert axis in panel["xlabel"] and "log scale" in panel["xlabel"] and panel["ylabel"] == "test accuracy (%)"
+
+
+def test_metrics_without_the_decisions_validation_accuracy_are_refused_in_one_line(tmp_path):
+    params = validate_params(_curves())
+    _write_chains(tmp_path, params)
+    path = tmp_path / "results/pk_random_s1/gen2/metrics.json"
+    path.write_text(json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != "val_accuracy"}))
+    record(path)
+    with pytest.raises(ArtifactError, match=r"^pk_random_s1: generation 2 has no val_accuracy; allowed: "):
+        run_curves(params, tmp_path / "out", root=tmp_path)
+
+
+def test_curves_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_the_default(tmp_path):
+    project = make_project(tmp_path / "p", _curves(), git=False)
+    run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "curves"], cwd=project)
+    run(["git", "init", "-q"], cwd=project)
+    run([str(BIN / "dvc"), "init", "-q"], cwd=project)
+    dvc = dvc_dag(project, "curves")
+    assert dvc == snakemake_dag(project, "curves")
+    # prepare; pk: 2 seeds x (ancestor + evaluate + 2 generations x 4 steps); 3 baselines x 2 seeds x 3 steps x
+    # (prune, retrain, evaluate); 4 controls; the report
+    assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 * (2 + 2 * 4) + 3 * 2 * 3 * 3 + 4 + 1
+    assert not any(j[0] in ("curves", "scratch") for j in snakemake_dag(project, "all"))

@@ -22,3 +22,27 @@ rule scratch:
         "../envs/evosynth.yaml"
     shell:
         "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
+
+
+rule curves:
+    threads: 1
+    input:
+        step_inputs("curves"),
+    output:
+        "reports/curves/curves.md",
+        report("reports/curves/curves.csv", caption="../report/curves.rst", category="Curves",
+               labels={"what": "operating points"}),
+        report("reports/curves/curves_synapses.png", caption="../report/curves.rst", category="Curves",
+               labels={"what": "accuracy vs synaptic efficiency"}),
+        report("reports/curves/curves_macs.png", caption="../report/curves.rst", category="Curves",
+               labels={"what": "accuracy vs MAC reduction"}),
+        "reports/curves/curves.provenance.json",
+    params:
+        cmd=step_cmd("curves"),
+        values=step_values("curves"),
+    log:
+        "logs/curves.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from evosynth.pipeline.curves import scratch_runs, scratch_unit
-from evosynth.pipeline.layout import member_dir, prepared_path, run_dir
+from evosynth.pipeline.curves import CURVES_DIR, curve_runs, scratch_runs, scratch_unit
+from evosynth.pipeline.layout import chain_metrics, member_dir, prepared_path, run_dir
+from evosynth.pipeline.seeds import BASELINE_FAMILIES, members
 from evosynth.pipeline.stage import Step, make_step
 
 
@@ -31,3 +32,16 @@ def scratch_steps(params: dict[str, Any]) -> list[Step]:
         steps.append(make_step("scratch", "scratch", folder, [model, ancestor, data], args, params=reads,
                                unit=scratch_unit(chain, generation)))
     return steps
+
+
+def curves_steps(params: dict[str, Any]) -> list[Step]:
+    """The controls, then the report reading every chain's metrics and every control's (outside the default)."""
+    controls = scratch_steps(params)
+    names = curve_runs(params)
+    deps = list(dict.fromkeys(m for name in names for chain in members(params, name)
+                              for m in chain_metrics(chain, params)))
+    deps += [f"{step.folder}/metrics.json" for step in controls]
+    # what it reads: the section, and how far each run goes (as written: a family's keys)
+    reads = ("curves", *(f"baselines.{n}" if n in {*params["baselines"], *params[BASELINE_FAMILIES]}
+                         else f"experiments.{n}.generations" for n in names))
+    return [*controls, make_step("curves", "curves", CURVES_DIR, deps, [], params=reads)]

@@ -75,7 +75,7 @@ from evosynth.pipeline.outputs import (  # noqa: F401 (re-exported)
     STEP_PARAMS,
     step_files,
 )
-from evosynth.pipeline.curves_steps import scratch_steps
+from evosynth.pipeline.curves_steps import curves_steps
 from evosynth.pipeline.pickset import ablation_chains, timed_chains
 from evosynth.pipeline.probe_steps import probe_steps
 from evosynth.pipeline.seeds import FAMILIES, members
@@ -304,7 +304,7 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
     if params["runtime"]["picks"]:
         steps.append(_picks_step(params))
     if params.get("curves"):  # the trade-off curves (pipeline/curves.py): a named target
-        steps += [replace(step, default=False) for step in scratch_steps(params)]
+        steps += [replace(step, default=False) for step in curves_steps(params)]
     steps = list({step.name: step for step in steps}.values())  # a shared ancestor's export is one step
     return code_steps(steps) + steps
 
