@@ -32,7 +32,7 @@ from evosynth.data.prepared import load_prepared
 from evosynth.nets.architectures import build_model
 from evosynth.nets.masks import prunable_layers
 from evosynth.pipeline.params import load_params
-from evosynth.pipeline.seeds import FAMILIES, members
+from evosynth.pipeline.seeds import FAMILIES, chain_generations, members
 from evosynth.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def chains_cost(params: dict, chains: list[str], epoch_s: float, evaluate_s: flo
         baseline = chain in params["baselines"]
         spec = params["experiments"][params["baselines"][chain]["follow"] if baseline else chain]
         size = spec["population"]["size"] if spec["method"] == "sexual" and not baseline else 1
-        gens = spec["generations"] * size
+        gens = chain_generations(params, chain) * size  # a baseline on its own schedule: its own count
         generations += gens
         epochs += gens * spec["train"]["epochs"]
         teacher = TEACHER_SHARE if spec["train"].get("distill", {}).get("alpha", 0) > 0 else 0.0

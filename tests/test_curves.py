@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import BIN, TINY_PARAMS, make_project, record, run
+from conftest import BIN, ROOT, TINY_PARAMS, make_project, record, run
 from test_workflow import dvc_dag, snakemake_dag
 
 from evosynth.artifacts import load_checkpoint, save_checkpoint
@@ -352,3 +352,51 @@ def test_curves_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_th
     # (prune, retrain, evaluate); 4 controls; the report
     assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 * (2 + 2 * 4) + 3 * 2 * 3 * 3 + 4 + 1
     assert not any(j[0] in ("curves", "scratch") for j in snakemake_dag(project, "all"))
+
+
+# --- its cost ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cost_module():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import curves_cost
+
+        yield curves_cost
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
+def test_curves_cost_arithmetic_by_hand(cost_module):
+    params = validate_params(_curves())
+    # epoch 10 s, evaluate 1 s, 0.5 s per stage, encode + synthesize (or prune) 2 s:
+    # pk: 2 seeds x (ancestor 10 + 1 + 2 x 0.5, then 2 generations x (10 + 1 + 2 + 4 x 0.5)); the baselines on
+    # their own 3 steps: 3 x 2 seeds x 3 x (10 + 1 + 2 + 3 x 0.5); 4 controls of 1 + 2 x 1 epochs: 4 x (30 + 1 + 0.5)
+    cost = cost_module.curves_cost(params, 10.0, 1.0, 0.5, 2.0)
+    assert (cost["chains"], cost["ancestors"], cost["generations"]) == (8, 2, 4 + 18)
+    assert (cost["controls"], cost["scratch_epochs"]) == (4, 12)
+    assert cost["wall_s"] == pytest.approx(2 * (12 + 30) + 18 * 14.5 + 4 * 31.5 + cost_module.REPORT_S)
+
+
+def test_curves_cost_dry_run_prints_the_estimate_of_the_committed_params(cost_module, capsys):
+    cost_module.main(["--dry"])
+    out = capsys.readouterr().out
+    assert "quiet-machine reference: 20 chains, 5 ancestors" in out and "60 from-scratch controls" in out
+
+
+def test_the_committed_curves_run_five_seeds_of_the_picks_configuration_against_baselines_on_their_own_course():
+    from evosynth.pipeline.params import load_params
+    from evosynth.pipeline.seeds import FAMILIES
+
+    params = load_params(ROOT / "params.yaml")
+    curves, families = params["curves"], params[FAMILIES]
+    evolved = families[curves["evolved"]]
+    assert evolved["seeds"] == [0, 1, 2, 3, 4] and evolved["data"] == {"train_size": None, "test_size": None}
+    assert {k: v for k, v in evolved.items() if k != "seeds"} == {k: v for k, v in families["pick"].items()
+                                                                   if k != "seeds"}
+    for name in curves["baselines"]:
+        spec = params["baseline_families"][name]
+        assert spec["follow"] == curves["evolved"] and spec["schedule"]["factor"] ** spec["schedule"]["generations"] < 0.01
+    assert {params["baseline_families"][n]["method"] for n in curves["baselines"]} == {"magnitude", "l1_filter",
+                                                                                       "random"}
