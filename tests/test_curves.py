@@ -400,3 +400,31 @@ def test_the_committed_curves_run_five_seeds_of_the_picks_configuration_against_
         assert spec["follow"] == curves["evolved"] and spec["schedule"]["factor"] ** spec["schedule"]["generations"] < 0.01
     assert {params["baseline_families"][n]["method"] for n in curves["baselines"]} == {"magnitude", "l1_filter",
                                                                                        "random"}
+
+
+@pytest.mark.slow
+def test_snakemake_runs_the_curves_target_end_to_end(tmp_path):
+    """Every chain, every control and the report on the tiny data (decide_on: accuracy, as metrics without a
+    validation split have no val_accuracy)."""
+    params = _curves()
+    params["curves"]["decide_on"] = "accuracy"
+    project = make_project(tmp_path / "p", params, git=False)
+    run([str(BIN / "snakemake"), "-c1", "curves"], cwd=project, timeout=1800)
+    prune = json.loads((project / "results/pk_random_s1/gen3/prune.json").read_text())
+    assert prune["target_synapses"] == round(430_500 * 0.6**3)  # its own course, past pk's two generations
+    control = json.loads((project / "results/scratch/pk_magnitude_s1/gen2/metrics.json").read_text())
+    network = json.loads((project / "results/pk_magnitude_s1/gen2/metrics.json").read_text())
+    assert control["synapses"] == network["synapses"] and control["epochs"] == 3
+    text = (project / "reports/curves/curves.md").read_text()
+    assert "| pk_magnitude | 2 |" in text and "test (curves.decide_on) accuracy" in text
+
+
+def test_the_prune_step_refuses_a_scheduled_baseline_without_its_ancestor_in_one_line(tmp_path):
+    from conftest import write_params
+
+    write_params(tmp_path / "params.yaml", _curves())
+    out = run([str(BIN / "evosynth"), "prune", "--experiment", "pk_random_s1", "--generation", "1",
+               "--parent", "x.pt", "--target-metrics", "m.json", "--out-dir", "o"], cwd=tmp_path, check=False)
+    assert out.returncode != 0 and out.stderr.strip().splitlines()[-1].endswith(
+        "prune: 'pk_random_s1' has schedule; allowed: --ancestor")
+    assert "Traceback" not in out.stderr

@@ -38,7 +38,8 @@ def markdown(rows: list[dict[str, Any]], controls: list[dict[str, Any]], info: d
     lines = ["# Trade-off curves", "",
              f"{info['evolved']} against {', '.join(m for m in methods if m != info['evolved'])}; test accuracy (%)"
              f" as mean [{info['confidence']:.0%} t interval] over the seeds whose trajectory reaches the point"
-             " (reached/seeds in parentheses). Best other: the baseline of highest mean validation accuracy at the"
+             " (reached/seeds in parentheses). Best other: the baseline of highest mean"
+             f" {'validation' if info['decide_on'] == 'val_accuracy' else 'test (curves.decide_on)'} accuracy at the"
              " point; the difference is paired by seed over the seeds where both reach it.", ""]
     for axis in AXES:
         mine = [r for r in rows if r["axis"] == axis]
@@ -117,7 +118,8 @@ def figure(methods: dict[str, Any], controls: list[dict[str, Any]], axis: str, c
 def curves_report(methods: dict[str, dict[int, Any]], scratch: dict[str, Any], info: dict[str, Any],
                   paths: list[Path]) -> list[dict[str, Any]]:
     """Write curves.md, curves.csv and one figure per axis; the operating-point rows."""
-    rows = operating_points(methods, info["evolved"], info["operating_points"], info["confidence"])
+    rows = operating_points(methods, info["evolved"], info["operating_points"], info["confidence"],
+                            decide=info["decide_on"])
     controls = scratch_rows(methods, scratch, info["confidence"])
     write_text(paths[0], markdown(rows, controls, {**info, "methods": list(methods)}))
     write_text(paths[1], table(rows, controls))

@@ -17,8 +17,8 @@ from evosynth.pipeline.steps.common import finish
 from evosynth.reporting.curves import trajectory
 from evosynth.reporting.curves_report import curves_report
 
-#: The accuracy every decision reads (the best other method at a point) and the one quoted.
-DECIDE, QUOTE = "val_accuracy", "accuracy"
+#: The accuracy quoted (test); the one deciding the best other method at a point is ``curves.decide_on``.
+QUOTE = "accuracy"
 
 
 def run_curves(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> list[dict[str, Any]]:
@@ -27,7 +27,8 @@ def run_curves(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> li
     curves = params.get("curves")
     if not curves:
         raise ParamsError("curves: missing; allowed: a curves section in params.yaml (docs/method.md §10.6)")
-    keys = (QUOTE, DECIDE, "synaptic_efficiency", "mac_reduction")
+    decide = curves["decide_on"]
+    keys = (QUOTE, decide, "synaptic_efficiency", "mac_reduction")
     methods = {name: {seed: trajectory([read_json(root / p) for p in chain_metrics(chain, params)], keys, chain)
                       for seed, chain in sorted(seeded_chains(params, name).items())}
                for name in curve_runs(params)}
@@ -37,7 +38,7 @@ def run_curves(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> li
                        for g in scratch.get("generations", [])}
                 for name in scratch.get("chains", [])}
     info = {"evolved": curves["evolved"], "confidence": curves["confidence"],
-            "operating_points": curves["operating_points"]}
+            "operating_points": curves["operating_points"], "decide_on": decide}
     files = step_files("curves")
     rows = curves_report(methods, controls, info, [out_dir / f for f in files[:-1]])
     finish("curves", {"curves": curves}, started, out_dir, files)
