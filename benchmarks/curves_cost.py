@@ -15,12 +15,10 @@ ancestor, an upper bound; one stage at a time); a control likewise.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from pathlib import Path
 
-from evidence_cost import FULL_TRAIN, REFERENCE, chains_cost, measure
+from evidence_cost import REFERENCE, chains_cost, cost_parser, scaled_figures
 
 from evosynth.pipeline.curves import curve_runs, scratch_runs
 from evosynth.pipeline.params import load_params, training_spec
@@ -53,25 +51,13 @@ def estimate_line(params: dict, label: str, figures: tuple[float, ...]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dry", action="store_true", help="use the reference figures only: measure nothing")
-    parser.add_argument("--params", type=Path, default=ROOT / "params.yaml")
-    parser.add_argument("--images", type=int, default=5000, help="training images per timed epoch")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args(argv)
+    args = cost_parser(__doc__, ROOT / "params.yaml").parse_args(argv)
     params = load_params(args.params)
     if not params.get("curves"):
         sys.exit(f"{args.params}: no curves section: there are no curves to cost")
     lines = []
     if not args.dry:
-        import torch
-
-        torch.set_num_threads(args.threads)
-        measured = measure(args.images, [64])
-        epoch = FULL_TRAIN / measured["ours_64"] / args.cores
-        lines.append(estimate_line(params, "scaled from this run, batch 64",
-                                   (epoch, measured["evaluate_s"], measured["startup_s"] / 2 + 1.0, 1.0)))
+        lines.append(estimate_line(params, "scaled from this run, batch 64", scaled_figures(args)))
     lines.append(estimate_line(params, "quiet-machine reference", REFERENCE))
     print("\n".join(lines))
 

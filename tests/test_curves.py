@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import BIN, ROOT, TINY_PARAMS, make_project, record, run
+from conftest import BIN, ROOT, TINY_PARAMS, benchmark_module, make_project, record, run
 from test_workflow import dvc_dag, snakemake_dag
 
 from evosynth.artifacts import load_checkpoint, save_checkpoint
@@ -44,6 +44,15 @@ def _curves(**extra) -> dict:
                         "scratch": {"chains": ["pk", "pk_magnitude"], "generations": [2]}}
     params.update(extra)
     return params
+
+
+def _rendered(tmp_path: Path, target: str) -> Path:
+    """A project around the curves params with ``target`` rendered for DVC, DVC initialised."""
+    project = make_project(tmp_path / "p", _curves(), git=False)
+    run([sys.executable, "workflow/scripts/render_dvc.py", "--with", target], cwd=project)
+    run(["git", "init", "-q"], cwd=project)
+    run([str(BIN / "dvc"), "init", "-q"], cwd=project)
+    return project
 
 
 # --- baselines on their own course --------------------------------------------------------------------
@@ -141,10 +150,7 @@ def test_random_baseline_draws_from_the_chains_seed_the_same_on_every_rerun(tmp_
 
 
 def test_a_scheduled_baselines_dag_is_identical_in_dvc_and_snakemake(tmp_path):
-    project = make_project(tmp_path / "p", _curves(), git=False)
-    run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "pk_random"], cwd=project)
-    run(["git", "init", "-q"], cwd=project)
-    run([str(BIN / "dvc"), "init", "-q"], cwd=project)
+    project = _rendered(tmp_path, "pk_random")
     dvc = dvc_dag(project, "report-pk_random_s1")
     assert dvc == snakemake_dag(project, "reports/pk_random_s1/generations.md")
     prunes = sorted(j[1] for j in dvc if j[0] == "prune")
@@ -342,10 +348,7 @@ def test_metrics_without_the_decisions_validation_accuracy_are_refused_in_one_li
 
 
 def test_curves_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_the_default(tmp_path):
-    project = make_project(tmp_path / "p", _curves(), git=False)
-    run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "curves"], cwd=project)
-    run(["git", "init", "-q"], cwd=project)
-    run([str(BIN / "dvc"), "init", "-q"], cwd=project)
+    project = _rendered(tmp_path, "curves")
     dvc = dvc_dag(project, "curves")
     assert dvc == snakemake_dag(project, "curves")
     # prepare; pk: 2 seeds x (ancestor + evaluate + 2 generations x 4 steps); 3 baselines x 2 seeds x 3 steps x
@@ -359,13 +362,7 @@ def test_curves_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_th
 
 @pytest.fixture
 def cost_module():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import curves_cost
-
-        yield curves_cost
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    yield from benchmark_module("curves_cost")
 
 
 def test_curves_cost_arithmetic_by_hand(cost_module):
