@@ -32,7 +32,7 @@ from evosynth.data.prepared import load_prepared
 from evosynth.nets.architectures import build_model
 from evosynth.nets.masks import prunable_layers
 from evosynth.pipeline.params import load_params
-from evosynth.pipeline.seeds import FAMILIES, members
+from evosynth.pipeline.seeds import FAMILIES, chain_generations, members
 from evosynth.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +74,25 @@ def measure(images: int, batches: list[int]) -> dict[str, float]:
 TEACHER_SHARE = 1 / 3
 
 
+def cost_parser(doc: str | None, params: Path) -> argparse.ArgumentParser:
+    """The options of a named target's cost script: reference figures only (--dry), or one epoch measured here."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dry", action="store_true", help="use the reference figures only: measure nothing")
+    parser.add_argument("--params", type=Path, default=params)
+    parser.add_argument("--images", type=int, default=5000, help="training images per timed epoch")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    return parser
+
+
+def scaled_figures(args: argparse.Namespace) -> tuple[float, float, float, float]:
+    """(epoch, evaluate, stage, other) seconds scaled from one batch-64 epoch measured here, on every core."""
+    torch.set_num_threads(args.threads)
+    measured = measure(args.images, [64])
+    epoch = FULL_TRAIN / measured["ours_64"] / args.cores
+    return epoch, measured["evaluate_s"], measured["startup_s"] / 2 + 1.0, 1.0
+
+
 def chains_cost(params: dict, chains: list[str], epoch_s: float, evaluate_s: float, stage_s: float,
                 other_s: float) -> dict[str, float]:
     """Wall seconds of training and evaluating ``chains`` (experiments or pruning baselines) with `dvc repro`.
@@ -88,7 +107,7 @@ def chains_cost(params: dict, chains: list[str], epoch_s: float, evaluate_s: flo
         baseline = chain in params["baselines"]
         spec = params["experiments"][params["baselines"][chain]["follow"] if baseline else chain]
         size = spec["population"]["size"] if spec["method"] == "sexual" and not baseline else 1
-        gens = spec["generations"] * size
+        gens = chain_generations(params, chain) * size  # a baseline on its own schedule: its own count
         generations += gens
         epochs += gens * spec["train"]["epochs"]
         teacher = TEACHER_SHARE if spec["train"].get("distill", {}).get("alpha", 0) > 0 else 0.0

@@ -16,12 +16,10 @@ generation 0), every call of every network costed at the dense figures.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from pathlib import Path
 
-from evidence_cost import FULL_TRAIN, REFERENCE, chains_cost, measure
+from evidence_cost import REFERENCE, chains_cost, cost_parser, scaled_figures
 
 from evosynth.artifacts import read_json
 from evosynth.pipeline.layout import chain_metrics
@@ -73,13 +71,7 @@ def estimate_line(params: dict, label: str, figures: tuple[float, ...], latency:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dry", action="store_true", help="use the reference figures only: measure nothing")
-    parser.add_argument("--params", type=Path, default=ROOT / "params.yaml")
-    parser.add_argument("--images", type=int, default=5000, help="training images per timed epoch")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args(argv)
+    args = cost_parser(__doc__, ROOT / "params.yaml").parse_args(argv)
     params = load_params(args.params)
     if not params["runtime"]["picks"]:
         sys.exit(f"{args.params}: runtime.picks is empty: there is no pick set to cost")
@@ -87,13 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     lines = [f"Dense ancestor, ONNX Runtime 1 thread ({TIMINGS.relative_to(ROOT)}, generation 0): batch 1"
              f" {latency[0]:.3f} ms, batch 256 {latency[1]:.1f} ms.", ""]
     if not args.dry:
-        import torch
-
-        torch.set_num_threads(args.threads)
-        measured = measure(args.images, [64])
-        epoch = FULL_TRAIN / measured["ours_64"] / args.cores
-        lines.append(estimate_line(params, "scaled from this run, batch 64",
-                                   (epoch, measured["evaluate_s"], measured["startup_s"] / 2 + 1.0, 1.0), latency))
+        lines.append(estimate_line(params, "scaled from this run, batch 64", scaled_figures(args), latency))
     lines.append(estimate_line(params, "quiet-machine reference", REFERENCE, latency))
     print("\n".join(lines))
 

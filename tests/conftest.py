@@ -101,6 +101,17 @@ def record(*paths: Path) -> None:
     write_json(first.with_name(f"{first.stem}.provenance.json"), provenance("test", {}, list(paths)))
 
 
+def benchmark_module(name: str):
+    """A script of benchmarks/ imported as a module (for a fixture: ``yield from benchmark_module(name)``)."""
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        yield importlib.import_module(name)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
 @pytest.fixture
 def tiny_params() -> dict:
     import copy

@@ -10,6 +10,7 @@ from evosynth.baselines import (
     l1_keep_fraction,
     living_filters,
     magnitude_prune,
+    random_prune,
 )
 from evosynth.nets.architectures import LeNet5
 from evosynth.nets.compaction import compact
@@ -171,3 +172,32 @@ def test_group_norm_prune_ranks_by_the_group_not_by_the_filter_alone():
     assert count(by_group) == count(by_l1)  # the same step: one filter of conv1
     fraction = l1_keep_fraction(net, masks, 200_000, importance="group_norm")
     assert abs(count(l1_filter_prune(net, masks, fraction, importance="group_norm")) - 200_000) < 20_000
+
+
+def test_random_prune_keeps_exactly_the_asked_count_and_never_revives(model, half_dead):
+    kept = random_prune(half_dead, 12_345, seed=7)
+    assert count(kept) == 12_345
+    assert all(not (kept[name] & ~half_dead[name]).any() for name in kept)
+    assert count(random_prune(half_dead, count(half_dead), seed=7)) == count(half_dead)
+    assert count(random_prune(half_dead, 0, seed=7)) == 0
+
+
+def test_random_prune_is_reproducible_with_the_seed_and_differs_between_seeds(half_dead):
+    first, again, other = (random_prune(half_dead, 5_000, seed=s) for s in (3, 3, 4))
+    assert all(torch.equal(first[name], again[name]) for name in first)
+    assert any(not torch.equal(first[name], other[name]) for name in first)
+
+
+def test_random_prune_ignores_the_weights_and_spreads_over_layers(model):
+    """Uniform over living synapses: every layer keeps about the same fraction, whatever its |w|."""
+    masks = full_masks(model)
+    kept = random_prune(masks, 43_050, seed=0)
+    fractions = {name: kept[name].float().mean().item() for name in kept}
+    assert all(abs(f - 0.1) < 0.03 for f in fractions.values()), fractions
+    magnitude = magnitude_prune(model, masks, keep=43_050)
+    assert any(not torch.equal(kept[name], magnitude[name]) for name in kept)
+
+
+def test_random_prune_refuses_to_revive(half_dead):
+    with pytest.raises(ValueError, match="never revived"):
+        random_prune(half_dead, count(half_dead) + 1, seed=0)

@@ -8,7 +8,7 @@ import math
 import sys
 
 import pytest
-from conftest import BIN, ROOT, TINY_PARAMS, make_project, run
+from conftest import BIN, ROOT, TINY_PARAMS, benchmark_module, make_project, run
 from test_workflow import dvc_dag, snakemake_dag
 
 from evosynth.errors import ParamsError
@@ -302,13 +302,7 @@ def test_the_committed_pick_set_runs_three_seeds_with_its_ablations_and_baseline
 
 @pytest.fixture
 def cost_module():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import pickset_cost
-
-        yield pickset_cost
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    yield from benchmark_module("pickset_cost")
 
 
 def test_pickset_cost_plan_arithmetic_by_hand(cost_module):

@@ -165,7 +165,7 @@ def test_each_experiment_has_its_own_lock_and_named_targets_stay_out_of_the_defa
     # Snakemake's default target is the same set of jobs (the CIFAR-10 files are absent, and not needed)
     assert snakemake_dag(project) == default
     wrong = run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "tiny"], cwd=project, check=False)
-    assert wrong.returncode == 2 and ("--with tiny: not an experiment with default: false, evidence, pickset nor probe;"
+    assert wrong.returncode == 2 and ("--with tiny: not an experiment with default: false, evidence, pickset, probe nor curves;"
                                       " allowed: named") in wrong.stderr
     run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "named"], cwd=project)
     everything = {j for j in dvc_dag(project)}

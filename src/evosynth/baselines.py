@@ -9,6 +9,10 @@
   2023, "DepGraph", ``GroupMagnitudeImportance(p=2, group_reduction="mean")``):
   a filter's importance is the squared weights of everything removed with it,
   its own weights and the next layer's weights reading its output.
+* Random pruning, the control of the pruning-evaluation studies (Blalock et
+  al. 2020, "What is the state of neural network pruning?"; Liu et al. 2019,
+  "Rethinking the value of network pruning"): the counts of magnitude pruning,
+  the living synapses kept chosen uniformly at random.
 
 Each function here is one pruning step on masks in the ancestor's index space;
 the retraining between steps is :func:`evosynth.training.train`. Dead
@@ -66,6 +70,27 @@ def magnitude_prune(
         name: part.view(masks[name].shape)
         for (name, _), part in zip(layers, torch.split(kept, sizes), strict=True)
     }
+
+
+def random_prune(masks: Masks, keep: int, seed: int) -> Masks:
+    """Keep ``keep`` of the living synapses, chosen uniformly at random (the magnitude baseline's counts).
+
+    The choice is a random permutation of the living synapses from a
+    ``torch.Generator`` seeded with ``seed`` (one per chain and generation:
+    :func:`evosynth.evolution.synthesis.seed_for`), so the same seed keeps the
+    same synapses. Dead synapses are never revived.
+    """
+    living = total_synapses(masks)
+    if not 0 <= keep <= living:
+        raise ValueError(f"cannot keep {keep} synapses: {living} are alive and dead ones are never revived")
+    names = sorted(masks)
+    alive = torch.cat([masks[name].flatten() for name in names])
+    where = torch.nonzero(alive).flatten()
+    chosen = where[torch.randperm(len(where), generator=torch.Generator().manual_seed(seed))[:keep]]
+    kept = torch.zeros_like(alive)
+    kept[chosen] = True
+    parts = torch.split(kept, [masks[name].numel() for name in names])
+    return {name: part.view(masks[name].shape) for name, part in zip(names, parts, strict=True)}
 
 
 def filter_layers(model: nn.Module) -> list[str]:

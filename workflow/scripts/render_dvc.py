@@ -31,7 +31,8 @@ reproduces all of ./dvc.yaml. The pick set (issue 16) is the same:
 with every chain of the pick, its ablations and its baselines, each chain's
 file complete with its report. An experiment with seeds is named by its
 family (``--with pick``: every chain ``pick_s<k>``). The capacity probe's trainings and report are
-``pipelines/probe/dvc.yaml`` (``--with probe``). Metrics are one small ``summary.json`` per
+``pipelines/probe/dvc.yaml`` (``--with probe``); the trade-off curves' from-scratch controls and report are
+``pipelines/curves/dvc.yaml`` (``--with curves``). Metrics are one small ``summary.json`` per
 experiment; the per-generation values are plot data (``plots.csv``), drawn by
 the template in ``.dvc/plots/``.
 """
@@ -66,7 +67,7 @@ DVC_ONLY_DEPS = (PARAMS_FILE,)
 
 
 #: Steps that share the file of another step belonging to no experiment: the probe's trainings go with its report.
-STEP_GROUPS = {"prepare": "data", "probe_train": "probe"}
+STEP_GROUPS = {"prepare": "data", "probe_train": "probe", "scratch": "curves"}
 
 
 def pipeline_file(step: Step) -> str:
@@ -139,7 +140,7 @@ def _members(step: Step, params: dict[str, Any]) -> int:
 
 
 #: Named targets that are one step outside every experiment: target → step (its file: pipelines/<step>/dvc.yaml).
-NAMED_STEPS = {"evidence": "evidence", "pickset": "picks", "probe": "probe"}
+NAMED_STEPS = {"evidence": "evidence", "pickset": "picks", "probe": "probe", "curves": "curves"}
 
 
 def rendered_steps(params: dict[str, Any], opted: set[str]) -> list[Step]:
@@ -157,7 +158,7 @@ def rendered_steps(params: dict[str, Any], opted: set[str]) -> list[Step]:
     chains = {c for name in opted for c in members(params, name)}
     steps = {NAMED_STEPS[t] for t in opted if t in NAMED_STEPS}
     names = _upstream([s for s in plan if (s.default and s.step not in ("prepare", "code"))
-                       or s.experiment in chains or s.step in steps], producer)
+                       or s.experiment in chains or s.step in steps or STEP_GROUPS.get(s.step) in steps], producer)
     reached = {s.experiment for s in plan if s.name in names and s.experiment}  # each rendered whole
     names |= _upstream([s for s in plan if s.experiment in reached], producer)
     return [s for s in plan if s.name in names]
@@ -182,7 +183,7 @@ def optional_targets(params: dict[str, Any]) -> list[str]:
     named += [f for f in (*params[FAMILIES], *params[BASELINE_FAMILIES]) if set(members(params, f)) <= set(named)]
     picks = [s for s in build_plan(params) if s.step == "picks"]
     return (named + (["evidence"] if params.get("evidence") else []) + (["pickset"] if picks and not picks[0].default else [])
-            + (["probe"] if params.get("probe") else []))
+            + (["probe"] if params.get("probe") else []) + (["curves"] if params.get("curves") else []))
 
 
 def _target_file(name: str) -> str:
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("."), help="the project folder (default: .)")
     parser.add_argument("--check", action="store_true", help="only check that the dvc.yaml files are up to date")
     parser.add_argument("--with", dest="opted", action="append", default=[], metavar="TARGET",
-                        help="also render an experiment with default: false, evidence, pickset or probe (repeatable)")
+                        help="also render an experiment with default: false, evidence, pickset, probe or curves (repeatable)")
     args = parser.parse_args(argv)
     try:
         raw = read_params_file(args.params)
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [e for e in args.opted if e not in optional]
         if unknown:
             raise ParamsError(f"{args.params}: --with {unknown[0]}: not an experiment with default: false, evidence,"
-                              " pickset nor probe;"
+                              " pickset, probe nor curves;"
                               f" allowed: {', '.join(optional) or 'none'}")
         # an optional experiment whose file exists was asked for before: it stays rendered
         opted = set(args.opted) | {e for e in optional if (args.root / _target_file(e)).is_file()}

@@ -21,7 +21,7 @@ from evosynth.artifacts import all_or_nothing, write_json
 from evosynth.errors import DataError, EvosynthError, ParamsError
 from evosynth.pipeline import checkout, codedeps, lifetime, numerics, warm
 from evosynth.pipeline.commands import COMMANDS, DEVICE_RUNTIME, literal
-from evosynth.pipeline.params import load_params, training_spec
+from evosynth.pipeline.params import chain_generations, load_params, training_spec
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,7 +53,7 @@ def _check_target(params: dict[str, Any], args: argparse.Namespace) -> None:
         raise ParamsError(f"--dataset: {args.dataset!r} is not in params.yaml; allowed: {', '.join(params['datasets'])}")
     generation = getattr(args, "generation", None)
     if generation is not None:
-        last = training_spec(params, args.experiment)["generations"]
+        last = chain_generations(params, args.experiment)
         if not 0 <= generation <= last:
             raise ParamsError(f"--generation: {generation} is outside 0..{last} of experiment {args.experiment!r}")
     member = getattr(args, "member", None)

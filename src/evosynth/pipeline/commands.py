@@ -123,10 +123,13 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
                              help="each generation's folder"))),
     Command("papers", "The papers' tables and figures from every run, and reports/index.md.", "papers",
             experiment=False, generation=False),
-    Command("prune", "A pruning baseline's offspring: the parent pruned to the followed run's synapse count.",
+    Command("prune", "A pruning baseline's offspring: the parent pruned to the followed run's synapse count, or to its own"
+            " schedule's (F^g of the ancestor's).",
             "prune", args=(arg("--parent", type=Path, required=True, help="the baseline's previous model.pt"),
-                           arg("--target-metrics", type=Path, required=True,
-                               help="the followed experiment's metrics.json"))),
+                           arg("--target-metrics", type=Path,
+                               help="the followed experiment's metrics.json (a baseline without schedule)"),
+                           arg("--ancestor", type=Path,
+                               help="generation 0 model.pt (a baseline on its own schedule)"))),
     Command("export", "Export a generation's compacted network as ONNX (model.onnx) and TorchScript (model.ts).",
             "export", args=(arg("--model", type=Path, required=True, help="the generation's model.pt"),)),
     Command("runtime", "Time networks batch 1 (ONNX Runtime and PyTorch, 1 thread and all cores). Pipeline mode"
@@ -156,6 +159,13 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
                   arg("--seed", type=int, required=True, help="one of probe.seeds"),
                   arg("--recipe", help="a key of probe.recipes (default: probe.train)"), _DATA,
                   arg("--teacher", type=Path, help="the reference's ancestor model.pt (probe.train.distill)"))),
+    Command("scratch", "The from-scratch control: a chain's network of one generation, its architecture and mask"
+            " trained from a fresh initialisation for the total epochs the network received.", "scratch",
+            args=(arg("--model", type=Path, required=True, help="the network's model.pt"),
+                  arg("--ancestor", type=Path, required=True, help="the chain's generation 0 model.pt"), _DATA)),
+    Command("curves", "The trade-off curves: accuracy against synaptic efficiency and MAC reduction per method over"
+            " seeds, the table at fixed operating points and the from-scratch controls (reports/curves/).", "curves",
+            experiment=False, generation=False),
     Command("probe", "The capacity probe's report: accuracy over seeds per architecture against the reference's"
             " ancestor, with a t interval and whether it lies above the accuracy line (reports/probe/).", "probe",
             experiment=False, generation=False),

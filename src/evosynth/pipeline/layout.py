@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from evosynth.pipeline.seeds import chain_generations
+
 
 def prepared_path(dataset: str) -> str:
     return f"data/prepared/{dataset}.npz"
@@ -82,7 +84,7 @@ def chain_metrics(name: str, params: dict[str, Any]) -> list[str]:
     followed = params["baselines"][name]["follow"]
     spec = params["experiments"][followed]
     return [f"{run_dir(followed, spec, 0)}/metrics.json"] + [
-        f"{member_dir(name, g, 0, 1)}/metrics.json" for g in range(1, spec["generations"] + 1)
+        f"{member_dir(name, g, 0, 1)}/metrics.json" for g in range(1, chain_generations(params, name) + 1)
     ]
 
 

@@ -18,10 +18,11 @@ import jsonschema
 
 from evosynth.errors import ParamsError
 from evosynth.pipeline.paramsfile import read_params_file
+from evosynth.pipeline.curves import check_curves
 from evosynth.pipeline.evidence import check_evidence
 from evosynth.pipeline.pickset import check_picks
 from evosynth.pipeline.probe import check_probe
-from evosynth.pipeline.seeds import expand_baselines, expand_seeds
+from evosynth.pipeline.seeds import chain_generations, expand_baselines, expand_seeds  # noqa: F401 (re-exported)
 from evosynth.tasks.kinds import (
     ARCHITECTURE_TASKS,
     FIXED_WIDTH_ARCHITECTURES,
@@ -142,6 +143,7 @@ def validate_params(raw: Any, check_files: bool = False, source: str = "params")
             raise ParamsError(f"{source}: runtime.experiments: {name!r} has a population; allowed: one network per generation")
     check_evidence(params, source)
     check_probe(params, source)
+    check_curves(params, source)
     if check_files:
         from evosynth.data.sources import check_source  # data imports torch; keep params light
 

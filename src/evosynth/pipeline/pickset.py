@@ -53,7 +53,7 @@ def ablation_chains(params: dict[str, Any]) -> list[str]:
     return [chain for name in (params.get("picks") or {}).get("ablations", []) for chain in members(params, name)]
 
 
-def _single_network(params: dict[str, Any]) -> list[str]:
+def single_network_runs(params: dict[str, Any]) -> list[str]:
     """Runs with one network per generation: experiments (and families) but sexual ones, and baselines."""
     experiments = {**params[FAMILIES], **params["experiments"]}
     return [*(e for e, x in experiments.items() if x["method"] != "sexual"),
@@ -63,7 +63,7 @@ def _single_network(params: dict[str, Any]) -> list[str]:
 def check_picks(params: dict[str, Any], source: str) -> None:
     """``runtime.picks`` and ``picks`` name runs with one network per generation, all with the pick's seeds."""
     runs, section = params["runtime"]["picks"], params.get("picks") or {}
-    allowed = _single_network(params)
+    allowed = single_network_runs(params)
     for name in runs:
         if name not in allowed:
             raise ParamsError(f"{source}: runtime.picks: {name!r} is not a run with one network per generation;"

@@ -22,6 +22,7 @@ Per experiment ``e`` and population member ``m`` (docs/architecture.md §3.1)::
     compare (all experiments)       reports/methods/comparisons.{md,csv,png}
     picks (runtime.picks, picks)    reports/picks/  (each run's pick against the pick, per seed; every generation timed)
     probe_train, probe (probe)      results/probe/w<widths>_s<seed>/, reports/probe/probe.{md,csv,png} (pipeline/probe.py)
+    scratch, curves (curves)        results/scratch/<chain>/gen<g>/, reports/curves/ (pipeline/curves.py)
     features (one experiment)       reports/papers/features_tsne.png, stressednets_table4.*
     papers (everything)             reports/papers/*, reports/index.md
 
@@ -54,6 +55,7 @@ from evosynth.pipeline.layout import (  # noqa: F401 (re-exported: the plan's pu
     COMPARE_DIR,
     EVIDENCE_DIR,
     PICKS_DIR,
+    chain_generations,
     chain_metrics,
     default_baselines,
     default_experiments,
@@ -74,6 +76,7 @@ from evosynth.pipeline.outputs import (  # noqa: F401 (re-exported)
     STEP_PARAMS,
     step_files,
 )
+from evosynth.pipeline.curves_steps import curves_steps
 from evosynth.pipeline.pickset import ablation_chains, timed_chains
 from evosynth.pipeline.probe_steps import probe_steps
 from evosynth.pipeline.seeds import FAMILIES, members
@@ -221,16 +224,17 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
     source, own = exp.get("family") or followed, spec.get("family") or name
     reads = {s: tuple(f"experiments.{source}.{k}" for k in STEP_PARAMS[s] if not (exp.get("family") and k == "seed"))
              for s in ("retrain", "evaluate")}
-    steps = []
-    for gen in range(1, exp["generations"] + 1):
+    steps, scheduled = [], bool(spec.get("schedule"))
+    for gen in range(1, chain_generations(params, name) + 1):
         folder = member_dir(name, gen, 0, 1)
         parent = ancestor if gen == 1 else f"{member_dir(name, gen - 1, 0, 1)}/model.pt"
-        target = f"{member_dir(followed, gen, 0, 1)}/metrics.json"
+        # its own course reads the ancestor's synapse count; following reads the followed run's at this generation
+        against = ("--ancestor", ancestor) if scheduled else ("--target-metrics", f"{member_dir(followed, gen, 0, 1)}/metrics.json")
         offspring, model = f"{folder}/offspring.pt", f"{folder}/model.pt"
         teacher = [parent] if distills(exp) else []  # the same training as the followed run: from its own parent
         where = {"experiment": name, "generation": gen}
         steps += [
-            make_step("prune", "prune", folder, [parent, target], ["--parent", parent, "--target-metrics", target],
+            make_step("prune", "prune", folder, list(dict.fromkeys([parent, against[1]])), ["--parent", parent, *against],
                   params=(f"baselines.{own}",), **where),
             make_step("retrain", "train", folder, [offspring, data, *teacher],
                   ["--data", data, "--init", offspring, *(a for t in teacher for a in ("--teacher", t))],
@@ -241,7 +245,8 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
         ]
     metrics = chain_metrics(name, params)
     steps.append(make_step("report", "report", report_dir(name), metrics, ["--metrics", *metrics],
-                       params=(f"baselines.{own}", f"experiments.{source}.generations"), experiment=name))
+                       params=(f"baselines.{own}", *(() if scheduled else (f"experiments.{source}.generations",))),
+                       experiment=name))
     return steps
 
 
@@ -300,6 +305,8 @@ def build_plan(params: dict[str, Any]) -> list[Step]:
         steps += [replace(step, default=False) for step in probe_steps(params)]
     if params["runtime"]["picks"]:
         steps.append(_picks_step(params))
+    if params.get("curves"):  # the trade-off curves (pipeline/curves.py): a named target
+        steps += [replace(step, default=False) for step in curves_steps(params)]
     steps = list({step.name: step for step in steps}.values())  # a shared ancestor's export is one step
     return code_steps(steps) + steps
 

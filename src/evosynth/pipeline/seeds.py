@@ -42,6 +42,16 @@ def members(params: dict[str, Any], family: str) -> list[str]:
     return chains or [family]
 
 
+def chain_generations(params: dict[str, Any], name: str) -> int:
+    """The last generation of an experiment or baseline: a baseline on its own ``schedule`` runs its own count,
+    one following an experiment's synapse counts stops where that experiment stops."""
+    if name not in params["baselines"]:
+        return params["experiments"][name]["generations"]
+    spec = params["baselines"][name]
+    own = spec.get("schedule")
+    return own["generations"] if own else params["experiments"][spec["follow"]]["generations"]
+
+
 def expand_seeds(params: dict[str, Any], source: str) -> dict[str, Any]:
     """Replace every experiment with ``seeds`` by one experiment per seed; keep the originals in ``families``."""
     experiments = params["experiments"]

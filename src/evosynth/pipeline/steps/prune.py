@@ -8,23 +8,39 @@ from pathlib import Path
 from typing import Any
 
 from evosynth.artifacts import read_json, save_checkpoint, write_json
-from evosynth.baselines import l1_filter_prune, l1_keep_fraction, living_filters, magnitude_prune
+from evosynth.baselines import l1_filter_prune, l1_keep_fraction, living_filters, magnitude_prune, random_prune
+from evosynth.errors import ParamsError
+from evosynth.evolution.synthesis import seed_for
 from evosynth.nets.compaction import compact
 from evosynth.nets.masks import apply_masks, total_synapses
 from evosynth.pipeline.outputs import step_files
+from evosynth.pipeline.params import training_spec
 from evosynth.pipeline.steps.common import finish, load_network, network_payload
 
 
+def scheduled_synapses(ancestor_synapses: int, factor: float, generation: int) -> int:
+    """A baseline's own course (``schedule``): generation g keeps round(F^g x the ancestor's synapses)."""
+    return round(ancestor_synapses * factor**generation)
+
+
 def run_prune(
-    params: dict[str, Any], baseline: str, generation: int, parent: Path, target_metrics: Path, out_dir: Path
+    params: dict[str, Any], baseline: str, generation: int, parent: Path, against: Path, out_dir: Path
 ) -> dict[str, Any]:
-    """A pruning baseline's offspring: the parent pruned to the followed run's synapse count."""
+    """A pruning baseline's offspring: the parent pruned to the followed run's synapse count at this generation
+    (``against`` its metrics.json), or with ``schedule`` to F^g of the ancestor's (``against`` the ancestor's model.pt)."""
     started = time.time()
     spec = params["baselines"][baseline]
     model, masks, like = load_network(parent)
-    target = int(read_json(target_metrics)["synapses"])
+    if spec.get("schedule"):
+        ancestor = total_synapses(load_network(against)[1])
+        target = scheduled_synapses(ancestor, spec["schedule"]["factor"], generation)
+    else:
+        target = int(read_json(against)["synapses"])
     if spec["method"] == "magnitude":
         pruned = magnitude_prune(model, masks, keep=min(target, total_synapses(masks)))
+    elif spec["method"] == "random":  # magnitude's counts, the kept synapses drawn from the chain's seed
+        seed = seed_for(int(training_spec(params, baseline)["seed"]), generation, "prune")
+        pruned = random_prune(masks, min(target, total_synapses(masks)), seed)
     else:
         importance = spec["method"]  # l1_filter or group_norm: filters, the same uniform per-layer steps
         pruned = l1_filter_prune(model, masks, l1_keep_fraction(model, masks, target, importance=importance),
@@ -47,6 +63,11 @@ def run_prune(
 
 
 def main(params: dict[str, Any], args: Namespace) -> None:
-    summary = run_prune(params, args.experiment, args.generation, args.parent, args.target_metrics, args.out_dir)
+    scheduled = bool(params["baselines"][args.experiment].get("schedule"))
+    given = args.ancestor if scheduled else args.target_metrics
+    if given is None:
+        raise ParamsError(f"prune: {args.experiment!r} {'has' if scheduled else 'has no'} schedule; allowed:"
+                          f" {'--ancestor' if scheduled else '--target-metrics'}")
+    summary = run_prune(params, args.experiment, args.generation, args.parent, given, args.out_dir)
     print(f"{args.experiment} gen{args.generation}: {summary['synapses']:,} synapses"
           f" (target {summary['target_synapses']:,}), {summary['filters']} filters")

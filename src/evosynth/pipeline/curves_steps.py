@@ -1,0 +1,47 @@
+"""The trade-off curves' stages (:mod:`evosynth.pipeline.curves` describes them), for the plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evosynth.pipeline.curves import CURVES_DIR, curve_runs, scratch_runs, scratch_unit
+from evosynth.pipeline.layout import chain_metrics, member_dir, prepared_path, run_dir
+from evosynth.pipeline.seeds import BASELINE_FAMILIES, members
+from evosynth.pipeline.stage import Step, make_step
+
+
+def _followed(params: dict[str, Any], chain: str) -> str:
+    """The experiment whose ancestor, data and training a chain has: itself, or the one a baseline follows."""
+    return params["baselines"][chain]["follow"] if chain in params["baselines"] else chain
+
+
+def scratch_steps(params: dict[str, Any]) -> list[Step]:
+    """One from-scratch control per chain and generation of ``curves.scratch`` (outside the default target)."""
+    steps = []
+    for chain, generation, folder in scratch_runs(params):
+        source = _followed(params, chain)
+        spec = params["experiments"][source]
+        family = spec.get("family")
+        data = prepared_path(spec["dataset"])
+        model, ancestor = f"{member_dir(chain, generation, 0, 1)}/model.pt", f"{run_dir(source, spec, 0)}/model.pt"
+        # what it reads: the chain's data and training as written (a seed's chain: its family's keys, no seed)
+        reads = tuple(f"experiments.{family or source}.{key}" for key in ("dataset", "architecture", "train", "data",
+                                                                          "seed") if not (family and key == "seed"))
+        args = ["--experiment", chain, "--generation", str(generation), "--model", model, "--ancestor", ancestor,
+                "--data", data]
+        steps.append(make_step("scratch", "scratch", folder, [model, ancestor, data], args, params=reads,
+                               unit=scratch_unit(chain, generation)))
+    return steps
+
+
+def curves_steps(params: dict[str, Any]) -> list[Step]:
+    """The controls, then the report reading every chain's metrics and every control's (outside the default)."""
+    controls = scratch_steps(params)
+    names = curve_runs(params)
+    deps = list(dict.fromkeys(m for name in names for chain in members(params, name)
+                              for m in chain_metrics(chain, params)))
+    deps += [f"{step.folder}/metrics.json" for step in controls]
+    # what it reads: the section, and how far each run goes (as written: a family's keys)
+    reads = ("curves", *(f"baselines.{n}" if n in {*params["baselines"], *params[BASELINE_FAMILIES]}
+                         else f"experiments.{n}.generations" for n in names))
+    return [*controls, make_step("curves", "curves", CURVES_DIR, deps, [], params=reads)]
