@@ -5,7 +5,7 @@ from torch import nn
 
 from evosynth.analysis.metrics import architecture_of
 from evosynth.nets.architectures import LeNet5
-from evosynth.nets.compaction import compact
+from evosynth.nets.compaction import compact, removal_plan
 from evosynth.nets.masks import apply_masks, full_masks
 
 
@@ -92,3 +92,25 @@ def test_residual_channels_are_decided_as_one_group():
     assert small.model.stem.out_channels == small.model.conv_b.out_channels == 7
     x = torch.randn(16, 1, 8, 8)
     assert (model(x) - small.model(x)).abs().max() <= 1e-5
+
+
+def test_a_group_that_would_lose_every_channel_keeps_its_strongest_filter():
+    """No fc1 synapse is left, so every conv2 channel is unread: conv2 keeps the filter with the largest
+    Σ|w| over its living synapses (filter 6), not the first, the weakest, nor one with a stale dead weight."""
+    torch.manual_seed(0)
+    model = LeNet5(widths=(4, 8, 16))
+    masks = full_masks(model)
+    with torch.no_grad():
+        model.conv2.weight.mul_(torch.linspace(0.2, 1.0, 8).flip(0).view(8, 1, 1, 1))  # filter 0 strongest ...
+        model.conv2.weight[6] = model.conv2.weight[0].abs() * 1.5  # ... but filter 6 stronger still
+        model.conv2.weight[0, 0, 0, 0] = 100.0  # a stale weight: dead below, so not counted
+    masks["conv2"][0, 0, 0, 0] = False
+    masks["conv2"][3] = False  # silent filter: Σ|w| = 0
+    masks["fc1"][:] = False
+    plans, kept = removal_plan(model, masks, (1, 28, 28))
+    dead = dict(plans)["conv2"]
+    assert dead.tolist() == [True] * 6 + [False, True]
+    assert "conv2" in kept
+    small = compact(model, masks, (1, 28, 28))
+    assert small.model.conv2.out_channels == 1
+    assert torch.equal(small.model.conv2.weight[0], model.conv2.weight[6])

@@ -30,6 +30,23 @@ def test_alpha_one_beta_zero_reproduces_asexual_synthesis_from_parent_a():
     assert all(torch.equal(asexual[n], sexual[n]) for n in asexual)
 
 
+def test_unequal_mating_weights_apply_eq_4_and_5_and_average_the_parents_sizes_with_them():
+    """α_s = 0.3, β_s = 0.7 (eq. 5) and α_c = 0.8, β_c = 0.4 (eq. 4): the mated weights, the cluster strengths and
+    "the parent's" size (synapses with the synapse weights, clusters with the cluster weights) by hand."""
+    (wa, ma), (wb, mb) = _parent(0), _parent(1)
+    mb["conv"][2] = False  # a filter dead in B only: B counts one cluster fewer
+    mated = mate(wa, ma, wb, mb, MatingWeights(alpha_c=0.8, beta_c=0.4, alpha_s=0.3, beta_s=0.7), "filter", 0.0)
+    for name in ma:
+        assert torch.allclose(mated.weights[name], 0.3 * wa[name] * ma[name] + 0.7 * wb[name] * mb[name])
+        by_hand = 0.8 * (wa[name].abs() * ma[name]).flatten(1).sum(1) + 0.4 * (wb[name].abs() * mb[name]).flatten(1).sum(1)
+        assert torch.allclose(mated.cluster_strengths[name], by_hand)
+    synapses = [sum(int(m.sum()) for m in p.values()) for p in (ma, mb)]
+    clusters = [sum(int(m.flatten(1).any(1).sum()) for m in p.values()) for p in (ma, mb)]
+    assert synapses[0] != synapses[1] and clusters == [16, 15]
+    assert mated.parent_synapses == pytest.approx((0.3 * synapses[0] + 0.7 * synapses[1]) / 1.0)
+    assert mated.parent_clusters == pytest.approx((0.8 * clusters[0] + 0.4 * clusters[1]) / 1.2)
+
+
 def test_mating_never_revives_a_synapse_dead_in_both_parents():
     (wa, ma), (wb, mb) = _parent(0), _parent(1)
     mated = mate(wa, ma, wb, mb, MatingWeights(), "kernel", 0.1)
