@@ -1,5 +1,7 @@
 """Sexual synthesis (sexual paper eq. 3–5): mating two parents, choosing them."""
 
+import math
+
 import pytest
 import torch
 from conftest import record
@@ -81,8 +83,35 @@ def test_fitness_choice_favours_accurate_parents():
 
 def test_the_lone_ancestor_mates_with_itself_and_an_empty_pool_is_refused():
     assert choose_parents([0.9], "random", 0.01, 0) == (0, 0)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="^the pool of parents is empty$"):
         choose_parents([], "fitness", 0.01, 0)
+    with pytest.raises(ValueError, match=r"^unknown parent choice 'best'; allowed: random, fitness$"):
+        choose_parents([0.9, 0.8], "best", 0.01, 0)
+
+
+def test_parent_choice_draws_from_its_own_seed_only():
+    """The pair depends on the seed and nothing else: reseeding or consuming the global RNG changes nothing."""
+    pools = {"random": [0.9, 0.8, 0.7, 0.6, 0.5], "fitness": [0.90, 0.89, 0.88, 0.87, 0.86]}
+    for how, pool in pools.items():
+        picks = []
+        for global_seed in (0, 99):
+            torch.manual_seed(global_seed)
+            torch.rand(100)
+            picks.append([choose_parents(pool, how, 0.01, s) for s in range(20)])
+        assert picks[0] == picks[1] and len(set(picks[0])) > 3, how
+
+
+def test_fitness_choice_resolves_differences_finer_than_float32_and_survives_a_tiny_temperature():
+    """exp((acc − best)/T) in float64: accuracies 1e-9 apart at T = 1e-9 weigh e⁻², e⁻¹, 1 (float32 would
+    round them equal); at T = 0.001 the subtraction of the best keeps exp from overflowing."""
+    close = [0.9, 0.9 + 1e-9, 0.9 + 2e-9]
+    firsts = [choose_parents(close, "fitness", 1e-9, s)[0] for s in range(300)]
+    share = [firsts.count(k) / 300 for k in range(3)]
+    weights = [math.exp(-2), math.exp(-1), 1.0]
+    for k in range(3):
+        assert abs(share[k] - weights[k] / sum(weights)) < 0.07, share
+    picks = [choose_parents([0.9, 0.5, 0.89, 0.3], "fitness", 0.001, s) for s in range(20)]
+    assert all(set(p) == {0, 2} for p in picks)
 
 
 def _lenet_parent(tmp_path, seed, accuracy):
