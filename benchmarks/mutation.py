@@ -37,7 +37,7 @@ MODULES: dict[str, list[str]] = {
     "evolution/stress.py": ["test_stress_draws.py", "test_stress.py"],
     "evolution/encoding.py": ["test_encoding.py", "test_clusters.py", "test_stress_draws.py"],
     "evolution/environment.py": ["test_synthesis.py", "test_clusters.py", "test_additions.py"],
-    "evolution/mating.py": ["test_mating.py"],
+    "evolution/mating.py": ["test_mating.py", "test_mating_residual.py"],
     "evolution/synthesis.py": ["test_synthesis.py", "test_clusters.py", "test_mating_residual.py"],
     "evolution/calibration.py": ["test_calibration.py"],
     "nets/masks.py": ["test_masks.py", "test_masked_optimizer.py", "test_metrics.py"],

@@ -49,6 +49,14 @@ def test_unequal_mating_weights_apply_eq_4_and_5_and_average_the_parents_sizes_w
     assert mated.parent_clusters == pytest.approx((0.8 * clusters[0] + 0.4 * clusters[1]) / 1.2)
 
 
+def test_zero_synapse_weights_mate_nothing_and_count_no_parent():
+    """α_s = β_s = 0: no synapse is inherited and "the parent" has no synapses (no division by α_s + β_s = 0)."""
+    (wa, ma), (wb, mb) = _parent(0), _parent(1)
+    mated = mate(wa, ma, wb, mb, MatingWeights(alpha_c=0.5, beta_c=0.5, alpha_s=0.0, beta_s=0.0), "filter", 0.1)
+    assert mated.parent_synapses == 0.0 and mated.parent_clusters > 0
+    assert not any(m.any() for m in mated.masks.values())
+
+
 def test_mating_never_revives_a_synapse_dead_in_both_parents():
     (wa, ma), (wb, mb) = _parent(0), _parent(1)
     mated = mate(wa, ma, wb, mb, MatingWeights(), "kernel", 0.1)
