@@ -49,6 +49,13 @@ MODULES: dict[str, list[str]] = {
     "reporting/picks.py": ["test_pickset.py"],
 }
 
+#: tests of those files that run the workflow engines (minutes each, and in subprocesses mutmut cannot trace)
+ENGINE_TESTS = [
+    "tests/test_evidence.py::test_snakemake_evidence_target_runs_every_seed_from_its_own_ancestor",
+    "tests/test_evidence.py::test_evidence_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_the_default",
+    "tests/test_pickset.py::test_pickset_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_the_default",
+]
+
 #: files the tests read relative to the project root (mutmut runs them inside ``mutants/``)
 ALSO_COPY = ["params.yaml", "params-paper.yaml", "workflow", ".dvcignore"]
 
@@ -74,7 +81,8 @@ def pyproject(module: str) -> str:
         'source_paths = ["src/"]',
         f'only_mutate = ["{PACKAGE / module}"]',
         f"pytest_add_cli_args_test_selection = {array(tests)}",
-        'pytest_add_cli_args = ["-m", "not slow", "-p", "no:cacheprovider"]',
+        "pytest_add_cli_args = "
+        + array(["-m", "not slow", "-p", "no:cacheprovider", *(f"--deselect={t}" for t in ENGINE_TESTS)]),
         f"also_copy = {array(ALSO_COPY)}",
         'process_isolation = "forkserver"',
         "",
