@@ -62,6 +62,7 @@ def test_a_mated_parent_is_given_as_its_mean_synapse_count(case):
     assert metrics["synapse_ratio_vs_parent"] == pytest.approx(_count(child) / 1234.5)
     assert metrics["synaptic_efficiency"] == pytest.approx(_count(ancestor) / _count(child))
     assert "synapse_ratio_vs_parent" not in generation_metrics(model, ancestor, data, ancestor, None)
+    assert generation_metrics(model, child, data, ancestor, 0.0)["synapse_ratio_vs_parent"] == math.inf
 
 
 def test_mac_reduction_is_the_compacted_ancestor_over_the_compacted_child(case):
