@@ -74,3 +74,23 @@ def test_mac_reduction_is_the_compacted_ancestor_over_the_compacted_child(case):
     assert metrics["macs"] == child_macs
     assert metrics["mac_reduction"] == pytest.approx(ancestor_macs / child_macs)
     assert metrics["parameters"] == (4 * 25 + 4) + (6 * 4 * 25 + 6) + (96 * 16 + 16) + (16 * 10 + 10)
+
+
+def test_task_scores_come_from_the_compacted_network_and_the_size_is_its_saved_state(case):
+    """A task's own ``scores`` replace test accuracy; they see the compacted network, which ends on the CPU."""
+    import io
+
+    from evosynth.nets.compaction import compact
+
+    model, ancestor, _, child, data = case
+    seen = []
+
+    def scores(network):
+        seen.append(network.conv2.out_channels)
+        return {"accuracy": 0.25, "ap": 0.5}
+
+    metrics = generation_metrics(model, child, data, ancestor, None, scores)
+    assert seen == [6] and metrics["accuracy"] == 0.25 and metrics["ap"] == 0.5 and "error_percent" not in metrics
+    buffer = io.BytesIO()
+    torch.save(compact(model, child, (1, 28, 28)).model.state_dict(), buffer)
+    assert metrics["model_size_mb"] == pytest.approx(buffer.getbuffer().nbytes / 1e6, rel=1e-12)
