@@ -94,3 +94,14 @@ def test_task_scores_come_from_the_compacted_network_and_the_size_is_its_saved_s
     buffer = io.BytesIO()
     torch.save(compact(model, child, (1, 28, 28)).model.state_dict(), buffer)
     assert metrics["model_size_mb"] == pytest.approx(buffer.getbuffer().nbytes / 1e6, rel=1e-12)
+
+
+def test_architecture_string_of_small_chains():
+    """Filters per conv, the flattened input of the first linear layer after a conv, hidden neurons; not the output."""
+    from torch import nn
+
+    from evosynth.analysis.metrics import architecture_of
+
+    assert architecture_of(nn.Sequential(nn.Conv2d(1, 3, 3), nn.Flatten(), nn.Linear(27, 2))) == "3-27"
+    assert architecture_of(nn.Sequential(nn.Linear(8, 6), nn.Unflatten(1, (6, 1, 1)), nn.Conv2d(6, 2, 1))) == "6"
+    assert architecture_of(nn.Sequential(nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 5), nn.Linear(5, 2))) == "6-5"
