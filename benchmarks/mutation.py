@@ -57,7 +57,7 @@ ENGINE_TESTS = [
 ]
 
 #: files the tests read relative to the project root (mutmut runs them inside ``mutants/``)
-ALSO_COPY = ["params.yaml", "params-paper.yaml", "workflow", ".dvcignore"]
+ALSO_COPY = ["params.yaml", "params-paper.yaml", "workflow", ".dvcignore", "benchmarks"]
 
 
 def slug(module: str) -> str:
