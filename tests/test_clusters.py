@@ -167,3 +167,19 @@ def test_keep_minimum_revives_the_strongest_living_synapse():
     dead = {"hidden": torch.zeros(2, 3, dtype=torch.bool), "out": torch.ones(3, 3, dtype=torch.bool)}
     never = {"hidden": torch.zeros(2, 3), "out": genome["out"]}  # dead in the parent: nothing comes back
     assert not keep_minimum(dead, never, "out")["hidden"].any()
+
+
+def test_cluster_probability_edge_cases_and_given_strengths():
+    """Living clusters of strength 0 get e⁻¹, a layer without living clusters all 0; a cluster exactly at the
+    truncation threshold counts; mated strengths given to encode_clusters replace Σ⌊|w|⌋ (eq. 4)."""
+    e = math.exp(-1.0)
+    assert torch.allclose(cluster_probability(torch.zeros(3), torch.tensor([True, False, True])),
+                          torch.tensor([e, 0.0, e]))
+    assert torch.equal(cluster_probability(torch.tensor([0.5, 0.2]), torch.tensor([False, False])), torch.zeros(2))
+    assert torch.allclose(cluster_probability(torch.tensor([1.0, 0.5]), torch.tensor([True, True])),
+                          torch.tensor([1.0, math.exp(-0.5)]))
+    w = torch.tensor([[1.0, 0.5], [0.25, 0.0]])
+    mask = torch.ones_like(w, dtype=torch.bool)
+    assert torch.allclose(cluster_strength(w, mask, "filter", 0.5), torch.tensor([1.5, 0.0]))
+    given = encode_clusters({"fc": w}, {"fc": mask}, "filter", 0.5, strengths={"fc": torch.tensor([1.0, 2.0])})
+    assert torch.allclose(given["fc"], torch.tensor([math.exp(-0.5), 1.0]))
