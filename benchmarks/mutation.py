@@ -35,7 +35,7 @@ EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.txt"
 #: module (under src/evosynth) -> the fast test files that cover it
 MODULES: dict[str, list[str]] = {
     "evolution/stress.py": ["test_stress_draws.py", "test_stress.py"],
-    "evolution/encoding.py": ["test_encoding.py", "test_clusters.py", "test_stress_draws.py"],
+    "evolution/encoding.py": ["test_encoding.py", "test_clusters.py", "test_stress_draws.py", "test_mating_residual.py"],
     "evolution/environment.py": ["test_synthesis.py", "test_clusters.py", "test_additions.py"],
     "evolution/mating.py": ["test_mating.py", "test_mating_residual.py"],
     "evolution/synthesis.py": ["test_synthesis.py", "test_clusters.py", "test_mating_residual.py"],
