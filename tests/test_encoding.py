@@ -53,3 +53,18 @@ def test_encode_is_layer_wise():
     masks = {k: torch.ones(2, dtype=torch.bool) for k in weights}
     genome = encode(weights, masks)
     assert torch.allclose(genome["a"], genome["b"].flip(0))  # same relative strengths
+
+
+def test_living_synapses_all_at_zero_get_e_to_the_minus_one():
+    p = synapse_probability(torch.zeros(2, 3), torch.tensor([[True, False, True], [False, False, True]]))
+    e = math.exp(-1.0)
+    assert torch.allclose(p, torch.tensor([[e, 0.0, e], [0.0, 0.0, e]]))
+
+
+def test_an_unknown_cluster_kind_is_refused_with_the_allowed_ones():
+    import pytest
+
+    from evosynth.evolution.encoding import clusters_of
+
+    with pytest.raises(ValueError, match=r"^unknown cluster kind 'row'; allowed: kernel, filter$"):
+        clusters_of(torch.zeros(2, 3), "row")
