@@ -22,6 +22,7 @@ counting as a survivor and a timeout as undecided (``--retest`` runs those again
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -177,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         print(f"unknown module {', '.join(unknown)}; known: {', '.join(MODULES)}", file=sys.stderr)
+        return 2
+    if importlib.util.find_spec("mutmut") is None:
+        print("mutmut is not installed in this environment: pip install -r requirements-dev.txt", file=sys.stderr)
         return 2
     modules = args.modules or list(MODULES)
     same = equivalent()
