@@ -93,13 +93,24 @@ def test_rewinding_replays_the_tail_of_the_ancestors_schedule():
 
 
 def test_training_follows_the_schedule():
+    """Cosine over 2 epochs of 4 steps (64 samples, batches of 16): the last step of epoch e runs at
+    lr·½(1 + cos(π·t/8)), t = 3 and 7, worked by hand; the optimizer really runs at that rate."""
     torch.manual_seed(0)
     model = LeNet5()
-    config = TrainConfig(epochs=2, batch_size=16, lr=0.05, schedule="cosine")
-    log = train(model, full_masks(model), _data(), config, seed=0)
-    assert log[0]["last_lr"] == pytest.approx(learning_rate(config, 3, 4))
-    assert log[1]["last_lr"] == pytest.approx(learning_rate(config, 7, 4)) and log[1]["last_lr"] < 0.01
+    start = copy.deepcopy(model)
+    config = TrainConfig(epochs=2, batch_size=16, lr=0.05, momentum=0.0, weight_decay=0.0, schedule="cosine")
+    log = train(model, full_masks(model), _data(), config, seed=0, on=torch.device("cpu"))
+    assert log[0]["last_lr"] == pytest.approx(0.05 * 0.5 * (1 + math.cos(math.pi * 3 / 8)))
+    assert log[1]["last_lr"] == pytest.approx(0.05 * 0.5 * (1 + math.cos(math.pi * 7 / 8)))
     assert "last_lr" not in train(LeNet5(), full_masks(model), _data(), TrainConfig(epochs=1), seed=0)[0]
+    # one SGD step of the first batch at the schedule's first rate (lr, t = 0) moves fc2 by lr·grad
+    first = copy.deepcopy(start)
+    one = TrainConfig(epochs=1, batch_size=64, lr=0.05, momentum=0.0, weight_decay=0.0, schedule="cosine",
+                      schedule_epochs=2, schedule_offset=1)  # t = 1 epoch of 2: lr·½(1 + cos(π/2)) = lr/2
+    x, y = _data().x_train, _data().y_train
+    nn.functional.cross_entropy(start(x), y).backward()
+    train(first, full_masks(first), _data(), one, seed=0, on=torch.device("cpu"))
+    assert torch.allclose(first.fc2.weight, start.fc2.weight - 0.025 * start.fc2.weight.grad, atol=1e-6)
 
 
 def test_default_train_config_is_the_papers():

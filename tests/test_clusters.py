@@ -13,7 +13,7 @@ from evosynth.evolution.encoding import (
     encode_clusters,
 )
 from evosynth.evolution.environment import Environment
-from evosynth.evolution.synthesis import keep_minimum, synthesize_clustered
+from evosynth.evolution.synthesis import keep_minimum, sample_mask, seed_for, synthesize_clustered
 
 
 def test_clusters_of_kernels_filters_and_rows():
@@ -117,8 +117,69 @@ def test_protected_output_layer_keeps_every_class_cluster():
     assert unprotected_losses > 0  # without protection, F_c = 0.2 kills classes: the protection is doing it
 
 
-def test_literal_mode_is_fc_times_pc_then_fs_times_ps():
+def _literal_by_hand(synapses, clusters, kind, f_c, f_s, seed):
+    """Cluster paper eq. 1–5 as printed: clusters kept iff F_c·P(c) > U, then synapses iff F_s·P(s) > U inside them."""
+    survivors = sample_mask({n: (f_c * p).clamp(max=1) for n, p in clusters.items()}, seed_for(seed, 0, "clusters"))
+    inside = {n: (clusters_of(torch.ones_like(p, dtype=torch.bool), kind) & survivors[n][:, None]).view_as(p)
+              for n, p in synapses.items()}
+    drawn = sample_mask({n: (f_s * p * inside[n]).clamp(max=1) for n, p in synapses.items()},
+                        seed_for(seed, 0, "synapses"))
+    return {n: m & inside[n] for n, m in drawn.items()}, inside
+
+
+@pytest.mark.parametrize("synapse_factor", [0.5, None])
+def test_literal_mode_is_fc_times_pc_then_fs_times_ps(synapse_factor):
+    """Literal mode: F_c·P(c), then F_s·P(s|c) with F_s given, or F_s = F / F_c when unset (F = F_c·F_s)."""
     synapses, clusters, _ = _genomes()
-    env = Environment(factor=0.5, cluster_factor=1.0, synapse_factor=0.5, mode="literal")
-    out, summary = synthesize_clustered(synapses, clusters, "kernel", env, 0)
-    assert summary["cluster_scale"] == 1.0 and summary["synapse_scale"] == 0.5
+    env = Environment(factor=0.48, cluster_factor=0.8, synapse_factor=synapse_factor, mode="literal")
+    f_s = 0.5 if synapse_factor else 0.6
+    for seed in range(3):
+        out, summary = synthesize_clustered(synapses, clusters, "kernel", env, seed)
+        masks, inside = _literal_by_hand(synapses, clusters, "kernel", 0.8, f_s, seed)
+        assert all(torch.equal(out[n], masks[n]) for n in out), seed
+        assert summary["cluster_scale"] == 0.8 and math.isclose(summary["synapse_factor"], f_s, rel_tol=1e-12)
+        expected = sum(float((f_s * p * inside[n]).sum()) for n, p in synapses.items())
+        assert math.isclose(summary["expected_synapses"], expected, rel_tol=1e-6)
+        assert math.isclose(summary["expected_clusters"], 0.8 * sum(float(p.sum()) for p in clusters.values()),
+                            rel_tol=1e-6)
+
+
+def test_cluster_truncation_and_z_count_living_weights_only():
+    """⌊|w|⌋ truncates below 0.1 × the largest *living* |w| (1.0 here), not a stale dead weight of 30."""
+    w = torch.tensor([[1.0, 0.5, 0.05, 30.0], [0.2, 0.08, 0.0, 0.0], [9.0, 9.0, 9.0, 9.0]])
+    mask = torch.tensor([[True, True, True, False], [True, True, True, True], [False] * 4])
+    strength = cluster_strength(w, mask, "filter", 0.1)
+    assert torch.allclose(strength, torch.tensor([1.5, 0.2, 0.0]))  # 0.05 and 0.08 fall below 0.1
+    p = encode_clusters({"fc": w}, {"fc": mask}, "filter", 0.1)["fc"]
+    assert torch.allclose(p, torch.tensor([1.0, math.exp(0.2 / 1.5 - 1.0), 0.0]))  # Z: the strongest living cluster
+
+
+def test_keep_minimum_revives_the_strongest_living_synapse():
+    """A class with no synapse left, and a layer with none, get back the parent's highest-P synapse."""
+    genome = {"hidden": torch.tensor([[0.5, 0.9, 0.0], [0.7, 0.4, 0.6]]),
+              "out": torch.tensor([[0.3, 0.8, 0.5], [0.0, 0.4, 0.95], [0.6, 0.0, 0.2]])}
+    masks = {"hidden": torch.zeros(2, 3, dtype=torch.bool),
+             "out": torch.tensor([[False, False, True], [False, False, False], [True, False, False]])}
+    kept = keep_minimum(masks, genome, "out")
+    assert torch.equal(kept["hidden"], torch.tensor([[False, True, False], [False, False, False]]))  # P = 0.9
+    assert torch.equal(kept["out"][1], torch.tensor([False, False, True]))  # class 1: P = 0.95
+    assert torch.equal(kept["out"][[0, 2]], masks["out"][[0, 2]])  # classes with a synapse: untouched
+    dead = {"hidden": torch.zeros(2, 3, dtype=torch.bool), "out": torch.ones(3, 3, dtype=torch.bool)}
+    never = {"hidden": torch.zeros(2, 3), "out": genome["out"]}  # dead in the parent: nothing comes back
+    assert not keep_minimum(dead, never, "out")["hidden"].any()
+
+
+def test_cluster_probability_edge_cases_and_given_strengths():
+    """Living clusters of strength 0 get e⁻¹, a layer without living clusters all 0; a cluster exactly at the
+    truncation threshold counts; mated strengths given to encode_clusters replace Σ⌊|w|⌋ (eq. 4)."""
+    e = math.exp(-1.0)
+    assert torch.allclose(cluster_probability(torch.zeros(3), torch.tensor([True, False, True])),
+                          torch.tensor([e, 0.0, e]))
+    assert torch.equal(cluster_probability(torch.tensor([0.5, 0.2]), torch.tensor([False, False])), torch.zeros(2))
+    assert torch.allclose(cluster_probability(torch.tensor([1.0, 0.5]), torch.tensor([True, True])),
+                          torch.tensor([1.0, math.exp(-0.5)]))
+    w = torch.tensor([[1.0, 0.5], [0.25, 0.0]])
+    mask = torch.ones_like(w, dtype=torch.bool)
+    assert torch.allclose(cluster_strength(w, mask, "filter", 0.5), torch.tensor([1.5, 0.0]))
+    given = encode_clusters({"fc": w}, {"fc": mask}, "filter", 0.5, strengths={"fc": torch.tensor([1.0, 2.0])})
+    assert torch.allclose(given["fc"], torch.tensor([math.exp(-0.5), 1.0]))

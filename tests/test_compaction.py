@@ -5,7 +5,7 @@ from torch import nn
 
 from evosynth.analysis.metrics import architecture_of
 from evosynth.nets.architectures import LeNet5
-from evosynth.nets.compaction import compact
+from evosynth.nets.compaction import compact, compacted_masks, removal_plan
 from evosynth.nets.masks import apply_masks, full_masks
 
 
@@ -92,3 +92,45 @@ def test_residual_channels_are_decided_as_one_group():
     assert small.model.stem.out_channels == small.model.conv_b.out_channels == 7
     x = torch.randn(16, 1, 8, 8)
     assert (model(x) - small.model(x)).abs().max() <= 1e-5
+
+
+def test_a_group_that_would_lose_every_channel_keeps_its_strongest_filter():
+    """No fc1 synapse is left, so every conv2 channel is unread: conv2 keeps the filter with the largest
+    Σ|w| over its living synapses (filter 6), not the first, the weakest, nor one with a stale dead weight."""
+    torch.manual_seed(0)
+    model = LeNet5(widths=(4, 8, 16))
+    masks = full_masks(model)
+    with torch.no_grad():
+        model.conv2.weight.mul_(torch.linspace(0.2, 1.0, 8).flip(0).view(8, 1, 1, 1))  # filter 0 strongest ...
+        model.conv2.weight[6] = model.conv2.weight[0].abs() * 1.5  # ... but filter 6 stronger still
+        model.conv2.weight[0, 0, 0, 0] = 100.0  # a stale weight: dead below, so not counted
+    masks["conv2"][0, 0, 0, 0] = False
+    masks["conv2"][3] = False  # silent filter: Σ|w| = 0
+    masks["fc1"][:] = False
+    plans, kept = removal_plan(model, masks, (1, 28, 28))
+    dead = dict(plans)["conv2"]
+    assert dead.tolist() == [True] * 6 + [False, True]
+    assert "conv2" in kept
+    small = compact(model, masks, (1, 28, 28))
+    assert small.model.conv2.out_channels == 1
+    assert torch.equal(small.model.conv2.weight[0], model.conv2.weight[6])
+
+
+def test_compacted_masks_are_the_ancestor_masks_of_the_compacted_network_worked_by_hand():
+    """Removed units lose their synapses and their readers' synapses; what survives keeps exactly its mask."""
+    model, masks = _lenet_with_dead_units()
+    before = {n: m.clone() for n, m in masks.items()}
+    cheap = compacted_masks(model, masks, (1, 28, 28))
+    real = compact(model, masks, (1, 28, 28)).ancestor_masks(masks)
+    by_hand = {n: m.clone() for n, m in masks.items()}
+    by_hand["conv2"][:, [1, 4, 7]] = False  # inputs from the dead conv1 filters
+    by_hand["conv2"][5] = False  # filter 5 is read by nobody
+    for filt in (0, 10, 20, 30, 5):  # fc1 inputs from removed conv2 filters
+        by_hand["fc1"][:, 16 * filt : 16 * (filt + 1)] = False
+    by_hand["fc1"][400:450] = False  # fc1 neurons read by nobody
+    by_hand["fc2"][:, 100:300] = False  # inputs from dead fc1 neurons
+    for name in masks:
+        assert torch.equal(cheap[name], by_hand[name]), name
+        assert torch.equal(real[name], by_hand[name]), name
+        assert real[name].dtype == masks[name].dtype and real[name].shape == masks[name].shape
+    assert all(torch.equal(masks[n], before[n]) for n in masks)  # the input masks are not modified

@@ -33,13 +33,14 @@ def test_monotone_in_magnitude_and_never_above_one():
 
 
 def test_known_wrong_readings_differ():
-    """P = exp(|w|/Z − 1) with Z the largest |w|, worked by hand; the known wrong readings give other values."""
-    w = torch.tensor([0.0, -3.0, 1.0])
-    p = synapse_probability(w, torch.ones(3, dtype=torch.bool))
-    by_hand = torch.tensor([math.exp(-1.0), 1.0, math.exp(1 / 3 - 1)])
-    assert torch.allclose(p, by_hand, rtol=1e-6)
-    assert not torch.allclose(by_hand, torch.tensor([0.0, math.e - 1, math.exp(1 / 3) - 1]))  # exp(|w|/Z) − 1
-    assert not torch.allclose(by_hand, torch.tensor([math.exp(-1.0), math.exp(2.0), 1.0]))  # Z = signed max: P > 1
+    """P = exp(|w|/Z − 1) with Z the largest living |w|, worked by hand on a layer where the known wrong readings
+    give other values: exp(|w|/Z) − 1 (0 at w = 0), Z = the signed max (1, so P(−3) = e² > 1), Z over every weight
+    (the stale dead 6.0: P(−3) = e^−0.5), and the sign kept (P(−3) = e^−2)."""
+    w = torch.tensor([0.0, -3.0, 1.0, 6.0])
+    mask = torch.tensor([True, True, True, False])
+    p = synapse_probability(w, mask)
+    by_hand = torch.tensor([math.exp(-1.0), 1.0, math.exp(1 / 3 - 1), 0.0])
+    assert torch.allclose(p, by_hand, rtol=1e-6, atol=0)
 
 
 def test_layer_with_no_living_synapse_is_all_zero():
@@ -52,3 +53,18 @@ def test_encode_is_layer_wise():
     masks = {k: torch.ones(2, dtype=torch.bool) for k in weights}
     genome = encode(weights, masks)
     assert torch.allclose(genome["a"], genome["b"].flip(0))  # same relative strengths
+
+
+def test_living_synapses_all_at_zero_get_e_to_the_minus_one():
+    p = synapse_probability(torch.zeros(2, 3), torch.tensor([[True, False, True], [False, False, True]]))
+    e = math.exp(-1.0)
+    assert torch.allclose(p, torch.tensor([[e, 0.0, e], [0.0, 0.0, e]]))
+
+
+def test_an_unknown_cluster_kind_is_refused_with_the_allowed_ones():
+    import pytest
+
+    from evosynth.evolution.encoding import clusters_of
+
+    with pytest.raises(ValueError, match=r"^unknown cluster kind 'row'; allowed: kernel, filter$"):
+        clusters_of(torch.zeros(2, 3), "row")

@@ -15,6 +15,7 @@ from test_workflow import dvc_dag, snakemake_dag
 from evosynth.errors import ParamsError
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan, param_values
+from evosynth.reporting.evidence import judge
 from evosynth.reporting.trajectories import paired_effect, t_interval, verdict
 
 SEEDS = [0, 1, 2, 3, 4]
@@ -75,6 +76,41 @@ def test_verdict_on_hand_made_seed_tables(offsets, expected):
     assert verdict(interval) == expected
     if expected == "inconclusive" and interval["n"] > 1:
         assert interval["low"] < 0 < interval["high"]
+
+
+def _rows(accuracies: list[float], factor: float, members: int = 1) -> list[dict[str, float]]:
+    """A chain's metrics rows (members of a generation spread ±0.5 pp around the given accuracy)."""
+    return [{"generation": g, "accuracy": a + (k - (members - 1) / 2) * 0.01 / max(members - 1, 1),
+             "synaptic_efficiency": factor ** -g, "cluster_efficiency": 1.0, "mac_reduction": 1.0}
+            for g, a in enumerate(accuracies) for k in range(members)]
+
+
+def test_judge_pairs_each_seed_with_its_own_control():
+    """Seed-specific chains: each treatment seed is compared with the control of the same seed only.
+
+    Control seeds start 2 pp apart; treatment seed s shares its control's ancestor and gains s + 1 pp over
+    that control at every later generation, so pairing by seed gives +1, +2, +3; reversed or shuffled pairs
+    give other effects.
+    """
+    seeds = [3, 7, 11]
+    base = {s: [a - 0.02 * k for a in CONTROL] for k, s in enumerate(seeds)}
+    control = {s: _rows(base[s], 0.5, members=2) for s in seeds}
+    treatment = {s: _rows(base[s][:1] + [a + (k + 1) / 100 for a in base[s][1:]], 0.5, members=2)
+                 for k, s in enumerate(seeds)}
+    treatment[99] = _rows(CONTROL, 0.5)  # a seed without a control is left out
+    claim = {"metric": "accuracy", "at": "generation"}
+    row, = judge(claim, treatment, control, 0.95, 16.5)
+    assert row["seeds"] == 3 and row["effects"] == "+1.000 +2.000 +3.000"
+    assert row["mean"] == pytest.approx(2.0) and row["sd"] == pytest.approx(1.0)
+    assert (row["low"], row["high"]) == pytest.approx((2.0 - 4.302652729911275 / math.sqrt(3),
+                                                       2.0 + 4.302652729911275 / math.sqrt(3)))
+    assert row["verdict"] == "inconclusive" and row["unit"] == "pp"
+    assert row["treatment_min_final_efficiency"] == 16.0 and not row["passes_target"]
+    assert judge(claim, treatment, control, 0.95, 16.0)[0]["passes_target"]
+    faster = {s: _rows(base[s], 0.25) for s in seeds}
+    mixed, = judge({"metric": "synaptic_efficiency", "at": "generation"}, faster, control, 0.95, 16.0)
+    assert mixed["effects"] == "+0.753 +0.753 +0.753" and mixed["unit"] == "log10 ×"  # 2.5 log10 2: generations 1-4
+    assert (mixed["treatment_min_final_efficiency"], mixed["control_min_final_efficiency"]) == (256.0, 16.0)
 
 
 def _seeded(**extra) -> dict:
@@ -220,6 +256,7 @@ def test_the_committed_evidence_set_has_the_seeds_scale_and_cost_the_issue_asks(
         assert chains_cost(params, list(members(params, name)), *REFERENCE)["wall_s"] <= 3600, name
 
 
+@pytest.mark.slow
 def test_snakemake_evidence_target_runs_every_seed_from_its_own_ancestor(tmp_path):
     project = make_project(tmp_path / "p", _seeded(), git=False)
     run([str(BIN / "snakemake"), "-c2", "evidence"], cwd=project)

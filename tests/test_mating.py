@@ -1,5 +1,7 @@
 """Sexual synthesis (sexual paper eq. 3–5): mating two parents, choosing them."""
 
+import math
+
 import pytest
 import torch
 from conftest import record
@@ -28,6 +30,31 @@ def test_alpha_one_beta_zero_reproduces_asexual_synthesis_from_parent_a():
         "filter", env, 5,
     )[0]
     assert all(torch.equal(asexual[n], sexual[n]) for n in asexual)
+
+
+def test_unequal_mating_weights_apply_eq_4_and_5_and_average_the_parents_sizes_with_them():
+    """α_s = 0.3, β_s = 0.7 (eq. 5) and α_c = 0.8, β_c = 0.4 (eq. 4): the mated weights, the cluster strengths and
+    "the parent's" size (synapses with the synapse weights, clusters with the cluster weights) by hand."""
+    (wa, ma), (wb, mb) = _parent(0), _parent(1)
+    mb["conv"][2] = False  # a filter dead in B only: B counts one cluster fewer
+    mated = mate(wa, ma, wb, mb, MatingWeights(alpha_c=0.8, beta_c=0.4, alpha_s=0.3, beta_s=0.7), "filter", 0.0)
+    for name in ma:
+        assert torch.allclose(mated.weights[name], 0.3 * wa[name] * ma[name] + 0.7 * wb[name] * mb[name])
+        by_hand = 0.8 * (wa[name].abs() * ma[name]).flatten(1).sum(1) + 0.4 * (wb[name].abs() * mb[name]).flatten(1).sum(1)
+        assert torch.allclose(mated.cluster_strengths[name], by_hand)
+    synapses = [sum(int(m.sum()) for m in p.values()) for p in (ma, mb)]
+    clusters = [sum(int(m.flatten(1).any(1).sum()) for m in p.values()) for p in (ma, mb)]
+    assert synapses[0] != synapses[1] and clusters == [16, 15]
+    assert mated.parent_synapses == pytest.approx((0.3 * synapses[0] + 0.7 * synapses[1]) / 1.0)
+    assert mated.parent_clusters == pytest.approx((0.8 * clusters[0] + 0.4 * clusters[1]) / 1.2)
+
+
+def test_zero_synapse_weights_mate_nothing_and_count_no_parent():
+    """α_s = β_s = 0: no synapse is inherited and "the parent" has no synapses (no division by α_s + β_s = 0)."""
+    (wa, ma), (wb, mb) = _parent(0), _parent(1)
+    mated = mate(wa, ma, wb, mb, MatingWeights(alpha_c=0.5, beta_c=0.5, alpha_s=0.0, beta_s=0.0), "filter", 0.1)
+    assert mated.parent_synapses == 0.0 and mated.parent_clusters > 0
+    assert not any(m.any() for m in mated.masks.values())
 
 
 def test_mating_never_revives_a_synapse_dead_in_both_parents():
@@ -64,8 +91,35 @@ def test_fitness_choice_favours_accurate_parents():
 
 def test_the_lone_ancestor_mates_with_itself_and_an_empty_pool_is_refused():
     assert choose_parents([0.9], "random", 0.01, 0) == (0, 0)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="^the pool of parents is empty$"):
         choose_parents([], "fitness", 0.01, 0)
+    with pytest.raises(ValueError, match=r"^unknown parent choice 'best'; allowed: random, fitness$"):
+        choose_parents([0.9, 0.8], "best", 0.01, 0)
+
+
+def test_parent_choice_draws_from_its_own_seed_only():
+    """The pair depends on the seed and nothing else: reseeding or consuming the global RNG changes nothing."""
+    pools = {"random": [0.9, 0.8, 0.7, 0.6, 0.5], "fitness": [0.90, 0.89, 0.88, 0.87, 0.86]}
+    for how, pool in pools.items():
+        picks = []
+        for global_seed in (0, 99):
+            torch.manual_seed(global_seed)
+            torch.rand(100)
+            picks.append([choose_parents(pool, how, 0.01, s) for s in range(20)])
+        assert picks[0] == picks[1] and len(set(picks[0])) > 3, how
+
+
+def test_fitness_choice_resolves_differences_finer_than_float32_and_survives_a_tiny_temperature():
+    """exp((acc − best)/T) in float64: accuracies 1e-9 apart at T = 1e-9 weigh e⁻², e⁻¹, 1 (float32 would
+    round them equal); at T = 0.001 the subtraction of the best keeps exp from overflowing."""
+    close = [0.9, 0.9 + 1e-9, 0.9 + 2e-9]
+    firsts = [choose_parents(close, "fitness", 1e-9, s)[0] for s in range(300)]
+    share = [firsts.count(k) / 300 for k in range(3)]
+    weights = [math.exp(-2), math.exp(-1), 1.0]
+    for k in range(3):
+        assert abs(share[k] - weights[k] / sum(weights)) < 0.07, share
+    picks = [choose_parents([0.9, 0.5, 0.89, 0.3], "fitness", 0.001, s) for s in range(20)]
+    assert all(set(p) == {0, 2} for p in picks)
 
 
 def _lenet_parent(tmp_path, seed, accuracy):

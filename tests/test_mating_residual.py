@@ -131,9 +131,15 @@ def test_a_half_dead_residual_channel_is_settled_as_one_unit(family) -> None:
     assert _split(groups, plain.masks) > 0  # without the groups the stream is inconsistent
     mated = mate(weights_a, broken, weights_b, masks_b, MatingWeights(), "filter", 0.1, groups)
     assert _split(groups, mated.masks) == 0
+    killed = 0
     for name, mask in mated.masks.items():
         assert not (mask & ~plain.masks[name]).any()  # settling only kills
         assert not (mated.weights[name][~mask] != 0).any()
+        alive = mask.flatten(1).any(1)  # a filter settling killed has no cluster strength left (eq. 4)
+        assert (mated.cluster_strengths[name][~alive] == 0).all(), name
+        assert torch.equal(mated.cluster_strengths[name][alive], plain.cluster_strengths[name][alive]), name
+        killed += int((plain.masks[name].flatten(1).any(1) & ~alive).sum())
+    assert killed > 0
     child, _, masks = _offspring((model_a, broken), (model_b, masks_b), groups, seed=4)
     assert _split(groups, masks) == 0
     _assert_compacts_exactly(child, masks)

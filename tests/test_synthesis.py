@@ -89,3 +89,42 @@ def test_factor_outside_unit_interval_is_refused(bad):
 def test_seeds_differ_per_generation_and_purpose():
     assert len({seed_for(0, g, s) for g in range(5) for s in ("train", "synthesize")}) == 10
     assert seed_for(3, 1, "train") == seed_for(3, 1, "train")
+
+
+def test_the_synthesize_step_draws_generation_g_with_the_seed_of_g(tmp_path):
+    """encode → synthesize as the pipeline runs them (EvoNet, literal F = 0.5): the child of generation g is the
+    draw F·P(s|w) > U (then compacted) with U seeded by seed_for(experiment seed, g, "synthesize[/m<member>]"), so generations and
+    population members of one genome differ, each reproducible on its own."""
+    from conftest import record
+
+    from evosynth.artifacts import load_checkpoint, save_checkpoint
+    from evosynth.nets.architectures import build_model
+    from evosynth.nets.masks import full_masks
+    from evosynth.pipeline.steps.encode import run_encode
+    from evosynth.pipeline.steps.synthesize import run_synthesize
+
+    torch.manual_seed(0)
+    model = build_model("lenet5", (1, 28, 28), 10)
+    parent = tmp_path / "parent.pt"
+    save_checkpoint(parent, "model", {"state_dict": model.state_dict(), "masks": full_masks(model),
+                                      "architecture": "lenet5", "input_shape": (1, 28, 28), "num_classes": 10,
+                                      "experiment": "x"})
+    record(parent)
+    exp = {"method": "evonet", "seed": 4, "init": "inherit", "encoding": {"clusters": "kernel", "truncation": 0.1},
+           "environment": {"factor": 0.5, "mode": "literal"}}
+    params = {"experiments": {"x": exp}}
+    children = {}
+    for generation, member in ((2, None), (3, None), (3, 1)):
+        out = tmp_path / f"g{generation}m{member}"
+        (out / "enc").mkdir(parents=True)
+        run_encode(params, "x", generation, [parent], out / "enc", None, member)
+        genome = load_checkpoint(out / "enc" / "genome.pt", "genome")
+        run_synthesize(params, "x", generation, out / "enc" / "genome.pt", out / "syn", member)
+        child = load_checkpoint(out / "syn" / "offspring.pt", "offspring")["masks"]
+        stream = "synthesize" if member is None else f"synthesize/m{member}"
+        drawn = sample_mask({n: 0.5 * p for n, p in genome["synapses"].items()}, seed_for(4, generation, stream))
+        drawn["fc1"] &= drawn["fc2"].any(0)[:, None]  # compaction: fc1 neurons that fc2 no longer reads
+        assert all(torch.equal(child[n], drawn[n]) for n in drawn), (generation, member)
+        children[generation, member] = child
+    assert not torch.equal(children[2, None]["fc1"], children[3, None]["fc1"])
+    assert not torch.equal(children[3, None]["fc1"], children[3, 1]["fc1"])

@@ -54,28 +54,6 @@ def test_optimizer_state_of_dead_synapses_is_zeroed(make):
                 assert (value[~masks[name]] == 0).all()
 
 
-def test_without_the_wrapper_momentum_revives_dead_weights():
-    """The pitfall the wrapper exists for (docs/method.md §6.1): the test can fail."""
-    torch.manual_seed(0)
-    model = LeNet5()
-    masks = full_masks(model)
-    masks["fc1"][:, :] = False
-    with torch.no_grad():
-        model.fc1.weight.zero_()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    data = _data(32)
-    for _ in range(2):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(data.x_train), data.y_train).backward()
-        opt.step()
-        with torch.no_grad():
-            model.fc1.weight.mul_(masks["fc1"])  # masking the weight only ...
-    opt.zero_grad()
-    torch.nn.functional.cross_entropy(model(data.x_train), data.y_train).backward()
-    opt.step()  # ... and the momentum buffer moves the dead weights again
-    assert (model.fc1.weight != 0).any()
-
-
 def test_training_is_deterministic_for_a_seed():
     results = []
     for _ in range(2):

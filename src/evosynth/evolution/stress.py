@@ -19,17 +19,20 @@ from evosynth.evolution.encoding import synapse_probability
 from evosynth.nets.masks import Masks, prunable_layers
 
 
-@torch.no_grad()
 def stress(model: nn.Module, masks: Masks, beta: float, generator: torch.Generator) -> dict[str, int]:
-    """Weaken the stochastically selected synapses in place; return how many per layer."""
+    """Weaken the stochastically selected synapses in place; return how many per layer.
+
+    The uniform numbers come from ``generator`` only (never the global RNG), drawn layer by layer.
+    """
     if not 0 < beta <= 1:
         raise ValueError(f"stress factor beta must lie in (0, 1], got {beta}")
     stressed = {}
-    for name, layer in prunable_layers(model):
-        q = synapse_probability(layer.weight, masks[name])
-        u = torch.rand(q.shape, generator=generator)
-        weakened = masks[name] & (q < u)
-        if beta < 1:
-            layer.weight[weakened] *= beta
-        stressed[name] = int(weakened.sum())
+    with torch.no_grad():  # a with block, not a decorator: mutation testing skips decorated functions
+        for name, layer in prunable_layers(model):
+            q = synapse_probability(layer.weight, masks[name])
+            u = torch.rand(q.shape, generator=generator)
+            weakened = masks[name] & (q < u)
+            if beta < 1:
+                layer.weight[weakened] *= beta
+            stressed[name] = int(weakened.sum())
     return stressed
