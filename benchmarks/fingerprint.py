@@ -48,6 +48,17 @@ PARAMS = {
 }
 
 
+def code_digest() -> str:
+    """One sha256 over the package's sources (path and bytes of every file, in order)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "src" / "evosynth").rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".json"):
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def cpu_model() -> str:
     """The CPU's model name (Linux ``/proc/cpuinfo``; else what the platform says)."""
     try:
@@ -87,6 +98,8 @@ def fingerprint(numerics: str) -> str:
             f"# cpu: {cpu_model()}",
             f"# numerics: {numerics}",
             f"# python {platform.python_version()}, torch {torch.__version__}, numpy {numpy.__version__}",
+            f"# code: {code_digest()} (sha256 over src/evosynth; the provenance records hash the code, so compare"
+            " fingerprints of the same code)",
             "# sha256 of each file the chain writes (benchmarks/fingerprint.py; docs/numerics.md)",
             *(f"{sha256(p)}  {p.relative_to(folder)}" for p in files),
         ]
