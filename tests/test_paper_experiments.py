@@ -319,7 +319,7 @@ def test_committed_params_validate_without_the_paper_datasets(monkeypatch: pytes
                 alone = copy.deepcopy(raw)
                 keep = {exp, spec.get("ancestor") or exp}
                 alone["experiments"] = {k: v for k, v in alone["experiments"].items() if k in keep}
-                for key in ("comparisons", "baselines", "papers", "runtime", "evidence", "probe", "picks"):
+                for key in ("comparisons", "baselines", "papers", "runtime", "evidence", "probe", "picks", "curves"):
                     alone.pop(key, None)
                 for k in keep:
                     alone["experiments"][k]["default"] = True

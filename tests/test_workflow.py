@@ -72,6 +72,13 @@ def dvc_dag(project: Path, root: str | None = None) -> set[tuple]:
         return jobs
 
 
+def without_raw(dag: set[tuple], root: str) -> set[tuple]:
+    """A DAG with a dataset's raw folder left out of the deps: DVC lists the folder, Snakemake the files in
+    it (``workflow/rules/common.smk: _files``); the rest must agree."""
+    inside = lambda dep: dep == root or dep.startswith(root.rstrip("/") + "/")  # noqa: E731
+    return {(step, cmd, frozenset(d for d in deps if not inside(d)), outs) for step, cmd, deps, outs in dag}
+
+
 #: Rules that only name a set of files (no command): targets, not jobs of the DAG.
 TARGET_RULES = ("all", "pickset")
 

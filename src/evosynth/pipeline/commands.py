@@ -164,7 +164,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             args=(arg("--model", type=Path, required=True, help="the network's model.pt"),
                   arg("--ancestor", type=Path, required=True, help="the chain's generation 0 model.pt"), _DATA)),
     Command("curves", "The trade-off curves: accuracy against synaptic efficiency and MAC reduction per method over"
-            " seeds, the table at fixed operating points and the from-scratch controls (reports/curves/).", "curves",
+            " seeds, the table at fixed operating points and the controls trained from scratch (reports/curves/).", "curves",
             experiment=False, generation=False),
     Command("probe", "The capacity probe's report: accuracy over seeds per architecture against the reference's"
             " ancestor, with a t interval and whether it lies above the accuracy line (reports/probe/).", "probe",

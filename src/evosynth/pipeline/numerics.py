@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import Any, MutableMapping
 
 from evosynth.host import NUMERICS_MARKER as MARKER
@@ -60,7 +61,7 @@ def apply(mode: str, environ: MutableMapping[str, str] | None = None) -> str:
 
     If torch was already imported with other kernels (a step called from a
     Python process that imported torch first), the pins cannot take effect:
-    the step runs native, says so on stderr, and its provenance records native.
+    the step runs native, says so in a RuntimeWarning, and its provenance records native.
     """
     environ = os.environ if environ is None else environ
     if mode not in MODES:
@@ -69,8 +70,8 @@ def apply(mode: str, environ: MutableMapping[str, str] | None = None) -> str:
         environ.update(PORTABLE["env"])
         torch = sys.modules.get("torch")
         if torch is not None and torch.backends.cpu.get_cpu_capability() != PORTABLE["capability"]:
-            print("evosynth: warning: torch was imported before the portable numerics could be pinned;"
-                  " this step runs native kernels", file=sys.stderr)
+            warnings.warn("torch was imported before the portable numerics could be pinned; this step runs native"
+                          " kernels and records numerics: native", RuntimeWarning, stacklevel=2)
             mode = "native"
     environ[MARKER] = mode
     return mode
