@@ -54,9 +54,10 @@ def test_a_baseline_following_an_experiment_with_seeds_runs_once_per_seed_from_t
     assert {"results/pk_s1/gen0/model.pt", "results/pk_s1/gen1/metrics.json"} <= set(prune.deps)
     assert "results/pk_l1_s1/gen1/model.pt" in steps["prune-pk_l1_s1-gen2"].deps
     # the steps read the params as written (what DVC tracks): the baseline and the followed family, no seed
-    assert prune.params == ("baselines.pk_l1",)
-    assert param_values(params, prune.params) == {"baselines.pk_l1": {"follow": "pk", "method": "l1_filter"}}
-    assert steps["retrain-pk_l1_s1-gen2"].params == ("experiments.pk.train", "experiments.pk.data")
+    assert prune.params == ("baselines.pk_l1", "numerics")
+    assert param_values(params, prune.params) == {"baselines.pk_l1": {"follow": "pk", "method": "l1_filter"},
+                                                  "numerics": "portable"}
+    assert steps["retrain-pk_l1_s1-gen2"].params == ("experiments.pk.train", "experiments.pk.data", "numerics")
     assert steps["report-pk_l1_s1"].params[:2] == ("baselines.pk_l1", "experiments.pk.generations")
     assert not any(s.default for s in steps.values() if "pk" in s.name)
     # the baseline's training spec is the followed chain's: its seed
