@@ -21,7 +21,7 @@ DVC, SNAKEMAKE = str(BIN / "dvc"), str(BIN / "snakemake")
 
 
 def _rows(accuracies, synapses, member=None):
-    return [{"generation": g, "member": member, "accuracy": a, "synapses": s, "macs": 1000 - 10 * g,
+    return [{"generation": g, "member": member, "accuracy": a, "val_accuracy": a, "synapses": s, "macs": 1000 - 10 * g,
              "synaptic_efficiency": synapses[0] / s, "cluster_efficiency": 1.0 + g / 10, "mac_reduction": 1000 / (1000 - 10 * g)}
             for g, (a, s) in enumerate(zip(accuracies, synapses))]
 
