@@ -185,7 +185,7 @@ def test_metrics_are_one_summary_per_experiment_and_plots_are_labelled(shared):
     assert accuracy["encoding"]["x"]["title"] == "generation" and accuracy["encoding"]["x"]["axis"]["tickMinStep"] == 1
     assert all(1 < float(d["accuracy_percent"]) <= 100 for d in accuracy["data"]["values"])  # percent, as in the PNGs
     efficiency = plots["tiny: efficiency"][0]["content"]
-    assert efficiency["encoding"]["color"]["field"] == "line"  # one colour per line
+    assert efficiency["encoding"]["color"]["field"] == "series"  # one colour per line, named in words
     lines = {(d.get("field") or "") for d in efficiency["data"]["values"]}
     assert lines == {"synaptic_efficiency", "cluster_efficiency", "mac_reduction"}
 

@@ -67,7 +67,7 @@ wildcard_constraints:
     run=f"{KNOWN_RUN}[A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
     scored=f"(?={_one_of(SCORED)}/)[A-Za-z][A-Za-z0-9_]*[/][A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
     net=_one_of({s.unit for s in PLAN.values() if s.step == "probe_train"}),  # a probe network: w<widths>_s<seed>
-    scratched=_one_of({s.unit.replace("-", "/") for s in PLAN.values() if s.step == "scratch"}),  # <chain>/gen<g>
+    scratched=_one_of({Path(*s.unit.rsplit("-", 1)).as_posix() for s in PLAN.values() if s.step == "scratch"}),  # <chain>/gen<g>
 
 
 def all_outputs():
@@ -85,7 +85,7 @@ def _step(rule_step, wildcards):
     elif "scored" in wildcards.keys():  # <experiment>/<test set>/gen<g>[/m<k>] under reports/
         where = Path(wildcards.scored).parts
     elif "scratched" in wildcards.keys():  # a from-scratch control: <chain>/gen<g> under results/scratch/
-        where = [wildcards.scratched.replace("/", "-")]
+        where = ["-".join(Path(wildcards.scratched).parts)]
     else:
         names = ("dataset", "exp", "module", "net")
         where = [w for w in (wildcards.get(n) for n in names) if w]
