@@ -28,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from evosynth.artifacts import sha256
+from evosynth.pipeline.checkout import sources
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan
 
@@ -49,13 +50,12 @@ PARAMS = {
 
 
 def code_digest() -> str:
-    """One sha256 over the package's sources (path and bytes of every file, in order)."""
+    """One sha256 over the package's sources (path and bytes of every file a checkout is compared by)."""
     import hashlib
 
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "src" / "evosynth").rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".json"):
-            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    for name, path in sorted(sources(ROOT / "src" / "evosynth").items()):
+        digest.update(f"src/evosynth/{name}".encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

@@ -175,3 +175,11 @@ def test_literal_scale_reaches_both_levels_of_synthesis(method):
         _, info = synthesize_clustered(synapses, clusters, "filter", env, seed=1)
         assert info["cluster_scale"] == pytest.approx(1.3 * 0.85)
         assert info["synapse_scale"] == pytest.approx(1.3 * 0.7 / 0.85)
+
+
+def test_a_claim_without_a_drop_limit_and_without_overlap_is_described_in_words():
+    from evosynth.reporting.claims import usable_range_text
+
+    row = {"form": "difference", "at": "synaptic_efficiency", "range_low": math.nan, "range_high": math.nan}
+    assert usable_range_text(row, None) == "none (no seed beyond the ancestor)"
+    assert usable_range_text(row, 5.0) == "none (no seed with both arms within 5 pp beyond the ancestor)"

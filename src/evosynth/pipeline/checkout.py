@@ -42,7 +42,8 @@ def checkout_of(folder: Path) -> Path | None:
     return package if (package / "__init__.py").is_file() else None
 
 
-def _sources(package: Path) -> dict[str, Path]:
+def sources(package: Path) -> dict[str, Path]:
+    """Every source file of a package folder (what a checkout is compared by), keyed by its path inside it."""
     return {p.relative_to(package).as_posix(): p for p in package.rglob("*")
             if p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts and p.is_file()}
 
@@ -58,7 +59,7 @@ def check(folder: Path | None = None) -> None:
     package = checkout_of(folder)
     if package is None or package.resolve() == PACKAGE_DIR:
         return
-    imported, here = _sources(PACKAGE_DIR), _sources(package)
+    imported, here = sources(PACKAGE_DIR), sources(package)
     for name in sorted(imported.keys() | here.keys()):
         if name not in here:
             problem = f"{CODE_DIR}/{name} is missing from {folder.resolve()}"

@@ -198,7 +198,8 @@ def usable_range_text(row: dict[str, Any], drop: float | None) -> str:
     if row["form"] == "matched_accuracy":
         return f"best reached {row['at']} of each arm's ancestor ({row['censored']} arm-seeds censored)"
     if math.isnan(row["range_low"]):
-        return f"none (no seed with both arms within {drop:g} pp beyond the ancestor)"
+        within = "" if drop is None else f" with both arms within {drop:g} pp"
+        return f"none (no seed{within} beyond the ancestor)"
     limit = "" if drop is None else f", both arms within {drop:g} pp of their ancestors"
     if row["at"] == "generation":
         return f"generations {row['range_low']:.0f}–{row['range_high']:.0f}{limit}"
