@@ -87,7 +87,7 @@ def test_verdict_per_architecture_and_the_answer_on_hand_made_tables():
     assert [r["verdict"] for r in (above, below, mixed, single)] == ["above", "below", "inconclusive", "inconclusive"]
     assert [r["meets_targets"] for r in (above, below, mixed, single)] == [True, True, False, False]
     assert math.isnan(single["accuracy_low"]) and single["seeds"] == 1
-    assert answer(list(rows.values())) == ("reachable", ["5-6-32"])
+    assert answer(list(rows.values())) == ("reached by these recipes", ["5-6-32"])
     assert answer([below, mixed, single]) == ("not reached by these recipes", ["4-8-16"])  # every eligible one below
     undecided = summarise(_runs((5, 6, 32), [88.0, 90.0, 89.0], 4_267, 35), REFERENCE, 0.01, TARGETS)
     assert answer([below, *undecided]) == ("inconclusive", ["5-6-32"])
@@ -322,7 +322,7 @@ def test_recipes_train_the_named_widths_as_rows_of_their_own():
     rows = summarise(runs, REFERENCE, 0.01, TARGETS)
     assert [(r["widths"], r["recipe"], r["verdict"]) for r in rows] == [("4-8-16", "train", "below"),
                                                                        ("4-8-16", "e3", "above")]
-    assert answer(rows)[0] == "reachable" and rows[1]["architecture"].endswith("(e3)")
+    assert answer(rows)[0] == "reached by these recipes" and rows[1]["architecture"].endswith("(e3)")
 
 
 def test_the_step_refuses_a_recipe_outside_the_probe_in_one_line(tmp_path):
