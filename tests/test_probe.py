@@ -200,6 +200,7 @@ def test_probe_steps_are_a_named_target_reading_the_reference():
 @pytest.mark.slow
 def test_probe_dag_is_identical_in_dvc_and_snakemake_and_dvc_runs_it(tmp_path):
     params = _probe_params(reference="named", distill=0.5, default=False)
+    params["probe"]["kernel_sparse"] = {"kernels": 36, "widths": [[6, 12, 16]]}  # its stages in both engines too
     project = make_project(tmp_path / "p", params, git=False)
     assert not (project / "pipelines/probe").exists()  # rendered only on request
     run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "probe"], cwd=project)
@@ -214,13 +215,14 @@ def test_probe_dag_is_identical_in_dvc_and_snakemake_and_dvc_runs_it(tmp_path):
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)
     dvc = dvc_dag(project, "probe")
     assert {j[0] for j in dvc} == {"code", "prepare", "stress_train", "evaluate", "probe_train", "probe"}
-    assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 + 2 * 2 + 1
+    assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 + 2 * 2 + 2 + 1
     assert dvc == snakemake_dag(project, "probe")
     default = snakemake_dag(project, "all")  # plain runs leave the probe out
     assert not any(j[0].startswith("probe") for j in default) and "probe" not in (project / "dvc.yaml").read_text()
     run([str(BIN / "dvc"), "repro", "pipelines/probe/dvc.yaml"], cwd=project)
     text = (project / "reports/probe/probe.md").read_text()
     assert "(distillation α = 0.5, T = 4)" in text and "## Answer" in text
+    assert "| 6-12-192-16 kernel-sparse | kernel-sparse, 46.2 % of its kernels | 36 | 4,132 |" in text
     status = run([str(BIN / "dvc"), "status", "pipelines/probe/dvc.yaml"], cwd=project).stdout
     assert "changed" not in status and "modified" not in status, status
 
@@ -292,7 +294,16 @@ def test_the_committed_probe_asks_the_issues_question_at_the_picks_training():
         sys.path.pop(0)
     cost = plan_cost(params, *epoch_model())
     recipes = len(probe["recipes"]) * len(probe["recipe_widths"])
-    assert cost["networks"] == (len(probe["widths"]) + recipes) * len(probe["seeds"]) and cost["probe_s"] <= 2.5 * 3600
+    sparse = len(probe["kernel_sparse"]["widths"]) * (1 + len(probe["recipes"]))
+    assert cost["networks"] == (len(probe["widths"]) + recipes + sparse) * len(probe["seeds"])
+    assert cost["sparse_networks"] == sparse * len(probe["seeds"]) and cost["probe_s"] <= 3.5 * 3600
+    # the kernel-sparse networks have the target's kernel count and meet both targets at wider conv widths
+    from evosynth.pipeline.steps.probe_train import network_counts, probe_masks
+
+    for w in probe["kernel_sparse"]["widths"]:
+        model = build(w)
+        counts = network_counts(model, SHAPE, probe_masks(model, tuple(w), 0, probe["kernel_sparse"]["kernels"]))
+        assert counts["kernels"] <= 37 and counts["synapses"] <= 4_305 and w[0] * w[1] + w[0] > 37, w
     # a lower bound, not one recipe: more epochs and another learning rate for every width meeting both targets
     assert sorted(map(list, probe["recipe_widths"])) == sorted(both)
     assert {k for r in probe["recipes"].values() for k in r} >= {"epochs", "lr"}

@@ -118,7 +118,8 @@ def probe_masks(model: nn.Module, widths: tuple[int, ...], seed: int, kernels: i
 
 
 def run_probe_train(params: dict[str, Any], widths: tuple[int, ...], seed: int, data_path: Path, out_dir: Path,
-                    teacher: Path | None = None, recipe: str | None = None, kernels: int | None = None) -> dict[str, Any]:
+                    teacher: Path | None = None, recipe: str | None = None,
+                    kernels: int | None = None) -> dict[str, Any]:
     """Train one probe network with ``probe.train`` or one of ``probe.recipes``, dense or (``kernels``) kernel-sparse;
     write model.pt, metrics.json (accuracy, counts) and train_log.json."""
     started = time.time()
