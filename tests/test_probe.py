@@ -166,17 +166,23 @@ def test_a_reference_with_seeds_or_another_architecture_is_refused():
     assert "experiments.fam.dataset" in reads and not any(k.startswith("experiments.fam_s0") for k in reads)
 
 
-def test_the_step_refuses_widths_and_seeds_outside_the_probe_in_one_line(tmp_path):
-    write_params(tmp_path / "params.yaml", _probe_params())
+def step_refusals(folder, params: dict, cases) -> None:
+    """``evosynth probe_train`` with each case's arguments: exit 2, exactly the case's one line, nothing written."""
+    write_params(folder / "params.yaml", params)
     env = {**engine_env(), "PYTHONPATH": str(ROOT / "src"), "EVOSYNTH_WARM": "0"}
-    for extra, message in ((["--widths", "4", "8", "17", "--seed", "0"], ("--widths: 4 8 17 is not an entry of probe.widths;"
-                            " allowed: 20 50 500, 4 8 16")),
-                           (["--widths", "4", "8", "16", "--seed", "7"], "--seed: 7 is not one of probe.seeds; allowed: 0, 1")):
+    for extra, message in cases:
         result = subprocess.run([sys.executable, "-m", "evosynth.pipeline.cli", "probe_train", *extra, "--data",
-                                 "absent.npz", "--out-dir", "out"], cwd=tmp_path, env=env, capture_output=True,
+                                 "absent.npz", "--out-dir", "out"], cwd=folder, env=env, capture_output=True,
                                 text=True, check=False)
         assert result.returncode == 2 and result.stderr.strip() == f"evosynth: error: {message}", result.stderr
-    assert not (tmp_path / "out").exists()
+    assert not (folder / "out").exists()
+
+
+def test_the_step_refuses_widths_and_seeds_outside_the_probe_in_one_line(tmp_path):
+    step_refusals(tmp_path, _probe_params(), (
+        (["--widths", "4", "8", "17", "--seed", "0"], "--widths: 4 8 17 is not an entry of probe.widths;"
+                                                      " allowed: 20 50 500, 4 8 16"),
+        (["--widths", "4", "8", "16", "--seed", "7"], "--seed: 7 is not one of probe.seeds; allowed: 0, 1")))
 
 
 # --- the plan and the engines ------------------------------------------------------------------------------
@@ -339,13 +345,8 @@ def test_recipes_train_the_named_widths_as_rows_of_their_own():
 def test_the_step_refuses_a_recipe_outside_the_probe_in_one_line(tmp_path):
     params = _probe_params()
     params["probe"].update(recipes={"e3": {"epochs": 3}}, recipe_widths=[[4, 8, 16]])
-    write_params(tmp_path / "params.yaml", params)
-    env = {**engine_env(), "PYTHONPATH": str(ROOT / "src"), "EVOSYNTH_WARM": "0"}
-    for extra, message in ((["--widths", "4", "8", "16", "--seed", "0", "--recipe", "e9"],
-                            "--recipe: 'e9' is not a key of probe.recipes; allowed: e3"),
-                           (["--widths", "20", "50", "500", "--seed", "0", "--recipe", "e3"],
-                            "--widths: 20 50 500 is not an entry of probe.recipe_widths; allowed: 4 8 16")):
-        result = subprocess.run([sys.executable, "-m", "evosynth.pipeline.cli", "probe_train", *extra, "--data",
-                                 "absent.npz", "--out-dir", "out"], cwd=tmp_path, env=env, capture_output=True,
-                                text=True, check=False)
-        assert result.returncode == 2 and result.stderr.strip() == f"evosynth: error: {message}", result.stderr
+    step_refusals(tmp_path, params, (
+        (["--widths", "4", "8", "16", "--seed", "0", "--recipe", "e9"],
+         "--recipe: 'e9' is not a key of probe.recipes; allowed: e3"),
+        (["--widths", "20", "50", "500", "--seed", "0", "--recipe", "e3"],
+         "--widths: 20 50 500 is not an entry of probe.recipe_widths; allowed: 4 8 16")))
