@@ -87,7 +87,7 @@ def test_verdict_per_architecture_and_the_answer_on_hand_made_tables():
     assert [r["verdict"] for r in (above, below, mixed, single)] == ["above", "below", "inconclusive", "inconclusive"]
     assert [r["meets_targets"] for r in (above, below, mixed, single)] == [True, True, False, False]
     assert math.isnan(single["accuracy_low"]) and single["seeds"] == 1
-    assert answer(list(rows.values())) == ("reachable", ["5-6-32"])
+    assert answer(list(rows.values())) == ("reached by these recipes", ["5-6-32"])
     assert answer([below, mixed, single]) == ("not reached by these recipes", ["4-8-16"])  # every eligible one below
     undecided = summarise(_runs((5, 6, 32), [88.0, 90.0, 89.0], 4_267, 35), REFERENCE, 0.01, TARGETS)
     assert answer([below, *undecided]) == ("inconclusive", ["5-6-32"])
@@ -166,17 +166,23 @@ def test_a_reference_with_seeds_or_another_architecture_is_refused():
     assert "experiments.fam.dataset" in reads and not any(k.startswith("experiments.fam_s0") for k in reads)
 
 
-def test_the_step_refuses_widths_and_seeds_outside_the_probe_in_one_line(tmp_path):
-    write_params(tmp_path / "params.yaml", _probe_params())
+def step_refusals(folder, params: dict, cases) -> None:
+    """``evosynth probe_train`` with each case's arguments: exit 2, exactly the case's one line, nothing written."""
+    write_params(folder / "params.yaml", params)
     env = {**engine_env(), "PYTHONPATH": str(ROOT / "src"), "EVOSYNTH_WARM": "0"}
-    for extra, message in ((["--widths", "4", "8", "17", "--seed", "0"], ("--widths: 4 8 17 is not an entry of probe.widths;"
-                            " allowed: 20 50 500, 4 8 16")),
-                           (["--widths", "4", "8", "16", "--seed", "7"], "--seed: 7 is not one of probe.seeds; allowed: 0, 1")):
+    for extra, message in cases:
         result = subprocess.run([sys.executable, "-m", "evosynth.pipeline.cli", "probe_train", *extra, "--data",
-                                 "absent.npz", "--out-dir", "out"], cwd=tmp_path, env=env, capture_output=True,
+                                 "absent.npz", "--out-dir", "out"], cwd=folder, env=env, capture_output=True,
                                 text=True, check=False)
         assert result.returncode == 2 and result.stderr.strip() == f"evosynth: error: {message}", result.stderr
-    assert not (tmp_path / "out").exists()
+    assert not (folder / "out").exists()
+
+
+def test_the_step_refuses_widths_and_seeds_outside_the_probe_in_one_line(tmp_path):
+    step_refusals(tmp_path, _probe_params(), (
+        (["--widths", "4", "8", "17", "--seed", "0"], "--widths: 4 8 17 is not an entry of probe.widths;"
+                                                      " allowed: 20 50 500, 4 8 16"),
+        (["--widths", "4", "8", "16", "--seed", "7"], "--seed: 7 is not one of probe.seeds; allowed: 0, 1")))
 
 
 # --- the plan and the engines ------------------------------------------------------------------------------
@@ -200,6 +206,7 @@ def test_probe_steps_are_a_named_target_reading_the_reference():
 @pytest.mark.slow
 def test_probe_dag_is_identical_in_dvc_and_snakemake_and_dvc_runs_it(tmp_path):
     params = _probe_params(reference="named", distill=0.5, default=False)
+    params["probe"]["kernel_sparse"] = {"kernels": 36, "widths": [[6, 12, 16]]}  # its stages in both engines too
     project = make_project(tmp_path / "p", params, git=False)
     assert not (project / "pipelines/probe").exists()  # rendered only on request
     run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "probe"], cwd=project)
@@ -214,13 +221,14 @@ def test_probe_dag_is_identical_in_dvc_and_snakemake_and_dvc_runs_it(tmp_path):
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)
     dvc = dvc_dag(project, "probe")
     assert {j[0] for j in dvc} == {"code", "prepare", "stress_train", "evaluate", "probe_train", "probe"}
-    assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 + 2 * 2 + 1
+    assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 + 2 * 2 + 2 + 1
     assert dvc == snakemake_dag(project, "probe")
     default = snakemake_dag(project, "all")  # plain runs leave the probe out
     assert not any(j[0].startswith("probe") for j in default) and "probe" not in (project / "dvc.yaml").read_text()
     run([str(BIN / "dvc"), "repro", "pipelines/probe/dvc.yaml"], cwd=project)
     text = (project / "reports/probe/probe.md").read_text()
     assert "(distillation α = 0.5, T = 4)" in text and "## Answer" in text
+    assert "| 6-12-192-16 kernel-sparse | kernel-sparse, 46.2 % of its kernels | 36 | 4,132 |" in text
     status = run([str(BIN / "dvc"), "status", "pipelines/probe/dvc.yaml"], cwd=project).stdout
     assert "changed" not in status and "modified" not in status, status
 
@@ -292,7 +300,16 @@ def test_the_committed_probe_asks_the_issues_question_at_the_picks_training():
         sys.path.pop(0)
     cost = plan_cost(params, *epoch_model())
     recipes = len(probe["recipes"]) * len(probe["recipe_widths"])
-    assert cost["networks"] == (len(probe["widths"]) + recipes) * len(probe["seeds"]) and cost["probe_s"] <= 2.5 * 3600
+    sparse = len(probe["kernel_sparse"]["widths"]) * (1 + len(probe["recipes"]))
+    assert cost["networks"] == (len(probe["widths"]) + recipes + sparse) * len(probe["seeds"])
+    assert cost["sparse_networks"] == sparse * len(probe["seeds"]) and cost["probe_s"] <= 3.5 * 3600
+    # the kernel-sparse networks have the target's kernel count and meet both targets at wider conv widths
+    from evosynth.pipeline.steps.probe_train import network_counts, probe_masks
+
+    for w in probe["kernel_sparse"]["widths"]:
+        model = build(w)
+        counts = network_counts(model, SHAPE, probe_masks(model, tuple(w), 0, probe["kernel_sparse"]["kernels"]))
+        assert counts["kernels"] <= 37 and counts["synapses"] <= 4_305 and w[0] * w[1] + w[0] > 37, w
     # a lower bound, not one recipe: more epochs and another learning rate for every width meeting both targets
     assert sorted(map(list, probe["recipe_widths"])) == sorted(both)
     assert {k for r in probe["recipes"].values() for k in r} >= {"epochs", "lr"}
@@ -322,19 +339,14 @@ def test_recipes_train_the_named_widths_as_rows_of_their_own():
     rows = summarise(runs, REFERENCE, 0.01, TARGETS)
     assert [(r["widths"], r["recipe"], r["verdict"]) for r in rows] == [("4-8-16", "train", "below"),
                                                                        ("4-8-16", "e3", "above")]
-    assert answer(rows)[0] == "reachable" and rows[1]["architecture"].endswith("(e3)")
+    assert answer(rows)[0] == "reached by these recipes" and rows[1]["architecture"].endswith("(e3)")
 
 
 def test_the_step_refuses_a_recipe_outside_the_probe_in_one_line(tmp_path):
     params = _probe_params()
     params["probe"].update(recipes={"e3": {"epochs": 3}}, recipe_widths=[[4, 8, 16]])
-    write_params(tmp_path / "params.yaml", params)
-    env = {**engine_env(), "PYTHONPATH": str(ROOT / "src"), "EVOSYNTH_WARM": "0"}
-    for extra, message in ((["--widths", "4", "8", "16", "--seed", "0", "--recipe", "e9"],
-                            "--recipe: 'e9' is not a key of probe.recipes; allowed: e3"),
-                           (["--widths", "20", "50", "500", "--seed", "0", "--recipe", "e3"],
-                            "--widths: 20 50 500 is not an entry of probe.recipe_widths; allowed: 4 8 16")):
-        result = subprocess.run([sys.executable, "-m", "evosynth.pipeline.cli", "probe_train", *extra, "--data",
-                                 "absent.npz", "--out-dir", "out"], cwd=tmp_path, env=env, capture_output=True,
-                                text=True, check=False)
-        assert result.returncode == 2 and result.stderr.strip() == f"evosynth: error: {message}", result.stderr
+    step_refusals(tmp_path, params, (
+        (["--widths", "4", "8", "16", "--seed", "0", "--recipe", "e9"],
+         "--recipe: 'e9' is not a key of probe.recipes; allowed: e3"),
+        (["--widths", "20", "50", "500", "--seed", "0", "--recipe", "e3"],
+         "--widths: 20 50 500 is not an entry of probe.recipe_widths; allowed: 4 8 16")))

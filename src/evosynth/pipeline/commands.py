@@ -157,7 +157,9 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             args=(arg("--widths", type=int, nargs=3, required=True, metavar=("CONV1", "CONV2", "FC1"),
                       help="one entry of probe.widths"),
                   arg("--seed", type=int, required=True, help="one of probe.seeds"),
-                  arg("--recipe", help="a key of probe.recipes (default: probe.train)"), _DATA,
+                  arg("--recipe", help="a key of probe.recipes (default: probe.train)"),
+                  arg("--kernels", type=int, help="kernel-sparse: probe.kernel_sparse.kernels, the network's conv"
+                      " kernels in all (conv2 keeps a fixed random set of whole kernels); default: dense"), _DATA,
                   arg("--teacher", type=Path, help="the reference's ancestor model.pt (probe.train.distill)"))),
     Command("scratch", "The from-scratch control: a chain's network of one generation, its architecture and mask"
             " trained from a fresh initialisation for the total epochs the network received.", "scratch",
