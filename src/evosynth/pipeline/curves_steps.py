@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from evosynth.pipeline.curves import CURVES_DIR, curve_runs, scratch_runs, scratch_unit
+from evosynth.pipeline.curves import (CURVES_DIR, curve_runs, curve_seeds, latency_folder, scratch_runs,
+                                      scratch_unit, timed_networks)
 from evosynth.pipeline.layout import chain_metrics, member_dir, prepared_path, run_dir
 from evosynth.pipeline.seeds import BASELINE_FAMILIES, members
 from evosynth.pipeline.stage import Step, make_step
@@ -34,14 +35,31 @@ def scratch_steps(params: dict[str, Any]) -> list[Step]:
     return steps
 
 
+def _reach(params: dict[str, Any]) -> tuple[str, ...]:
+    """The keys saying how far each run of the curves goes (as written: a family's keys)."""
+    return tuple(f"baselines.{n}" if n in {*params["baselines"], *params[BASELINE_FAMILIES]}
+                 else f"experiments.{n}.generations" for n in curve_runs(params))
+
+
+def latency_steps(params: dict[str, Any]) -> list[Step]:
+    """One timing per seed: every network of the seed's chains and controls, with the same-architecture control."""
+    steps = []
+    # what it reads: the harness settings, which runs and controls are timed, how far each run goes
+    reads = ("runtime.repeats", "runtime.rounds", "runtime.warmup", "curves.evolved", "curves.baselines",
+             "curves.search.candidates", "curves.scratch", *_reach(params))
+    for seed in curve_seeds(params):
+        deps = [f"{folder}/model.pt" for folder in timed_networks(params, seed)]
+        steps.append(make_step("latency", "latency", latency_folder(seed), deps, ["--seed", str(seed)],
+                               params=reads, unit=f"s{seed}"))
+    return steps
+
+
 def curves_steps(params: dict[str, Any]) -> list[Step]:
-    """The controls, then the report reading every chain's metrics and every control's (outside the default)."""
-    controls = scratch_steps(params)
-    names = curve_runs(params)
-    deps = list(dict.fromkeys(m for name in names for chain in members(params, name)
+    """The controls, the timings, then the report reading every chain's metrics, every control's and every
+    timing (all outside the default)."""
+    controls, timings = scratch_steps(params), latency_steps(params)
+    deps = list(dict.fromkeys(m for name in curve_runs(params) for chain in members(params, name)
                               for m in chain_metrics(chain, params)))
     deps += [f"{step.folder}/metrics.json" for step in controls]
-    # what it reads: the section, and how far each run goes (as written: a family's keys)
-    reads = ("curves", *(f"baselines.{n}" if n in {*params["baselines"], *params[BASELINE_FAMILIES]}
-                         else f"experiments.{n}.generations" for n in names))
-    return [*controls, make_step("curves", "curves", CURVES_DIR, deps, [], params=reads)]
+    deps += [out for step in timings for out in step.outs[:-1]]
+    return [*controls, *timings, make_step("curves", "curves", CURVES_DIR, deps, [], params=("curves", *_reach(params)))]
