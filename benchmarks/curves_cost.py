@@ -25,7 +25,8 @@ from pathlib import Path
 
 from evidence_cost import REFERENCE, chains_cost, cost_parser, scaled_figures
 
-from evosynth.pipeline.curves import curve_runs, curve_seeds, scratch_runs, timed_networks
+from evosynth.pipeline.curves import curve_runs, curve_seeds, scratch_runs
+from evosynth.pipeline.curves_steps import timed_networks
 from evosynth.pipeline.params import load_params, training_spec
 from evosynth.pipeline.seeds import members
 from evosynth.pipeline.steps.scratch import total_epochs

@@ -16,7 +16,8 @@ from evosynth.artifacts import load_checkpoint, save_checkpoint
 from evosynth.errors import ArtifactError, ParamsError
 from evosynth.nets.architectures import LeNet5
 from evosynth.nets.masks import full_masks, prunable_layers, total_synapses
-from evosynth.pipeline.curves import curve_seeds, latency_folder, scratch_runs, timed_networks
+from evosynth.pipeline.curves import curve_seeds, latency_folder, scratch_runs
+from evosynth.pipeline.curves_steps import timed_networks
 from evosynth.pipeline.layout import chain_metrics
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.pickset import seeded_chains

@@ -17,7 +17,7 @@ from evosynth.errors import ArtifactError, ParamsError
 from evosynth.nets.architectures import LeNet5
 from evosynth.nets.masks import full_masks
 from evosynth.pipeline import numerics
-from evosynth.pipeline.curves import timed_networks
+from evosynth.pipeline.curves_steps import timed_networks
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan
 from evosynth.pipeline.steps.common import network_payload

@@ -13,7 +13,8 @@ from conftest import record
 from test_curves import _chain, _curves, _write_chains, write_timings
 
 from evosynth.errors import ParamsError
-from evosynth.pipeline.curves import configurations, curve_runs, timed_networks
+from evosynth.pipeline.curves import configurations, curve_runs
+from evosynth.pipeline.curves_steps import timed_networks
 from evosynth.pipeline.layout import chain_metrics
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.pickset import seeded_chains

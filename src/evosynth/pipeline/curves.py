@@ -33,10 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pathlib import PurePosixPath
-
 from evosynth.errors import ParamsError
-from evosynth.pipeline.layout import chain_metrics
 from evosynth.pipeline.pickset import ancestor_of, seeded_chains, single_network_runs
 from evosynth.pipeline.seeds import FAMILIES, chain_generations, members
 
@@ -73,21 +70,6 @@ def curve_runs(params: dict[str, Any]) -> list[str]:
 def curve_seeds(params: dict[str, Any]) -> list[int]:
     """The seeds of the curves: the evolved run's (every run of the curves has them)."""
     return sorted(seeded_chains(params, params["curves"]["evolved"]))
-
-
-def timed_networks(params: dict[str, Any], seed: int) -> list[str]:
-    """The folders of every network a curve point of ``seed`` stands on, the seed's ancestor first: every
-    generation of every run's chain of that seed, then its from-scratch controls."""
-    folders = [str(PurePosixPath(m).parent) for name in curve_runs(params)
-               for m in chain_metrics(seeded_chains(params, name)[seed], params)]
-    mine = set(members_at(params, seed))
-    folders += [folder for chain, _, folder in scratch_runs(params) if chain in mine]
-    return list(dict.fromkeys(folders))
-
-
-def members_at(params: dict[str, Any], seed: int) -> list[str]:
-    """The chain of every run of the curves at ``seed``."""
-    return [seeded_chains(params, name)[seed] for name in curve_runs(params)]
 
 
 def scratch_runs(params: dict[str, Any]) -> list[tuple[str, int, str]]:

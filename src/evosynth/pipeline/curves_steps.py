@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
 
-from evosynth.pipeline.curves import (CURVES_DIR, curve_runs, curve_seeds, latency_folder, scratch_runs,
-                                      scratch_unit, timed_networks)
+from evosynth.pipeline.curves import CURVES_DIR, curve_runs, curve_seeds, latency_folder, scratch_runs, scratch_unit
 from evosynth.pipeline.layout import chain_metrics, member_dir, prepared_path, run_dir
+from evosynth.pipeline.pickset import seeded_chains
 from evosynth.pipeline.seeds import BASELINE_FAMILIES, members
 from evosynth.pipeline.stage import Step, make_step
+
+
+def timed_networks(params: dict[str, Any], seed: int) -> list[str]:
+    """The folders of every network a curve point of ``seed`` stands on, the seed's ancestor first: every
+    generation of every run's chain of that seed, then its from-scratch controls."""
+    folders = [str(PurePosixPath(m).parent) for name in curve_runs(params)
+               for m in chain_metrics(seeded_chains(params, name)[seed], params)]
+    mine = set(members_at(params, seed))
+    folders += [folder for chain, _, folder in scratch_runs(params) if chain in mine]
+    return list(dict.fromkeys(folders))
+
+
+def members_at(params: dict[str, Any], seed: int) -> list[str]:
+    """The chain of every run of the curves at ``seed``."""
+    return [seeded_chains(params, name)[seed] for name in curve_runs(params)]
 
 
 def _followed(params: dict[str, Any], chain: str) -> str:

@@ -29,7 +29,8 @@ from evosynth.analysis import runtime
 from evosynth.analysis.timing import speedup, within
 from evosynth.artifacts import write_json
 from evosynth.errors import ParamsError
-from evosynth.pipeline.curves import curve_seeds, timed_networks
+from evosynth.pipeline.curves import curve_seeds
+from evosynth.pipeline.curves_steps import timed_networks
 from evosynth.pipeline.outputs import step_files
 from evosynth.pipeline.steps.common import finish
 from evosynth.pipeline.steps.timed import CONTROL, time_folders
