@@ -47,6 +47,18 @@ def _curves(**extra) -> dict:
     return params
 
 
+def _searched(**train) -> dict:
+    """The curves params with two candidates of pk sharing its ancestor: pk_e2 (2 epochs) and pk_slow (F = 0.8)."""
+    params = _curves()
+    base = params["experiments"]["pk"]
+    params["experiments"]["pk_e2"] = {**copy.deepcopy(base), "ancestor": "pk",
+                                      "train": {**base["train"], "epochs": 2, **train}}
+    params["experiments"]["pk_slow"] = {**copy.deepcopy(base), "ancestor": "pk",
+                                        "environment": {"factor": 0.8, "mode": "budget"}}
+    params["curves"]["search"] = {"candidates": ["pk_e2", "pk_slow"]}
+    return params
+
+
 def _rendered(tmp_path: Path, target: str) -> Path:
     """A project around the curves params with ``target`` rendered for DVC, DVC initialised."""
     project = make_project(tmp_path / "p", _curves(), git=False)
@@ -182,9 +194,19 @@ def test_scratch_controls_are_named_steps_per_chain_and_generation_reading_the_n
     (lambda p: p["curves"]["scratch"].update(generations=[4]),
      r"curves\.scratch\.generations: 'pk_s0' has no generation 4; allowed: 1\.\.2"),
     (lambda p: p["baselines"]["pk_random"].update(seeds=[1]), r"curves\.baselines\.1: 'pk_random' runs seeds \[1\]"),
+    (lambda p: p["curves"]["search"].update(candidates=["pk"]),
+     r"curves\.search\.candidates\.0: 'pk' is named twice among the runs of the curves"),
+    (lambda p: p["curves"]["search"].update(candidates=["pk_magnitude"]),
+     r"curves\.search\.candidates\.0: 'pk_magnitude' is not an experiment; allowed: an evolved configuration"),
+    (lambda p: p["experiments"]["pk_slow"].pop("ancestor"),
+     r"curves\.search\.candidates\.1: 'pk_slow' seed 0 starts from the ancestor of 'pk_slow_s0', not from 'pk_s0';"
+     r" allowed: ancestor: pk \(one line per seed"),
+    (lambda p: p["experiments"]["pk_slow"].update(seeds=[1]),
+     r"curves\.search\.candidates\.1: 'pk_slow' runs seeds \[1\], 'pk' runs \[0, 1\]"),
+    (lambda p: p["curves"]["search"].update(axis="generation"), r"curves\.search\.axis"),
 ])
 def test_bad_curves_params_are_refused_in_one_line_with_the_key(change, message):
-    params = _curves()
+    params = _searched()
     params["baselines"]["pk_other"] = {"follow": "pk", "method": "magnitude"}
     change(params)
     with pytest.raises(ParamsError, match=message):

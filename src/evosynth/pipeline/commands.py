@@ -91,8 +91,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             args=(arg("--dataset", required=True, help="a key of `datasets` in params.yaml"),)),
     Command("train", "Masked training of the ancestor (no --init) or of an offspring (--init offspring.pt).", "train",
             args=(_DATA, arg("--init", type=Path, help="offspring checkpoint written by `synthesize`"),
-                  arg("--teacher", type=Path, help="the parent's (or, with train.distill.teacher: ancestor, the ancestor's)"
-                      " model.pt (train.distill: distillation)"))),
+                  arg("--teacher", type=Path, help="the parent's model.pt (train.distill: distillation;"
+                      " with train.distill.teacher: ancestor, the ancestor's)"))),
     Command("encode", "Write the genome of the previous generation for one offspring: P(s|w) (EvoNet eq. 1),"
             " P(c)·P(s|c) (cluster-driven), or the mated genome of two parents (sexual synthesis).", "encode",
             args=(arg("--parent", type=Path, action="append", required=True,

@@ -78,4 +78,5 @@ def curves_steps(params: dict[str, Any]) -> list[Step]:
                               for m in chain_metrics(chain, params)))
     deps += [f"{step.folder}/metrics.json" for step in controls]
     deps += [out for step in timings for out in step.outs[:-1]]
-    return [*controls, *timings, make_step("curves", "curves", CURVES_DIR, deps, [], params=("curves", *_reach(params)))]
+    report = make_step("curves", "curves", CURVES_DIR, deps, [], params=("curves", *_reach(params)))
+    return [*controls, *timings, report]

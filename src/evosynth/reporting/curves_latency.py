@@ -43,8 +43,10 @@ def control_lines(controls: dict[int, dict[str, Any]]) -> list[str]:
     lines = []
     for seed, c in sorted(controls.items()):
         s = c["speedup"]
+        verdict = ("1.00× within the spread" if c["within_spread"]
+                   else "NOT 1.00× within the spread: the timings of this seed are suspect")
         lines.append(f"- seed {seed}: a second copy of {c['copy_of']} reads {s['median']:.3f}× [{s['p10']:.3f}–"
-                     f"{s['p90']:.3f}] ({'1.00× within the spread' if c['within_spread'] else 'NOT 1.00× within the spread: the timings of this seed are suspect'})")
+                     f"{s['p90']:.3f}] ({verdict})")
     return lines
 
 

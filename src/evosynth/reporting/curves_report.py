@@ -96,7 +96,8 @@ def search_lines(found: dict[str, Any], scratch_chains: list[str]) -> list[str]:
              f" from {found['low']:g}× to {found['high']:g}× (0 where a seed's chain does not reach), mean"
              " [95 % t interval] over seeds; the largest is chosen. Test accuracy takes no part in the choice;"
              f" everything below compares {chosen} alone, once, on test.", "",
-             "| configuration | validation area (%) | seeds reaching the range's end | chosen |", "|---|---:|---:|:---:|"]
+             "| configuration | validation area (%) | seeds reaching the range's end | chosen |",
+             "|---|---:|---:|:---:|"]
     for r in found["rows"]:
         lines.append(f"| {r['configuration']} | {_cell(r)} | {r['reached']}/{r['seeds']} |"
                      f" {'**chosen**' if r['chosen'] else ''} |")

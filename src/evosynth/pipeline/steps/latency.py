@@ -47,7 +47,8 @@ def run_latency(params: dict[str, Any], seed: int, out_dir: Path, root: Path = P
     started = time.time()
     seeds = curve_seeds(params) if params.get("curves") else []
     if seed not in seeds:
-        raise ParamsError(f"--seed: {seed} is not a seed of the curves; allowed: {', '.join(map(str, seeds)) or '(no curves section)'}")
+        allowed = ", ".join(map(str, seeds)) or "(no curves section)"
+        raise ParamsError(f"--seed: {seed} is not a seed of the curves; allowed: {allowed}")
     settings = {k: params["runtime"][k] for k in SETTINGS}
     folders = timed_networks(params, seed)
     ancestor = folders[0]
