@@ -59,9 +59,9 @@ def _searched(**train) -> dict:
     return params
 
 
-def _rendered(tmp_path: Path, target: str) -> Path:
-    """A project around the curves params with ``target`` rendered for DVC, DVC initialised."""
-    project = make_project(tmp_path / "p", _curves(), git=False)
+def _rendered(tmp_path: Path, target: str, params: dict | None = None) -> Path:
+    """A project around ``params`` (the curves params) with ``target`` rendered for DVC, DVC initialised."""
+    project = make_project(tmp_path / "p", params or _curves(), git=False)
     run([sys.executable, "workflow/scripts/render_dvc.py", "--with", target], cwd=project)
     run(["git", "init", "-q"], cwd=project)
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)

@@ -8,8 +8,7 @@ import math
 import pytest
 import torch
 from conftest import BIN, make_project, record, run
-from test_curves import _curves, _rendered, _write_chains
-from test_curves_search import write_timings
+from test_curves import _curves, _rendered, _searched, _write_chains, write_timings
 from test_workflow import dvc_dag, snakemake_dag
 
 from evosynth.artifacts import save_checkpoint
@@ -159,13 +158,18 @@ def test_a_network_missing_from_its_seeds_timing_is_refused_in_one_line(tmp_path
 
 
 def test_the_timings_dag_is_identical_in_dvc_and_snakemake_and_its_record_stays_in_git(tmp_path):
-    project = _rendered(tmp_path, "curves")
+    """With the search's candidates, one distilled from the ancestor: the same jobs in both engines."""
+    params = _searched(distill={"alpha": 0.5, "temperature": 2.0, "teacher": "ancestor"})
+    project = _rendered(tmp_path, "curves", params)
     dvc = dvc_dag(project, "latency-s1")
     assert dvc == snakemake_dag(project, "results/latency/s1/latency.json")
     (latency,) = [j for j in dvc if j[0] == "latency"]
     assert "evosynth latency --params params.yaml --seed 1" in latency[1]
-    # the seed's chains (pk: ancestor + 2 generations; 3 baselines x 3 steps) and its 2 controls are upstream
-    assert len([j for j in dvc if j[0] in ("stress_train", "retrain")]) == 1 + 2 + 9
+    # the seed's chains (pk: ancestor + 2 generations; pk_e2 and pk_slow: 2 each; 3 baselines x 3 steps) and
+    # its 2 controls are upstream; pk_e2 learns from pk_s1's ancestor in both engines
+    assert len([j for j in dvc if j[0] in ("stress_train", "retrain")]) == 1 + 2 + 2 + 2 + 9
+    (e2,) = [j for j in dvc if j[0] == "retrain" and "--experiment pk_e2_s1 --generation 2" in j[1]]
+    assert "--teacher results/pk_s1/gen0/model.pt" in e2[1]
     assert len([j for j in dvc if j[0] == "scratch"]) == 2
     import yaml
 
