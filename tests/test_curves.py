@@ -204,6 +204,8 @@ def test_scratch_controls_are_named_steps_per_chain_and_generation_reading_the_n
     (lambda p: p["experiments"]["pk_slow"].update(seeds=[1]),
      r"curves\.search\.candidates\.1: 'pk_slow' runs seeds \[1\], 'pk' runs \[0, 1\]"),
     (lambda p: p["curves"]["search"].update(axis="generation"), r"curves\.search\.axis"),
+    (lambda p: p["curves"].update(operating_points={"mac_reduction": []}),
+     r"curves\.search\.axis: mac_reduction has no operating points to span"),
 ])
 def test_bad_curves_params_are_refused_in_one_line_with_the_key(change, message):
     params = _searched()

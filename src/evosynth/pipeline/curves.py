@@ -135,3 +135,8 @@ def _check_search(params: dict[str, Any], source: str) -> None:
         if key.startswith("curves.search") and name not in experiments:
             raise ParamsError(f"{source}: {key}: {name!r} is not an experiment; allowed: an evolved configuration"
                               " (an experiment with ancestor: the evolved run), not a baseline")
+    search = params["curves"].get("search") or {}
+    axis = search.get("axis", "mac_reduction")
+    if search.get("candidates") and not params["curves"].get("operating_points", {}).get(axis):
+        raise ParamsError(f"{source}: curves.search.axis: {axis} has no operating points to span;"
+                          f" allowed: an axis with curves.operating_points.{axis} listed")
