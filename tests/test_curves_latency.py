@@ -26,7 +26,7 @@ from evosynth.reporting.curves_latency import control_lines, geometric, latency_
 
 
 def _small() -> dict:
-    """The curves with one baseline and no controls: 6 networks per seed."""
+    """The curves with one baseline and one control: 7 networks per seed, small harness settings."""
     params = _curves()
     params["baselines"] = {"pk_magnitude": params["baselines"]["pk_magnitude"]}
     params["curves"].update(baselines=["pk_magnitude"], scratch={"chains": ["pk"], "generations": [1]})
@@ -68,7 +68,7 @@ def _network(path, keep: float, seed: int) -> None:
 def test_the_latency_step_times_every_network_beside_a_copy_of_the_ancestor(tmp_path):
     params = validate_params(_small())
     folders = timed_networks(params, 1)
-    assert folders[0] == "results/pk_s1/gen0" and len(folders) == 6
+    assert folders[0] == "results/pk_s1/gen0" and len(folders) == 3 + 3 + 1
     for i, folder in enumerate(folders):
         _network(tmp_path / folder / "model.pt", 1.0 if i == 0 else 0.3, i)
     record_ = run_latency(params, 1, tmp_path / "out", root=tmp_path)
@@ -185,7 +185,7 @@ def test_a_timing_runs_through_the_cli_with_native_kernels(tmp_path):
     for i, folder in enumerate(timed_networks(checked, 0)):
         _network(project / folder / "model.pt", 1.0 if i == 0 else 0.5, i)
     out = run([str(BIN / "evosynth"), "latency", "--seed", "0", "--out-dir", "results/latency/s0"], cwd=project)
-    assert "seed 0: 6 networks timed; control (a copy of results/pk_s0/gen0)" in out.stdout
+    assert "seed 0: 7 networks timed; control (a copy of results/pk_s0/gen0)" in out.stdout
     provenance = json.loads((project / "results/latency/s0/latency.provenance.json").read_text())
     assert '"numerics": "native"' in json.dumps(provenance)  # portable params: the timing runs native anyway
     bad = run([str(BIN / "evosynth"), "latency", "--seed", "5", "--out-dir", "x"], cwd=project, check=False)
