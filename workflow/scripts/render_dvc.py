@@ -31,8 +31,8 @@ reproduces all of ./dvc.yaml. The pick set (issue 16) is the same:
 with every chain of the pick, its ablations and its baselines, each chain's
 file complete with its report. An experiment with seeds is named by its
 family (``--with pick``: every chain ``pick_s<k>``). The capacity probe's trainings and report are
-``pipelines/probe/dvc.yaml`` (``--with probe``); the trade-off curves' from-scratch controls and report are
-``pipelines/curves/dvc.yaml`` (``--with curves``). Metrics are one small ``summary.json`` per
+``pipelines/probe/dvc.yaml`` (``--with probe``); the trade-off curves' from-scratch controls, latency timings
+and report are ``pipelines/curves/dvc.yaml`` (``--with curves``). Metrics are one small ``summary.json`` per
 experiment; the per-generation values are plot data (``plots.csv``), drawn by
 the template in ``.dvc/plots/``.
 """
@@ -67,7 +67,7 @@ DVC_ONLY_DEPS = (PARAMS_FILE,)
 
 
 #: Steps that share the file of another step belonging to no experiment: the probe's trainings go with its report.
-STEP_GROUPS = {"prepare": "data", "probe_train": "probe", "scratch": "curves"}
+STEP_GROUPS = {"prepare": "data", "probe_train": "probe", "scratch": "curves", "latency": "curves"}
 
 
 def pipeline_file(step: Step) -> str:
