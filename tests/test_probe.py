@@ -270,7 +270,7 @@ def test_the_probe_steps_reproduce_the_ancestor_and_load_back(tmp_path):
     model, _, ckpt = load_network(folder / "results/probe/w4_8_16_s1/model.pt")  # built at its widths
     assert ckpt["widths"] == [4, 8, 16] and model.fc1.out_features == 16
     text = (folder / "reports/probe/probe.md").read_text()
-    assert "| 20-50-800-500 | 1,020 | 430,500 |" in text and "no distillation" in text
+    assert "| 20-50-800-500 | dense | 1,020 | 430,500 |" in text and "no distillation" in text
     assert f"accuracy **{100 * reference['accuracy']:.2f} %** on 200 test images" in text
 
 
