@@ -246,14 +246,16 @@ def test_the_committed_evidence_set_has_the_seeds_scale_and_cost_the_issue_asks(
     assert {tuple(families[n]["generations"] for n in evidence["sweep"])} == {(families[evidence["sweep"][0]]["generations"],) * 6}
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        from evidence_cost import REFERENCE, chains_cost, plan_cost
+        from evidence_cost import NATIVE_REFERENCE, REFERENCE, chains_cost, plan_cost
     finally:
         sys.path.pop(0)
-    # at the papers' rates the set no longer fits one session: it runs as groups of chains, each family's
-    # chains within an hour (an upper bound: every epoch costed as a dense one), the whole within 5 h
-    assert plan_cost(params, *REFERENCE)["wall_s"] <= 5 * 3600
+    # at the papers' rates the set no longer fits one session: it runs as groups of chains (an upper bound:
+    # every epoch costed as a dense one). Under portable numerics (the default) each family's chains fit the
+    # 2.5 h a run may start with and the whole set 13 h; the same plan natively within 5 h.
+    assert plan_cost(params, *NATIVE_REFERENCE)["wall_s"] <= 5 * 3600
+    assert plan_cost(params, *REFERENCE)["wall_s"] <= 13 * 3600
     for name in arms | set(evidence["sweep"]):
-        assert chains_cost(params, list(members(params, name)), *REFERENCE)["wall_s"] <= 3600, name
+        assert chains_cost(params, list(members(params, name)), *REFERENCE)["wall_s"] <= 2.5 * 3600, name
 
 
 @pytest.mark.slow
