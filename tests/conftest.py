@@ -117,3 +117,13 @@ def tiny_params() -> dict:
     import copy
 
     return copy.deepcopy(TINY_PARAMS)
+
+
+def assert_params_refused(params: dict, message: str) -> None:
+    """validate_params refuses ``params`` with a ParamsError matching ``message``, in one line."""
+    from evosynth.errors import ParamsError
+    from evosynth.pipeline.params import validate_params
+
+    with pytest.raises(ParamsError, match=message) as caught:
+        validate_params(params)
+    assert "\n" not in str(caught.value)
