@@ -202,7 +202,9 @@ def test_scratch_controls_are_named_steps_per_chain_and_generation_reading_the_n
      r"curves\.search\.candidates\.1: 'pk_slow' seed 0 starts from the ancestor of 'pk_slow_s0', not from 'pk_s0';"
      r" allowed: ancestor: pk \(one line per seed"),
     (lambda p: p["experiments"]["pk_slow"].update(seeds=[1]),
-     r"curves\.search\.candidates\.1: 'pk_slow' runs seeds \[1\], 'pk' runs \[0, 1\]"),
+     r"curves\.search\.candidates: the configurations tried share seeds \[1\]; allowed: at least two seeds"),
+    (lambda p: (p["experiments"]["pk_slow"].pop("ancestor"), p["experiments"]["pk_slow"].update(seeds=[0, 1, 2])),
+     r"curves\.search\.candidates\.1: 'pk_slow' runs seeds \[0, 1, 2\], 'pk' runs \[0, 1\]; allowed: a subset"),
     (lambda p: p["curves"]["search"].update(axis="generation"), r"curves\.search\.axis"),
     (lambda p: p["curves"].update(operating_points={"mac_reduction": []}),
      r"curves\.search\.axis: mac_reduction has no operating points to span"),
@@ -424,8 +426,11 @@ def test_curves_cost_arithmetic_by_hand(cost_module):
 def test_curves_cost_dry_run_prints_the_estimate_of_the_committed_params(cost_module, capsys):
     cost_module.main(["--dry"])
     out = capsys.readouterr().out
-    assert "quiet-machine reference: 50 chains, 5 ancestors" in out and "60 from-scratch controls" in out
-    assert "720 networks timed (50 calls each" in out  # every network of 5 seeds: 7 configurations, 3 baselines
+    # 5 seeds of curve_pick and 3 baselines, 2 seeds of 6 candidates; controls: 2 chains x 4 generations x 5 seeds
+    assert "quiet-machine reference: 32 chains, 5 ancestors" in out and "40 from-scratch controls" in out
+    # per seed of 5: curve_pick's 13 networks and 3 x 14 of the baselines, 8 controls, the timing control; per seed
+    # of 2: the candidates' offspring (16 + 5 x 12): 5 x (13 + 42 + 8 + 1) + 2 x 76
+    assert "472 networks timed (50 calls each" in out
 
 
 def test_the_committed_curves_run_five_seeds_of_the_picks_configuration_against_baselines_on_their_own_course():

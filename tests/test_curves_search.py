@@ -12,7 +12,7 @@ import pytest
 from conftest import record
 from test_curves import _chain, _searched, _write_chains, write_timings
 
-from evosynth.pipeline.curves import configurations, curve_runs
+from evosynth.pipeline.curves import configurations, curve_runs, search_seeds
 from evosynth.pipeline.curves_steps import timed_networks
 from evosynth.pipeline.layout import chain_metrics
 from evosynth.pipeline.params import validate_params
@@ -58,6 +58,18 @@ def test_a_candidate_that_wins_on_validation_is_chosen_with_the_count_of_configu
     # a tie goes to the first listed (the evolved run): a later equal candidate does not displace it
     tie = search({"pk": _three()["pk"], "pk_copy": _three()["pk"]}, "mac_reduction", [2, 16], 0.95)
     assert tie["chosen"] == "pk"
+
+
+def test_the_search_scores_every_configuration_on_the_seeds_they_all_run():
+    runs = _three()
+    for name in ("pk_val", "pk_test"):  # searched on seeds 0 and 1 only
+        del runs[name][2]
+    # pk's seed 2, which no candidate runs, is far the best on validation: counted, it would make pk the choice
+    runs["pk"][2] = _chain([1, 2, 8, 32], [0.5] * 4, vals=[0.99] * 4, macs=[1, 2, 6, 16])
+    found = search(runs, "mac_reduction", [2, 4, 8, 16], 0.95)
+    assert found["seeds"] == [0, 1] and found["chosen"] == "pk_val"
+    assert [(r["n"], r["seeds"]) for r in found["rows"]] == [(2, 2)] * 3
+    assert found["rows"][0]["by_seed"].keys() == {0, 1}
 
 
 def test_the_choice_never_reads_test_accuracy_permuted_or_perturbed():
@@ -149,6 +161,48 @@ def test_the_report_keeps_every_candidate_and_compares_the_one_chosen_on_validat
     assert panel["ylabel"] == "validation accuracy (%)" and "MAC reduction" in panel["xlabel"]
 
 
+def _on_two_of_three(every: tuple[str, ...] = ()) -> dict:
+    """pk over seeds 0-2 (the baselines follow it), the candidates searched on seeds 0 and 1; ``every``: candidates
+    given all three."""
+    params = _searched()
+    params["experiments"]["pk"]["seeds"] = [0, 1, 2]
+    for name in ("pk_e2", "pk_slow"):
+        params["experiments"][name]["seeds"] = [0, 1, 2] if name in every else [0, 1]
+    return validate_params(params)
+
+
+def test_a_candidate_searched_on_fewer_seeds_is_timed_only_where_it_runs():
+    params = _on_two_of_three()
+    assert curve_runs(params)[:3] == ["pk", "pk_e2", "pk_slow"]
+    timed = timed_networks(params, 2)
+    assert "results/pk_s2/gen2" in timed and not any("pk_e2" in f or "pk_slow" in f for f in timed)
+    assert "results/pk_e2_s1/gen2" in timed_networks(params, 1)
+    curves = next(s for s in build_plan(params) if s.step == "curves")
+    assert "results/pk_s2/gen2/metrics.json" in curves.deps and "results/pk_e2_s1/gen2/metrics.json" in curves.deps
+    assert not any("pk_e2_s2" in d for d in curves.deps)
+
+
+def test_the_chosen_candidate_is_compared_only_once_it_runs_every_seed_and_its_choice_stands(tmp_path):
+    params = _on_two_of_three()
+    _write_search(tmp_path, params)
+    first = run_curves(params, tmp_path / "a", root=tmp_path)
+    assert first["search"]["chosen"] == "pk_e2" and first["search"]["seeds"] == [0, 1] and first["rows"] == []
+    text = (tmp_path / "a/curves.md").read_text()
+    assert "over seeds 0, 1, the seeds every configuration runs" in text
+    assert "**Not compared yet.** pk_e2 runs seeds 0, 1 of the curves' 0, 1, 2" in text
+    assert "pk_e2 against" not in text and "## At fixed" not in text and "| pk_e2 |" in text  # the log, no test
+    # given every seed (its seed 2 written), it is compared, on all three; the search and its log do not move
+    extended = _on_two_of_three(every=("pk_e2",))
+    _write_search(tmp_path, extended)
+    second = run_curves(extended, tmp_path / "b", root=tmp_path)
+    assert second["search"]["chosen"] == "pk_e2" and second["rows"]
+    text = (tmp_path / "b/curves.md").read_text()
+    assert "pk_e2 against pk_magnitude, pk_random, pk_l1_filter" in text and "Not compared yet" not in text
+    at2 = next(r for r in second["rows"] if r["axis"] == "mac_reduction" and r["point"] == 2)
+    assert at2["methods"]["pk_e2"]["seeds"] == 3
+    assert (tmp_path / "a/search.csv").read_bytes() == (tmp_path / "b/search.csv").read_bytes()
+
+
 def test_permuting_the_test_accuracies_in_the_metrics_files_leaves_the_choice_and_its_log_unchanged(tmp_path):
     params = validate_params(_searched())
     _write_search(tmp_path, params)
@@ -166,7 +220,7 @@ def test_permuting_the_test_accuracies_in_the_metrics_files_leaves_the_choice_an
     assert (tmp_path / "a/search.csv").read_bytes() == (tmp_path / "b/search.csv").read_bytes()
 
 
-def test_the_committed_search_tries_seven_configurations_each_one_knob_away_from_the_pick_on_its_line():
+def test_the_committed_search_tries_seven_configurations_one_knob_from_the_pick_on_two_of_its_seeds():
     from conftest import ROOT
 
     from evosynth.pipeline.params import load_params
@@ -179,8 +233,8 @@ def test_the_committed_search_tries_seven_configurations_each_one_knob_away_from
     knobs = {"generations", "environment", "train"}
     for name in tried[1:]:
         spec = families[name]
-        assert spec["ancestor"] == "curve_pick" and spec["seeds"] == pick["seeds"]
-        differ = {k for k in {*spec, *pick} if spec.get(k) != pick.get(k)} - {"ancestor"}
+        assert spec["ancestor"] == "curve_pick" and spec["seeds"] == search_seeds(params) == pick["seeds"][:2]
+        differ = {k for k in {*spec, *pick} if spec.get(k) != pick.get(k)} - {"ancestor", "seeds"}
         assert differ and differ <= knobs, (name, differ)
         inner = [(k, key) for k in differ & {"environment", "train"} for key in {*spec[k], *pick[k]}
                  if spec[k].get(key) != pick[k].get(key)]

@@ -5,8 +5,11 @@ judged against (experiments or baselines with one network per generation,
 all with the evolved run's seeds: the report pairs them by seed).
 ``curves.search.candidates`` are further evolved configurations: the
 configurations tried are the evolved run and the candidates, and the report
-chooses one of them on validation accuracy alone
-(:mod:`evosynth.reporting.curves_search`). Every run of a seed starts from
+chooses one of them on validation accuracy alone, over the seeds they all
+run (:func:`search_seeds`; :mod:`evosynth.reporting.curves_search`). A
+candidate may run a subset of the evolved run's seeds (the search's, at least
+two), so the search costs a fraction of the comparison; the chosen one is then
+given every seed, and only then compared. Every run of a seed starts from
 that seed's ancestor, the evolved run's generation 0 (one line per seed).
 Every chain of ``curves.scratch.chains`` (a name with seeds: each seed's
 chain) gets the from-scratch control of each generation of
@@ -72,6 +75,14 @@ def curve_seeds(params: dict[str, Any]) -> list[int]:
     return sorted(seeded_chains(params, params["curves"]["evolved"]))
 
 
+def search_seeds(params: dict[str, Any]) -> list[int]:
+    """The seeds every configuration tried runs: the ones the search compares them on."""
+    shared = set(curve_seeds(params))
+    for name in configurations(params)[1:]:
+        shared &= set(seeded_chains(params, name))
+    return sorted(shared)
+
+
 def scratch_runs(params: dict[str, Any]) -> list[tuple[str, int, str]]:
     """(chain, generation, folder) of every from-scratch control, chains in params order, then generations."""
     scratch = (params.get("curves") or {}).get("scratch") or {}
@@ -95,15 +106,21 @@ def check_curves(params: dict[str, Any], source: str) -> None:
     evolved = seeded_chains(params, names[0])
     for key, name in _keyed_runs(params)[1:]:
         own = seeded_chains(params, name)
-        if sorted(own) != sorted(evolved):
+        searched = key.startswith("curves.search")
+        if not (set(own) <= set(evolved) if searched else sorted(own) == sorted(evolved)):
+            allowed = ("a subset of the evolved run's seeds (the search runs on some of them)" if searched
+                       else "the evolved run's seeds (the report pairs them by seed)")
             raise ParamsError(f"{source}: {key}: {name!r} runs seeds {sorted(own)}, {names[0]!r} runs"
-                              f" {sorted(evolved)}; allowed: the evolved run's seeds (the report pairs them by seed)")
+                              f" {sorted(evolved)}; allowed: {allowed}")
         for seed, chain in own.items():
             line = ancestor_of(params, evolved[seed])
             if ancestor_of(params, chain) != line:
                 raise ParamsError(f"{source}: {key}: {name!r} seed {seed} starts from the ancestor of"
                                   f" {ancestor_of(params, chain)!r}, not from {line!r}; allowed: ancestor:"
                                   f" {names[0]} (one line per seed: every run of a seed shares its ancestor)")
+    if len(configurations(params)) > 1 and len(search_seeds(params)) < 2:
+        raise ParamsError(f"{source}: curves.search.candidates: the configurations tried share seeds"
+                          f" {search_seeds(params)}; allowed: at least two seeds in common (the search's interval)")
     scratch = curves.get("scratch") or {}
     for index, name in enumerate(scratch.get("chains", [])):
         if name not in names:

@@ -15,16 +15,16 @@ from evosynth.pipeline.stage import Step, make_step
 def timed_networks(params: dict[str, Any], seed: int) -> list[str]:
     """The folders of every network a curve point of ``seed`` stands on, the seed's ancestor first: every
     generation of every run's chain of that seed, then its from-scratch controls."""
-    folders = [str(PurePosixPath(m).parent) for name in curve_runs(params)
-               for m in chain_metrics(seeded_chains(params, name)[seed], params)]
+    folders = [str(PurePosixPath(m).parent) for chain in members_at(params, seed)
+               for m in chain_metrics(chain, params)]
     mine = set(members_at(params, seed))
     folders += [folder for chain, _, folder in scratch_runs(params) if chain in mine]
     return list(dict.fromkeys(folders))
 
 
 def members_at(params: dict[str, Any], seed: int) -> list[str]:
-    """The chain of every run of the curves at ``seed``."""
-    return [seeded_chains(params, name)[seed] for name in curve_runs(params)]
+    """The chain of every run of the curves at ``seed`` (a candidate searched on other seeds has none)."""
+    return [chains[seed] for name in curve_runs(params) if seed in (chains := seeded_chains(params, name))]
 
 
 def _followed(params: dict[str, Any], chain: str) -> str:

@@ -35,8 +35,10 @@ def _signed(interval: dict[str, Any]) -> str:
 
 def markdown(rows: list[dict[str, Any]], controls: list[dict[str, Any]], info: dict[str, Any]) -> str:
     methods = list(info["methods"])
-    lines = ["# Trade-off curves", "", *search_lines(info["search"], info["scratch_chains"]),
-             f"{info['evolved']} against {', '.join(m for m in methods if m != info['evolved'])}; test accuracy (%)"
+    lines = ["# Trade-off curves", "", *search_lines(info["search"], info["scratch_chains"], info["seeds"])]
+    if info["evolved"] not in methods:
+        return "\n".join(lines)
+    lines += [f"{info['evolved']} against {', '.join(m for m in methods if m != info['evolved'])}; test accuracy (%)"
              f" as mean [{info['confidence']:.0%} t interval] over the seeds whose trajectory reaches the point"
              " (reached/seeds in parentheses). Best other: the baseline of highest mean"
              f" {'validation' if info['decide_on'] == 'val_accuracy' else 'test (curves.decide_on)'} accuracy at the"
@@ -86,22 +88,34 @@ def table(rows: list[dict[str, Any]], controls: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def search_lines(found: dict[str, Any], scratch_chains: list[str]) -> list[str]:
-    """The search's log in curves.md: every configuration's validation area, the one chosen, how many were tried."""
+def _seeds(seeds: list[int]) -> str:
+    return ", ".join(str(s) for s in seeds)
+
+
+def search_lines(found: dict[str, Any], scratch_chains: list[str], every: list[int]) -> list[str]:
+    """The search's log in curves.md: every configuration's validation area, the one chosen, how many were tried;
+    whether the chosen one runs ``every`` seed of the curves (compared) or not yet (not compared)."""
     chosen = found["chosen"]
     if found["tried"] == 1:
         return [f"One evolved configuration, {chosen}: no search (curves.search.candidates is empty).", ""]
     lines = [f"## The search: {found['tried']} configurations tried, chosen on validation", "",
              f"Each configuration's mean validation accuracy (%) over log10 of {found['axis'].replace('_', ' ')}"
              f" from {found['low']:g}× to {found['high']:g}× (0 where a seed's chain does not reach), mean"
-             " [95 % t interval] over seeds; the largest is chosen. Test accuracy takes no part in the choice;"
-             f" everything below compares {chosen} alone, once, on test.", "",
+             f" [95 % t interval] over seeds {_seeds(found['seeds'])}, the seeds every configuration runs; the"
+             " largest is chosen. Test accuracy takes no part in the choice;"
+             f" everything below compares {chosen} alone, once, on test, over seeds {_seeds(every)}.", "",
              "| configuration | validation area (%) | seeds reaching the range's end | chosen |",
              "|---|---:|---:|:---:|"]
     for r in found["rows"]:
         lines.append(f"| {r['configuration']} | {_cell(r)} | {r['reached']}/{r['seeds']} |"
                      f" {'**chosen**' if r['chosen'] else ''} |")
     lines.append("")
+    if found["runs"] != every:
+        return [*lines, f"**Not compared yet.** {chosen} runs seeds {_seeds(found['runs'])} of the curves'"
+                f" {_seeds(every)}: give experiments.{chosen} seeds {every}, add it to curves.scratch.chains and"
+                " run the target again (the choice read no test accuracy and no seed outside the search's, so it"
+                " stands). Until then no test accuracy of any configuration is reported; the figures below show"
+                " the baselines alone.", ""]
     if chosen not in scratch_chains:
         lines += [f"{chosen} has no from-scratch controls: add it to curves.scratch.chains and run the target again"
                   " (only its controls and the report run; the choice reads validation only, so it stands).", ""]
@@ -161,10 +175,15 @@ def curves_report(configurations: dict[str, dict[int, Any]], baselines: dict[str
     if len(configurations) > 1:
         found = search(configurations, axis, info["operating_points"][axis], confidence)
     else:
-        found = {"rows": [], "chosen": next(iter(configurations)), "tried": 1, "axis": axis, "key": VALIDATION}
+        first = next(iter(configurations))
+        found = {"rows": [], "chosen": first, "tried": 1, "axis": axis, "key": VALIDATION,
+                 "seeds": sorted(configurations[first])}
     chosen = found["chosen"]
-    methods = {chosen: configurations[chosen], **baselines}
-    rows = operating_points(methods, chosen, info["operating_points"], confidence, decide=info["decide_on"])
+    found["runs"] = sorted(configurations[chosen])
+    ready = found["runs"] == info["seeds"]  # compared once, over every seed of the curves, or not at all
+    methods = {chosen: configurations[chosen], **baselines} if ready else dict(baselines)
+    rows = (operating_points(methods, chosen, info["operating_points"], confidence, decide=info["decide_on"])
+            if ready else [])
     controls = scratch_rows({**configurations, **baselines}, scratch, confidence)
     text = markdown(rows, [c for c in controls if c["method"] in methods],
                     {**info, "evolved": chosen, "methods": list(methods), "search": found})
@@ -175,6 +194,7 @@ def curves_report(configurations: dict[str, dict[int, Any]], baselines: dict[str
         figure(methods, controls, name, confidence, path)
     write_text(paths[5], search_table(found))
     span = (min(info["operating_points"][axis]), max(info["operating_points"][axis]))
-    named = {f"{n} (chosen)" if n == chosen else n: seeds for n, seeds in configurations.items()}
+    named = {f"{n} (chosen)" if n == chosen else n: {s: seeds[s] for s in found["seeds"]}  # the seeds it read
+             for n, seeds in configurations.items()}
     figure(named, [], axis, confidence, paths[6], quote=VALIDATION, span=span)
     return {"rows": rows, "search": found}

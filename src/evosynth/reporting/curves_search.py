@@ -7,7 +7,9 @@ ancestor of every seed). Each is scored by the area under its validation
 accuracy over log10 of one axis (MAC reduction by default), between the
 axis's lowest and highest operating point, divided by the width of that range:
 the mean validation accuracy (pp) over the range, per seed, then averaged
-over seeds. Where a seed's chain does not reach a part of the range it has no
+over the seeds every configuration runs (a candidate may run fewer seeds than
+the evolved run; the extra seeds of the others take no part, so all are
+scored on the same seeds). Where a seed's chain does not reach a part of the range it has no
 network there, and that part counts as 0 % (a configuration that stops short
 of the range loses the stretch it misses). The configuration of largest mean
 area is chosen; a tie goes to the one listed first (the evolved run).
@@ -49,11 +51,14 @@ def val_area(series: Series, axis: str, low: float, high: float, key: str = VALI
 
 def search(configurations: dict[str, dict[int, Series]], axis: str, points: list[float], confidence: float,
            key: str = VALIDATION) -> dict[str, Any]:
-    """Every configuration's area over seeds (t interval) and the chosen one; ``configurations`` in params order."""
+    """Every configuration's area over the seeds they all run (t interval) and the chosen one; ``configurations`` in
+    params order."""
     low, high = min(points), max(points)
+    shared = sorted(set.intersection(*(set(seeds) for seeds in configurations.values())))
     rows = []
-    for name, seeds in configurations.items():
-        areas = {s: val_area(series, axis, low, high, key) for s, series in sorted(seeds.items())}
+    for name, every in configurations.items():
+        seeds = {s: every[s] for s in shared}
+        areas = {s: val_area(series, axis, low, high, key) for s, series in seeds.items()}
         reached = sum(curve(series, key, axis)[0][-1] >= math.log10(high) - 1e-12 for series in seeds.values())
         rows.append({"configuration": name, **t_interval(list(areas.values()), confidence), "by_seed": areas,
                      "reached": int(reached), "seeds": len(seeds)})
@@ -61,4 +66,4 @@ def search(configurations: dict[str, dict[int, Series]], axis: str, points: list
     for i, row in enumerate(rows):
         row["chosen"] = i == best
     return {"rows": rows, "chosen": rows[best]["configuration"], "tried": len(rows), "axis": axis,
-            "low": low, "high": high, "key": key}
+            "low": low, "high": high, "key": key, "seeds": shared}

@@ -63,7 +63,7 @@ def run_curves(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> di
                        for g in scratch.get("generations", [])}
                 for name in scratch.get("chains", [])}
     info = {"confidence": curves["confidence"], "operating_points": curves["operating_points"], "decide_on": decide,
-            "search_axis": search["axis"], "scratch_chains": scratch.get("chains", [])}
+            "search_axis": search["axis"], "scratch_chains": scratch.get("chains", []), "seeds": curve_seeds(params)}
     files = step_files("curves")
     result = curves_report({n: runs[n] for n in tried}, {n: runs[n] for n in runs if n not in tried}, controls,
                            {seed: t["control"] for seed, t in timings.items()}, info, [out_dir / f for f in files[:-1]])
@@ -75,6 +75,9 @@ def main(params: dict[str, Any], args: Namespace) -> None:
     result = run_curves(params, args.out_dir)
     found = result["search"]
     print(f"search: {found['tried']} configurations tried, chosen on validation: {found['chosen']}")
+    if found["runs"] != curve_seeds(params):
+        print(f"not compared yet: {found['chosen']} runs seeds {found['runs']}, the curves {curve_seeds(params)}"
+              " (reports/curves/curves.md says what to change)")
     for row in result["rows"]:
         d = row["difference"]
         print(f"{row['axis']} {row['point']:g}×: {found['chosen']} − {row['best_other'] or 'none'}"
