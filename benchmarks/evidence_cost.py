@@ -26,9 +26,8 @@ from pathlib import Path
 
 import torch
 from sections import update_section
-from training_speed import bare_epoch
+from training_speed import FASHION_MNIST, bare_epoch, timing_data
 
-from evosynth.data.prepared import load_prepared
 from evosynth.nets.architectures import build_model
 from evosynth.nets.masks import prunable_layers
 from evosynth.pipeline.params import load_params
@@ -50,7 +49,7 @@ REFERENCE = (41.9, 3.5, 1.35, 0.57)
 
 
 def measure(images: int, batches: list[int]) -> dict[str, float]:
-    data = load_prepared(ROOT / "data/prepared/fashion_mnist.npz", images, None, 0)
+    data = timing_data(ROOT / FASHION_MNIST, images, None)
     figures: dict[str, float] = {}
     for batch in batches:
         lr = 0.01 * batch / 64  # the learning rate scaled with the batch (linear scaling rule)

@@ -90,11 +90,12 @@ def estimate_line(params: dict, label: str, fixed_s: float, per_mac_s: float) ->
 
 def measure(images: int, widths: list[tuple[int, ...]], batch: int) -> list[tuple[tuple[int, ...], float]]:
     """One timed epoch of each width on the first ``images`` training images (evosynth's training loop)."""
-    from evosynth.data.prepared import load_prepared
+    from training_speed import FASHION_MNIST, timing_data
+
     from evosynth.nets.layers import full_masks
     from evosynth.training import TrainConfig, train
 
-    data = load_prepared(ROOT / "data/prepared/fashion_mnist.npz", images, 1000, 0)
+    data = timing_data(ROOT / FASHION_MNIST, images, 1000)
     out = []
     for w in widths:
         model = build_model("lenet5", SHAPE, 10, widths=tuple(w))

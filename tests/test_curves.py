@@ -423,6 +423,16 @@ def test_curves_cost_arithmetic_by_hand(cost_module):
     assert cost["wall_s"] == pytest.approx(2 * (12 + 30) + 18 * 14.5 + 4 * 31.5 + cost["latency_s"] + cost_module.REPORT_S)
 
 
+def test_a_cost_run_without_the_prepared_data_stops_in_one_line_naming_the_stage_that_makes_it(
+        cost_module, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules["evidence_cost"], "ROOT", tmp_path)  # a checkout whose data is not prepared
+    with pytest.raises(SystemExit) as stop:
+        cost_module.main([])
+    message = str(stop.value.code)
+    assert "\n" not in message and "fashion_mnist.npz: prepared dataset missing" in message
+    assert message.endswith("`dvc repro prepare-fashion_mnist` makes it")
+
+
 def test_curves_cost_dry_run_prints_the_estimate_of_the_committed_params(cost_module, capsys):
     cost_module.main(["--dry"])
     out = capsys.readouterr().out
