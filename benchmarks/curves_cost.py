@@ -64,6 +64,29 @@ def curves_cost(params: dict, epoch_s: float, evaluate_s: float, stage_s: float,
             "wall_s": cost["wall_s"] + scratch_s + latency["latency_s"] + REPORT_S}
 
 
+def groups(params: dict, epoch_s: float, evaluate_s: float, stage_s: float, other_s: float) -> list[tuple[str, int, float]]:
+    """(group, chains or controls, wall seconds) of the target's parts, in the order they can run: the evolved run
+    (it trains every seed's ancestor), each candidate, each baseline, each chain's controls. A group is what one
+    session runs and commits (``dvc repro`` of its chains' pipelines); they add up to the target less its timings
+    and report."""
+    out = []
+    for name in curve_runs(params):
+        chains = members(params, name)
+        out.append((name, len(chains), chains_cost(params, chains, epoch_s, evaluate_s, stage_s, other_s)["wall_s"]))
+    controls = scratch_runs(params)
+    for name in (params["curves"].get("scratch") or {}).get("chains", []):
+        mine = [(chain, g) for chain, g, _ in controls if chain in members(params, name)]
+        epochs = sum(total_epochs(training_spec(params, chain)["train"], g) for chain, g in mine)
+        out.append((f"scratch: {name}", len(mine), epochs * epoch_s + len(mine) * (evaluate_s + stage_s)))
+    return out
+
+
+def groups_table(params: dict, figures: tuple[float, ...]) -> str:
+    rows = ["| group | chains or controls | hours |", "|:---|---:|---:|"]
+    rows += [f"| {name} | {count} | {seconds / 3600:.2f} |" for name, count, seconds in groups(params, *figures)]
+    return "\n".join(rows)
+
+
 def estimate_line(params: dict, label: str, figures: tuple[float, ...]) -> str:
     cost = curves_cost(params, *figures)
     return (f"- {label}: {cost['chains']} chains, {cost['ancestors']} ancestors, {cost['generations']} offspring,"
@@ -83,6 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.dry:
         lines.append(estimate_line(params, "scaled from this run, batch 64", scaled_figures(args)))
     lines.append(estimate_line(params, "quiet-machine reference", REFERENCE))
+    lines += ["", "By group at the reference figures (upper bounds; one session runs and commits a group, or a"
+              " seed's chain of one):", "", groups_table(params, REFERENCE)]
     print("\n".join(lines))
 
 
