@@ -213,3 +213,33 @@ def test_a_dead_producer_of_a_living_coupled_channel_gets_its_strongest_synapse_
     genome["b"][0] = 0.0  # dead in the parent: the synthesis settles channel 0 the same way
     drawn, _ = synthesize_synapses(genome, Environment(1.0), 0, groups=groups)
     assert drawn["s"].tolist() == [[False, False], [True, True]] and not drawn["b"][0].any()
+
+
+def test_keep_minimum_settles_coupled_channels_first_and_revives_from_living_inputs():
+    """keep_minimum with coupled groups, worked by hand: on the residual chain (b the output layer) the masks
+    are settled first (b's unit 0, dead while s writes channel 0, gets its strongest synapse, 0.9 from a's
+    channel 1); with a head h reading the coupled channels, a class with no synapse gets back its strongest
+    parent synapse *that reads a living channel* (h[0, 1] at 0.5, not h[0, 0] at 0.9 from the dead channel 0,
+    which would be cut again and leave the class without a synapse)."""
+    from evosynth.evolution.synthesis import keep_minimum, shared_fate
+    from evosynth.nets.coupling import ChannelGroup, Members
+
+    groups = _residual_chain()
+    genome = {"s": torch.full((2, 2), 0.6), "a": torch.tensor([[0.7, 0.8], [0.5, 0.5], [0.9, 0.4]]),
+              "b": torch.tensor([[0.5, 0.9, 0.3], [0.6, 0.2, 0.8]])}
+    masks = {"s": torch.ones(2, 2, dtype=torch.bool), "a": genome["a"] > 0,
+             "b": torch.tensor([[False, False, False], [True, True, True]])}
+    kept = keep_minimum(masks, genome, "b", groups)
+    assert {n: m.tolist() for n, m in kept.items()} == {n: m.tolist() for n, m in shared_fate(masks, genome,
+                                                                                               groups).items()}
+    assert kept["b"].tolist() == [[False, True, False], [True, True, True]]  # b[0, 1]: a's channel 1 lives here
+    # a head h reads the coupled channels; channel 0 dies in s and b, and class 0 loses its synapses
+    two = torch.arange(2)
+    head = [ChannelGroup("s", 2, {"s": Members(two, two), "b": Members(two, two)}, {"h": Members(two, two)}),
+            ChannelGroup("h", 2, {"h": Members(two, two)})]
+    genome = {"s": torch.full((2, 2), 0.6), "b": torch.full((2, 2), 0.6), "h": torch.tensor([[0.9, 0.5], [0.4, 0.7]])}
+    masks = {"s": torch.tensor([[False, False], [True, True]]), "b": torch.tensor([[False, False], [True, True]]),
+             "h": torch.tensor([[False, False], [True, True]])}
+    kept = keep_minimum(masks, genome, "h", head)
+    assert kept["h"].tolist() == [[False, True], [False, True]]  # class 0 reads channel 1 (0.5), not 0 (0.9)
+    assert kept["s"].tolist() == kept["b"].tolist() == [[False, False], [True, True]]
