@@ -243,3 +243,19 @@ def test_keep_minimum_settles_coupled_channels_first_and_revives_from_living_inp
     kept = keep_minimum(masks, genome, "h", head)
     assert kept["h"].tolist() == [[False, True], [False, True]]  # class 0 reads channel 1 (0.5), not 0 (0.9)
     assert kept["s"].tolist() == kept["b"].tolist() == [[False, False], [True, True]]
+
+
+def test_keep_minimum_with_only_private_channel_groups_is_keep_minimum_without_groups():
+    """Without a coupled channel the groups change nothing: a class with no synapse gets back its strongest
+    parent synapse even when it reads a channel dead in the child (b[0, 1] at 0.9 from a's dead channel 1)."""
+    from evosynth.evolution.synthesis import keep_minimum
+
+    private = _residual_chain()[1:]
+    genome = {"a": torch.tensor([[0.7, 0.8], [0.5, 0.5], [0.9, 0.4]]),
+              "b": torch.tensor([[0.5, 0.9, 0.3], [0.6, 0.2, 0.8]])}
+    masks = {"a": torch.tensor([[True, True], [False, False], [True, False]]),
+             "b": torch.tensor([[False, False, False], [True, False, True]])}
+    kept = keep_minimum(masks, genome, "b", private)
+    assert kept["b"].tolist() == [[False, True, False], [True, False, True]]
+    assert {n: m.tolist() for n, m in kept.items()} == {n: m.tolist() for n, m in keep_minimum(masks, genome,
+                                                                                               "b").items()}
