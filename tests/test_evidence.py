@@ -78,6 +78,19 @@ def test_verdict_on_hand_made_seed_tables(offsets, expected):
         assert interval["low"] < 0 < interval["high"]
 
 
+
+def test_two_seeds_give_a_verdict_and_one_seed_never_does():
+    """Two seeds: t(0.975, 1) = 12.706 · sd 0.0707 / √2 = 0.635 around 1.05, so the gain is supported and the loss
+    contradicted; one seed is inconclusive even when handed finite bounds."""
+    gain, loss = t_interval([1.0, 1.1]), t_interval([-1.0, -1.1])
+    assert gain["low"] == pytest.approx(1.05 - 12.706204736 * 0.1 / math.sqrt(2) / math.sqrt(2))
+    assert (verdict(gain), verdict(loss)) == ("supported", "contradicted")
+    assert verdict({"n": 1, "mean": 1.0, "sd": 0.0, "low": 0.5, "high": 1.5}) == "inconclusive"
+    # an interval that touches 0 contains it
+    assert verdict({"n": 3, "mean": 0.5, "sd": 0.2, "low": 0.0, "high": 1.0}) == "inconclusive"
+    assert verdict({"n": 3, "mean": -0.5, "sd": 0.2, "low": -1.0, "high": 0.0}) == "inconclusive"
+
+
 def _rows(accuracies: list[float], factor: float, members: int = 1) -> list[dict[str, float]]:
     """A chain's metrics rows (members of a generation spread ±0.5 pp around the given accuracy)."""
     return [{"generation": g, "accuracy": a + (k - (members - 1) / 2) * 0.01 / max(members - 1, 1),

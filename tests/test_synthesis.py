@@ -233,6 +233,13 @@ def test_keep_minimum_settles_coupled_channels_first_and_revives_from_living_inp
     assert {n: m.tolist() for n, m in kept.items()} == {n: m.tolist() for n, m in shared_fate(masks, genome,
                                                                                                groups).items()}
     assert kept["b"].tolist() == [[False, True, False], [True, True, True]]  # b[0, 1]: a's channel 1 lives here
+    # s all dead, class 1 of b too: settling revives s[0] (b writes channel 0); class 1 gets back b[1, 2] (0.8),
+    # which writes channel 1 again, so the masks are settled once more and s's unit 1 comes back too
+    masks = {"s": torch.zeros(2, 2, dtype=torch.bool), "a": genome["a"] > 0,
+             "b": torch.tensor([[True, True, True], [False, False, False]])}
+    kept = keep_minimum(masks, genome, "b", groups)
+    assert kept["b"].tolist() == [[True, True, True], [False, False, True]]
+    assert kept["s"].tolist() == [[True, False], [True, False]]
     # a head h reads the coupled channels; channel 0 dies in s and b, and class 0 loses its synapses
     two = torch.arange(2)
     head = [ChannelGroup("s", 2, {"s": Members(two, two), "b": Members(two, two)}, {"h": Members(two, two)}),
