@@ -89,6 +89,7 @@ def test_two_seeds_give_a_verdict_and_one_seed_never_does():
     # an interval that touches 0 contains it
     assert verdict({"n": 3, "mean": 0.5, "sd": 0.2, "low": 0.0, "high": 1.0}) == "inconclusive"
     assert verdict({"n": 3, "mean": -0.5, "sd": 0.2, "low": -1.0, "high": 0.0}) == "inconclusive"
+    assert verdict({"n": 3, "mean": 0.0, "sd": 0.2, "low": -0.5, "high": 0.5}) == "inconclusive"
 
 
 def _rows(accuracies: list[float], factor: float, members: int = 1) -> list[dict[str, float]]:

@@ -266,3 +266,19 @@ def test_keep_minimum_with_only_private_channel_groups_is_keep_minimum_without_g
     assert kept["b"].tolist() == [[False, True, False], [True, False, True]]
     assert {n: m.tolist() for n, m in kept.items()} == {n: m.tolist() for n, m in keep_minimum(masks, genome,
                                                                                                "b").items()}
+
+
+def test_literal_scale_multiplies_the_literal_draw_of_evonet():
+    """Literal mode with k = 1.3 at F = 0.7: synapse k exists iff U_k < min(1, 1.3·0.7·P_k), U drawn in float64
+    from the seed's generator (worked by hand); without the scale the same U give fewer synapses."""
+    from evosynth.evolution.environment import Environment
+    from evosynth.evolution.synthesis import synthesize_synapses
+
+    genome = {"fc": torch.tensor([[0.4, 0.9, 1.0], [0.37, 0.6, 0.8]])}
+    masks, info = synthesize_synapses(genome, Environment(0.7, "literal", literal_scale=1.3), seed=5)
+    u = torch.rand((2, 3), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    keep = (0.91 * genome["fc"].double()).clamp(max=1.0)
+    assert torch.equal(masks["fc"], u < keep)
+    assert info == {"synapse_scale": pytest.approx(0.91), "expected_synapses": pytest.approx(float(keep.sum()))}
+    plain, _ = synthesize_synapses(genome, Environment(0.7, "literal"), seed=5)
+    assert torch.equal(plain["fc"], u < 0.7 * genome["fc"].double())
