@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/evosynth-mutation"))
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--report", action="store_true", help="print the table of the runs so far, run nothing")
-    parser.add_argument("--retest", action="store_true", help="rerun the surviving mutants first (after new tests), then resume")
+    parser.add_argument("--retest", action="store_true",
+                        help="rerun the surviving mutants first (after new tests), then resume")
     parser.add_argument("--show", action="store_true", help="print the diff of every surviving mutant")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]

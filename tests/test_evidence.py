@@ -80,8 +80,8 @@ def test_verdict_on_hand_made_seed_tables(offsets, expected):
 
 
 def test_two_seeds_give_a_verdict_and_one_seed_never_does():
-    """Two seeds: t(0.975, 1) = 12.706 · sd 0.0707 / √2 = 0.635 around 1.05, so the gain is supported and the loss
-    contradicted; one seed is inconclusive even when handed finite bounds."""
+    """Two seeds: t(0.975, 1) = 12.706 · sd 0.0707 / √2 = 0.635 around 1.05, so the gain is supported and
+    the loss contradicted; one seed is inconclusive even when handed finite bounds."""
     gain, loss = t_interval([1.0, 1.1]), t_interval([-1.0, -1.1])
     assert gain["low"] == pytest.approx(1.05 - 12.706204736 * 0.1 / math.sqrt(2) / math.sqrt(2))
     assert (verdict(gain), verdict(loss)) == ("supported", "contradicted")

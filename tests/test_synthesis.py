@@ -230,11 +230,11 @@ def test_keep_minimum_settles_coupled_channels_first_and_revives_from_living_inp
     masks = {"s": torch.ones(2, 2, dtype=torch.bool), "a": genome["a"] > 0,
              "b": torch.tensor([[False, False, False], [True, True, True]])}
     kept = keep_minimum(masks, genome, "b", groups)
-    assert {n: m.tolist() for n, m in kept.items()} == {n: m.tolist() for n, m in shared_fate(masks, genome,
-                                                                                               groups).items()}
-    assert kept["b"].tolist() == [[False, True, False], [True, True, True]]  # b[0, 1]: a's channel 1 lives here
-    # s all dead, class 1 of b too: settling revives s[0] (b writes channel 0); class 1 gets back b[1, 2] (0.8),
-    # which writes channel 1 again, so the masks are settled once more and s's unit 1 comes back too
+    settled = shared_fate(masks, genome, groups)
+    assert {n: m.tolist() for n, m in kept.items()} == {n: m.tolist() for n, m in settled.items()}
+    assert kept["b"].tolist() == [[False, True, False], [True, True, True]]  # b[0, 1]: a's channel 1 lives
+    # s all dead, class 1 of b too: settling revives s[0] (b writes channel 0); class 1 gets back b[1, 2]
+    # (0.8), which writes channel 1 again, so the masks are settled once more and s's unit 1 comes back too
     masks = {"s": torch.zeros(2, 2, dtype=torch.bool), "a": genome["a"] > 0,
              "b": torch.tensor([[True, True, True], [False, False, False]])}
     kept = keep_minimum(masks, genome, "b", groups)
@@ -244,9 +244,10 @@ def test_keep_minimum_settles_coupled_channels_first_and_revives_from_living_inp
     two = torch.arange(2)
     head = [ChannelGroup("s", 2, {"s": Members(two, two), "b": Members(two, two)}, {"h": Members(two, two)}),
             ChannelGroup("h", 2, {"h": Members(two, two)})]
-    genome = {"s": torch.full((2, 2), 0.6), "b": torch.full((2, 2), 0.6), "h": torch.tensor([[0.9, 0.5], [0.4, 0.7]])}
-    masks = {"s": torch.tensor([[False, False], [True, True]]), "b": torch.tensor([[False, False], [True, True]]),
-             "h": torch.tensor([[False, False], [True, True]])}
+    genome = {"s": torch.full((2, 2), 0.6), "b": torch.full((2, 2), 0.6),
+              "h": torch.tensor([[0.9, 0.5], [0.4, 0.7]])}
+    half = torch.tensor([[False, False], [True, True]])
+    masks = {"s": half, "b": half.clone(), "h": half.clone()}
     kept = keep_minimum(masks, genome, "h", head)
     assert kept["h"].tolist() == [[False, True], [False, True]]  # class 0 reads channel 1 (0.5), not 0 (0.9)
     assert kept["s"].tolist() == kept["b"].tolist() == [[False, False], [True, True]]
@@ -269,8 +270,8 @@ def test_keep_minimum_with_only_private_channel_groups_is_keep_minimum_without_g
 
 
 def test_literal_scale_multiplies_the_literal_draw_of_evonet():
-    """Literal mode with k = 1.3 at F = 0.7: synapse k exists iff U_k < min(1, 1.3·0.7·P_k), U drawn in float64
-    from the seed's generator (worked by hand); without the scale the same U give fewer synapses."""
+    """Literal mode with k = 1.3 at F = 0.7: synapse k exists iff U_k < min(1, 1.3·0.7·P_k), U drawn in
+    float64 from the seed's generator (worked by hand); without the scale the same U give fewer synapses."""
     from evosynth.evolution.environment import Environment
     from evosynth.evolution.synthesis import synthesize_synapses
 
@@ -279,6 +280,7 @@ def test_literal_scale_multiplies_the_literal_draw_of_evonet():
     u = torch.rand((2, 3), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     keep = (0.91 * genome["fc"].double()).clamp(max=1.0)
     assert torch.equal(masks["fc"], u < keep)
-    assert info == {"synapse_scale": pytest.approx(0.91), "expected_synapses": pytest.approx(float(keep.sum()))}
+    expected = float(keep.sum())
+    assert info == {"synapse_scale": pytest.approx(0.91), "expected_synapses": pytest.approx(expected)}
     plain, _ = synthesize_synapses(genome, Environment(0.7, "literal"), seed=5)
     assert torch.equal(plain["fc"], u < 0.7 * genome["fc"].double())
