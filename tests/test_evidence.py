@@ -58,6 +58,17 @@ def test_matching_on_efficiency_differs_from_matching_on_generation():
         2 * math.log10(2.0), rel=1e-9)  # mean of g·log10(4) − g·log10(2) over g in [0, 4]
 
 
+
+def test_trajectories_that_do_not_overlap_are_compared_where_they_are_closest():
+    """Treatment reaches 1–2× synaptic efficiency, control starts at 4×: the effect is the treatment's last
+    accuracy (at 2×) minus the control's first (at 4×), 81 − 88 = −7 pp."""
+    treatment = {0: {"accuracy": 0.90, "synaptic_efficiency": 1.0},
+                 1: {"accuracy": 0.81, "synaptic_efficiency": 2.0}}
+    control = {2: {"accuracy": 0.88, "synaptic_efficiency": 4.0},
+               3: {"accuracy": 0.80, "synaptic_efficiency": 8.0}}
+    assert paired_effect(treatment, control, "accuracy") == pytest.approx(-7.0)
+    assert paired_effect(control, treatment, "accuracy") == pytest.approx(7.0)
+
 def test_t_interval_by_hand():
     got = t_interval([1.0, 2.0, 3.0])
     half = 4.302652729911275 / math.sqrt(3)  # t(0.975, 2) · sd 1 / sqrt(3)
