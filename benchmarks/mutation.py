@@ -5,8 +5,8 @@ holding a copy of ``src/`` and ``tests/`` and a ``pyproject.toml`` whose ``[tool
 names that one module (``only_mutate``) and only the fast tests that cover it
 (``pytest_add_cli_args_test_selection``; ``-m "not slow"``), so each run is short. mutmut copies the
 folder to ``mutants/``, puts ``mutants/src`` first on ``sys.path`` and remembers every verdict there:
-a second run resumes, retests only the functions whose source changed, and ``--retest`` reruns the
-surviving mutants (after new tests). The torch tests run in mutmut's fork-server isolation.
+a second run resumes, retests only the functions whose source changed, and ``--retest`` first reruns the
+surviving mutants (after new tests), then resumes. The torch tests run in mutmut's fork-server isolation.
 
 The score per module is killed / (checked mutants − equivalent ones − timed-out ones), "no tests"
 counting as a survivor and a timeout as undecided (``--retest`` runs those again too); the equivalent mutants are listed, with the reason, in
@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/evosynth-mutation"))
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--report", action="store_true", help="print the table of the runs so far, run nothing")
-    parser.add_argument("--retest", action="store_true", help="rerun the surviving mutants (after new tests)")
+    parser.add_argument("--retest", action="store_true",
+                        help="rerun the surviving mutants first (after new tests), then resume")
     parser.add_argument("--show", action="store_true", help="print the diff of every surviving mutant")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
@@ -201,12 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.report:
             folder = prepare(module, args.workdir)
             with open(folder / "mutmut.log", "a") as log:
-                mutmut(folder, "run", "--max-children", str(args.max_children), log=log)
-                if args.retest:
+                if args.retest:  # first, so that tests added since a stopped run count before the rest runs
                     alive = [n for n, s in statuses(folder).items()
                              if s in ("survived", "no tests", "suspicious", "timeout")]
                     if alive:
                         mutmut(folder, "run", "--max-children", str(args.max_children), *alive, log=log)
+                mutmut(folder, "run", "--max-children", str(args.max_children), log=log)
         found = statuses(folder)
         if not found:
             rows.append((module, None))

@@ -213,3 +213,74 @@ def test_a_dead_producer_of_a_living_coupled_channel_gets_its_strongest_synapse_
     genome["b"][0] = 0.0  # dead in the parent: the synthesis settles channel 0 the same way
     drawn, _ = synthesize_synapses(genome, Environment(1.0), 0, groups=groups)
     assert drawn["s"].tolist() == [[False, False], [True, True]] and not drawn["b"][0].any()
+
+
+def test_keep_minimum_settles_coupled_channels_first_and_revives_from_living_inputs():
+    """keep_minimum with coupled groups, worked by hand: on the residual chain (b the output layer) the masks
+    are settled first (b's unit 0, dead while s writes channel 0, gets its strongest synapse, 0.9 from a's
+    channel 1); with a head h reading the coupled channels, a class with no synapse gets back its strongest
+    parent synapse *that reads a living channel* (h[0, 1] at 0.5, not h[0, 0] at 0.9 from the dead channel 0,
+    which would be cut again and leave the class without a synapse)."""
+    from evosynth.evolution.synthesis import keep_minimum, shared_fate
+    from evosynth.nets.coupling import ChannelGroup, Members
+
+    groups = _residual_chain()
+    genome = {"s": torch.full((2, 2), 0.6), "a": torch.tensor([[0.7, 0.8], [0.5, 0.5], [0.9, 0.4]]),
+              "b": torch.tensor([[0.5, 0.9, 0.3], [0.6, 0.2, 0.8]])}
+    masks = {"s": torch.ones(2, 2, dtype=torch.bool), "a": genome["a"] > 0,
+             "b": torch.tensor([[False, False, False], [True, True, True]])}
+    kept = keep_minimum(masks, genome, "b", groups)
+    settled = shared_fate(masks, genome, groups)
+    assert {n: m.tolist() for n, m in kept.items()} == {n: m.tolist() for n, m in settled.items()}
+    assert kept["b"].tolist() == [[False, True, False], [True, True, True]]  # b[0, 1]: a's channel 1 lives
+    # s all dead, class 1 of b too: settling revives s[0] (b writes channel 0); class 1 gets back b[1, 2]
+    # (0.8), which writes channel 1 again, so the masks are settled once more and s's unit 1 comes back too
+    masks = {"s": torch.zeros(2, 2, dtype=torch.bool), "a": genome["a"] > 0,
+             "b": torch.tensor([[True, True, True], [False, False, False]])}
+    kept = keep_minimum(masks, genome, "b", groups)
+    assert kept["b"].tolist() == [[True, True, True], [False, False, True]]
+    assert kept["s"].tolist() == [[True, False], [True, False]]
+    # a head h reads the coupled channels; channel 0 dies in s and b, and class 0 loses its synapses
+    two = torch.arange(2)
+    head = [ChannelGroup("s", 2, {"s": Members(two, two), "b": Members(two, two)}, {"h": Members(two, two)}),
+            ChannelGroup("h", 2, {"h": Members(two, two)})]
+    genome = {"s": torch.full((2, 2), 0.6), "b": torch.full((2, 2), 0.6),
+              "h": torch.tensor([[0.9, 0.5], [0.4, 0.7]])}
+    half = torch.tensor([[False, False], [True, True]])
+    masks = {"s": half, "b": half.clone(), "h": half.clone()}
+    kept = keep_minimum(masks, genome, "h", head)
+    assert kept["h"].tolist() == [[False, True], [False, True]]  # class 0 reads channel 1 (0.5), not 0 (0.9)
+    assert kept["s"].tolist() == kept["b"].tolist() == [[False, False], [True, True]]
+
+
+def test_keep_minimum_with_only_private_channel_groups_is_keep_minimum_without_groups():
+    """Without a coupled channel the groups change nothing: a class with no synapse gets back its strongest
+    parent synapse even when it reads a channel dead in the child (b[0, 1] at 0.9 from a's dead channel 1)."""
+    from evosynth.evolution.synthesis import keep_minimum
+
+    private = _residual_chain()[1:]
+    genome = {"a": torch.tensor([[0.7, 0.8], [0.5, 0.5], [0.9, 0.4]]),
+              "b": torch.tensor([[0.5, 0.9, 0.3], [0.6, 0.2, 0.8]])}
+    masks = {"a": torch.tensor([[True, True], [False, False], [True, False]]),
+             "b": torch.tensor([[False, False, False], [True, False, True]])}
+    kept = keep_minimum(masks, genome, "b", private)
+    assert kept["b"].tolist() == [[False, True, False], [True, False, True]]
+    assert {n: m.tolist() for n, m in kept.items()} == {n: m.tolist() for n, m in keep_minimum(masks, genome,
+                                                                                               "b").items()}
+
+
+def test_literal_scale_multiplies_the_literal_draw_of_evonet():
+    """Literal mode with k = 1.3 at F = 0.7: synapse k exists iff U_k < min(1, 1.3·0.7·P_k), U drawn in
+    float64 from the seed's generator (worked by hand); without the scale the same U give fewer synapses."""
+    from evosynth.evolution.environment import Environment
+    from evosynth.evolution.synthesis import synthesize_synapses
+
+    genome = {"fc": torch.tensor([[0.4, 0.9, 1.0], [0.37, 0.6, 0.8]])}
+    masks, info = synthesize_synapses(genome, Environment(0.7, "literal", literal_scale=1.3), seed=5)
+    u = torch.rand((2, 3), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    keep = (0.91 * genome["fc"].double()).clamp(max=1.0)
+    assert torch.equal(masks["fc"], u < keep)
+    expected = float(keep.sum())
+    assert info == {"synapse_scale": pytest.approx(0.91), "expected_synapses": pytest.approx(expected)}
+    plain, _ = synthesize_synapses(genome, Environment(0.7, "literal"), seed=5)
+    assert torch.equal(plain["fc"], u < 0.7 * genome["fc"].double())
