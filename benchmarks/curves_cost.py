@@ -52,19 +52,26 @@ def latency_cost(params: dict) -> dict[str, float]:
     return {"timed": networks, "calls": calls, "latency_s": seconds}
 
 
+def controls_cost(params: dict, controls: list[tuple[str, int]], epoch_s: float, evaluate_s: float,
+                  stage_s: float) -> tuple[int, float]:
+    """(epochs, wall seconds) of from-scratch controls (chain, generation): each one stage, its total epochs."""
+    epochs = sum(total_epochs(training_spec(params, chain)["train"], g) for chain, g in controls)
+    return epochs, epochs * epoch_s + len(controls) * (evaluate_s + stage_s)
+
+
 def curves_cost(params: dict, epoch_s: float, evaluate_s: float, stage_s: float, other_s: float) -> dict[str, float]:
     """Wall seconds of the curves target: its chains, its controls (one stage each), its timings, its report."""
     chains = list(dict.fromkeys(chain for name in curve_runs(params) for chain in members(params, name)))
     cost = chains_cost(params, chains, epoch_s, evaluate_s, stage_s, other_s)
-    controls = scratch_runs(params)
-    scratch_epochs = sum(total_epochs(training_spec(params, chain)["train"], g) for chain, g, _ in controls)
-    scratch_s = scratch_epochs * epoch_s + len(controls) * (evaluate_s + stage_s)
+    controls = [(chain, g) for chain, g, _ in scratch_runs(params)]
+    scratch_epochs, scratch_s = controls_cost(params, controls, epoch_s, evaluate_s, stage_s)
     latency = latency_cost(params)
     return {**cost, "controls": len(controls), "scratch_epochs": scratch_epochs, "scratch_s": scratch_s, **latency,
             "wall_s": cost["wall_s"] + scratch_s + latency["latency_s"] + REPORT_S}
 
 
-def groups(params: dict, epoch_s: float, evaluate_s: float, stage_s: float, other_s: float) -> list[tuple[str, int, float]]:
+def groups(params: dict, epoch_s: float, evaluate_s: float, stage_s: float,
+           other_s: float) -> list[tuple[str, int, float]]:
     """(group, chains or controls, wall seconds) of the target's parts, in the order they can run: the evolved run
     (it trains every seed's ancestor), each candidate, each baseline, each chain's controls. A group is what one
     session runs and commits (``dvc repro`` of its chains' pipelines); they add up to the target less its timings
@@ -75,9 +82,9 @@ def groups(params: dict, epoch_s: float, evaluate_s: float, stage_s: float, othe
         out.append((name, len(chains), chains_cost(params, chains, epoch_s, evaluate_s, stage_s, other_s)["wall_s"]))
     controls = scratch_runs(params)
     for name in (params["curves"].get("scratch") or {}).get("chains", []):
-        mine = [(chain, g) for chain, g, _ in controls if chain in members(params, name)]
-        epochs = sum(total_epochs(training_spec(params, chain)["train"], g) for chain, g in mine)
-        out.append((f"scratch: {name}", len(mine), epochs * epoch_s + len(mine) * (evaluate_s + stage_s)))
+        chains = set(members(params, name))
+        mine = [(chain, g) for chain, g, _ in controls if chain in chains]
+        out.append((f"scratch: {name}", len(mine), controls_cost(params, mine, epoch_s, evaluate_s, stage_s)[1]))
     return out
 
 

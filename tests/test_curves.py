@@ -423,8 +423,9 @@ def test_curves_cost_arithmetic_by_hand(cost_module):
     assert cost["wall_s"] == pytest.approx(2 * (12 + 30) + 18 * 14.5 + 4 * 31.5 + cost["latency_s"] + cost_module.REPORT_S)
     # by group: pk with its ancestors, each baseline, each chain's controls (2 seeds x generation 2 each)
     parts = cost_module.groups(params, 10.0, 1.0, 0.5, 2.0)
-    assert [(name, n) for name, n, _ in parts] == [("pk", 2), ("pk_magnitude", 2), ("pk_random", 2),
-                                                   ("pk_l1_filter", 2), ("scratch: pk", 2), ("scratch: pk_magnitude", 2)]
+    assert [(name, n) for name, n, _ in parts] == [
+        ("pk", 2), ("pk_magnitude", 2), ("pk_random", 2), ("pk_l1_filter", 2), ("scratch: pk", 2),
+        ("scratch: pk_magnitude", 2)]
     assert [seconds for _, _, seconds in parts] == pytest.approx([2 * (12 + 30), *[6 * 14.5] * 3, 2 * 31.5, 2 * 31.5])
     assert sum(seconds for _, _, seconds in parts) == pytest.approx(cost["wall_s"] - cost["latency_s"]
                                                                     - cost_module.REPORT_S)

@@ -118,9 +118,10 @@ def check_curves(params: dict[str, Any], source: str) -> None:
                 raise ParamsError(f"{source}: {key}: {name!r} seed {seed} starts from the ancestor of"
                                   f" {ancestor_of(params, chain)!r}, not from {line!r}; allowed: ancestor:"
                                   f" {names[0]} (one line per seed: every run of a seed shares its ancestor)")
-    if len(configurations(params)) > 1 and len(search_seeds(params)) < 2:
+    shared = search_seeds(params)
+    if len(configurations(params)) > 1 and len(shared) < 2:
         raise ParamsError(f"{source}: curves.search.candidates: the configurations tried share seeds"
-                          f" {search_seeds(params)}; allowed: at least two seeds in common (the search's interval)")
+                          f" {shared}; allowed: at least two seeds in common (the search's interval)")
     scratch = curves.get("scratch") or {}
     for index, name in enumerate(scratch.get("chains", [])):
         if name not in names:

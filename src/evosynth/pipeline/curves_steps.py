@@ -15,9 +15,8 @@ from evosynth.pipeline.stage import Step, make_step
 def timed_networks(params: dict[str, Any], seed: int) -> list[str]:
     """The folders of every network a curve point of ``seed`` stands on, the seed's ancestor first: every
     generation of every run's chain of that seed, then its from-scratch controls."""
-    folders = [str(PurePosixPath(m).parent) for chain in members_at(params, seed)
-               for m in chain_metrics(chain, params)]
-    mine = set(members_at(params, seed))
+    mine = members_at(params, seed)
+    folders = [str(PurePosixPath(m).parent) for chain in mine for m in chain_metrics(chain, params)]
     folders += [folder for chain, _, folder in scratch_runs(params) if chain in mine]
     return list(dict.fromkeys(folders))
 

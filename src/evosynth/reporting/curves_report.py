@@ -110,7 +110,7 @@ def search_lines(found: dict[str, Any], scratch_chains: list[str], every: list[i
         lines.append(f"| {r['configuration']} | {_cell(r)} | {r['reached']}/{r['seeds']} |"
                      f" {'**chosen**' if r['chosen'] else ''} |")
     lines.append("")
-    if found["runs"] != every:
+    if not found["compared"]:
         return [*lines, f"**Not compared yet.** {chosen} runs seeds {_seeds(found['runs'])} of the curves'"
                 f" {_seeds(every)}: give experiments.{chosen} seeds {every}, add it to curves.scratch.chains and"
                 " run the target again (the choice read no test accuracy and no seed outside the search's, so it"
@@ -180,10 +180,10 @@ def curves_report(configurations: dict[str, dict[int, Any]], baselines: dict[str
                  "seeds": sorted(configurations[first])}
     chosen = found["chosen"]
     found["runs"] = sorted(configurations[chosen])
-    ready = found["runs"] == info["seeds"]  # compared once, over every seed of the curves, or not at all
-    methods = {chosen: configurations[chosen], **baselines} if ready else dict(baselines)
+    found["compared"] = found["runs"] == info["seeds"]  # compared once, over every seed of the curves, or not at all
+    methods = {chosen: configurations[chosen], **baselines} if found["compared"] else dict(baselines)
     rows = (operating_points(methods, chosen, info["operating_points"], confidence, decide=info["decide_on"])
-            if ready else [])
+            if found["compared"] else [])
     controls = scratch_rows({**configurations, **baselines}, scratch, confidence)
     text = markdown(rows, [c for c in controls if c["method"] in methods],
                     {**info, "evolved": chosen, "methods": list(methods), "search": found})

@@ -75,7 +75,7 @@ def main(params: dict[str, Any], args: Namespace) -> None:
     result = run_curves(params, args.out_dir)
     found = result["search"]
     print(f"search: {found['tried']} configurations tried, chosen on validation: {found['chosen']}")
-    if found["runs"] != curve_seeds(params):
+    if not found["compared"]:
         print(f"not compared yet: {found['chosen']} runs seeds {found['runs']}, the curves {curve_seeds(params)}"
               " (reports/curves/curves.md says what to change)")
     for row in result["rows"]:
