@@ -47,7 +47,7 @@ MODULES: dict[str, list[str]] = {
     "nets/masks.py": ["test_masks.py", "test_masked_optimizer.py", "test_metrics.py"],
     "nets/compaction.py": ["test_compaction.py", "test_masked_optimizer.py", "test_metrics.py"],
     "nets/coupling.py": ["test_mating_residual.py", "test_architectures.py"],
-    "training.py": ["test_training.py", "test_masked_optimizer.py", "test_additions.py"],
+    "training.py": ["test_training.py", "test_masked_optimizer.py", "test_additions.py", "test_stress_last_epoch.py"],
     "analysis/metrics.py": ["test_metrics.py", "test_compaction.py"],
     "reporting/evidence.py": ["test_evidence.py"],
     # the verdict logic the evidence report calls: usable ranges, forms and verdicts; trajectories and t interval

@@ -71,3 +71,33 @@ def test_divergence_names_epoch_and_step():
     bad = Split(data.x_train * float("nan"), data.y_train, data.x_test, data.y_test)
     with pytest.raises(DivergenceError, match=r"epoch 1, step 1/"):
         train(model, full_masks(model), bad, TrainConfig(epochs=1), seed=0, label="tiny gen3 retrain")
+
+
+def test_device_follows_the_environment_variable_then_cuda_then_the_cpu(monkeypatch):
+    from evosynth import training
+
+    monkeypatch.setenv("EVOSYNTH_DEVICE", "meta")
+    assert training.device() == torch.device("meta")
+    monkeypatch.delenv("EVOSYNTH_DEVICE")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert training.device() == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert training.device() == torch.device("cuda")
+
+
+def test_bad_schedule_and_distillation_without_a_teacher_are_refused_in_one_line():
+    from evosynth.training import learning_rate
+
+    with pytest.raises(ValueError, match=r"^unknown schedule 'step'; allowed: constant, cosine$"):
+        learning_rate(TrainConfig(epochs=1, schedule="step"), 0, 10)
+    torch.manual_seed(0)
+    model = LeNet5()
+    with pytest.raises(ValueError, match=r"^distillation \(distill_alpha > 0\) needs the parent network as teacher$"):
+        train(model, full_masks(model), _data(), TrainConfig(epochs=1, distill_alpha=0.5), seed=0)
+
+
+def test_progress_lines_name_the_run_and_default_to_train(capsys):
+    torch.manual_seed(0)
+    model = LeNet5()
+    train(model, full_masks(model), _data(n=64), TrainConfig(epochs=1, batch_size=32), seed=0)
+    assert capsys.readouterr().err.startswith("train epoch 1/1: loss ")
