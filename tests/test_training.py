@@ -101,3 +101,21 @@ def test_progress_lines_name_the_run_and_default_to_train(capsys):
     model = LeNet5()
     train(model, full_masks(model), _data(n=64), TrainConfig(epochs=1, batch_size=32), seed=0)
     assert capsys.readouterr().err.startswith("train epoch 1/1: loss ")
+
+
+def test_the_model_trains_on_the_device_asked_for_else_on_device(monkeypatch):
+    """``on`` wins; without it :func:`device` chooses (asked once); the model is moved there, then back."""
+    from evosynth import training
+
+    asked = []
+    monkeypatch.setattr(training, "device", lambda: asked.append(1) or torch.device("cpu"))
+    for on, expect_asked in ((None, [1]), (torch.device("cpu"), [])):
+        asked.clear()
+        torch.manual_seed(0)
+        model = LeNet5()
+        moves = []
+        real_to = model.to
+        monkeypatch.setattr(model, "to", lambda *a, **k: moves.append(a[0] if a else k) or real_to(*a, **k))
+        train(model, full_masks(model), _data(n=64), TrainConfig(epochs=1, batch_size=32), seed=0, on=on)
+        assert asked == expect_asked
+        assert moves[0] == torch.device("cpu") and moves[-1] == "cpu", moves
