@@ -119,3 +119,26 @@ def test_the_model_trains_on_the_device_asked_for_else_on_device(monkeypatch):
         train(model, full_masks(model), _data(n=64), TrainConfig(epochs=1, batch_size=32), seed=0, on=on)
         assert asked == expect_asked
         assert moves[0] == torch.device("cpu") and moves[-1] == "cpu", moves
+
+
+def _trained(config: TrainConfig, seed: int = 5, global_seed: int = 0, teacher=None) -> torch.Tensor:
+    """fc2's weights after training one fixed LeNet5 (the same start every call) with ``config``."""
+    torch.manual_seed(0)
+    model = LeNet5()
+    torch.manual_seed(global_seed)  # the global RNG's state must not matter, only ``seed``
+    train(model, full_masks(model), _data(n=64), config, seed=seed, teacher=teacher)
+    return model.fc2.weight.detach().clone()
+
+
+def test_every_knob_of_the_config_reaches_the_update():
+    """Momentum, weight decay, the seed (not the global RNG) and distillation at α < 1 each change the weights."""
+    base = TrainConfig(epochs=1, batch_size=32)
+    reference = _trained(base)
+    assert torch.equal(reference, _trained(base, global_seed=1))
+    assert not torch.equal(reference, _trained(base, seed=6))
+    assert not torch.equal(reference, _trained(TrainConfig(epochs=1, batch_size=32, momentum=0.0)))
+    assert not torch.equal(reference, _trained(TrainConfig(epochs=1, batch_size=32, weight_decay=0.0)))
+    torch.manual_seed(7)
+    teacher = LeNet5()
+    distilled = _trained(TrainConfig(epochs=1, batch_size=32, distill_alpha=0.3, temperature=2.0), teacher=teacher)
+    assert not torch.equal(reference, distilled)
