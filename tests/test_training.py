@@ -99,8 +99,10 @@ def test_bad_schedule_and_distillation_without_a_teacher_are_refused_in_one_line
 def test_progress_lines_name_the_run_and_default_to_train(capsys):
     torch.manual_seed(0)
     model = LeNet5()
-    train(model, full_masks(model), _data(n=64), TrainConfig(epochs=1, batch_size=32), seed=0)
-    assert capsys.readouterr().err.startswith("train epoch 1/1: loss ")
+    history = train(model, full_masks(model), _data(n=64), TrainConfig(epochs=2, batch_size=32), seed=0)
+    assert [record["epoch"] for record in history] == [1, 2]
+    lines = [line for line in capsys.readouterr().err.splitlines() if ": loss " in line]
+    assert [line.split(":")[0] for line in lines] == ["train epoch 1/2", "train epoch 2/2"]
 
 
 def test_the_model_trains_on_the_device_asked_for_else_on_device(monkeypatch):
