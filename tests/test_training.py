@@ -144,3 +144,22 @@ def test_every_knob_of_the_config_reaches_the_update():
     teacher = LeNet5()
     distilled = _trained(TrainConfig(epochs=1, batch_size=32, distill_alpha=0.3, temperature=2.0), teacher=teacher)
     assert not torch.equal(reference, distilled)
+
+
+def test_the_epoch_loss_is_the_float64_mean_of_the_batch_losses():
+    """The logged loss is Σ loss_b · |b| / n summed in float64 (as in Python floats), bit for bit."""
+    from evosynth.tasks.base import Objective
+
+    seen = []
+
+    def loss(logits, y):
+        value = torch.nn.functional.cross_entropy(logits, y)
+        seen.append((float(value.detach()), len(y)))
+        return value
+
+    torch.manual_seed(0)
+    model = LeNet5()
+    history = train(model, full_masks(model), _data(n=100), TrainConfig(epochs=1, batch_size=32), seed=0,
+                    objective=Objective(loss=loss))
+    assert [n for _, n in seen] == [32, 32, 32, 4]
+    assert history[0]["loss"] == sum(value * n for value, n in seen) / 100
