@@ -53,7 +53,8 @@ def run_curves(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> di
         raise ParamsError("curves: missing; allowed: a curves section in params.yaml (docs/method.md §10.6)")
     decide, tried = curves["decide_on"], configurations(params)
     search = curves["search"]
-    timings = {seed: read_json(root / latency_folder(seed) / "latency.json") for seed in curve_seeds(params)}
+    seeds = curve_seeds(params)
+    timings = {seed: read_json(root / latency_folder(seed) / "latency.json") for seed in seeds}
     keys = (QUOTE, decide, "synaptic_efficiency", "mac_reduction", *((VALIDATION,) if len(tried) > 1 else ()))
     runs = {name: _series(params, name, keys, timings, root) for name in curve_runs(params)}
     scratch = curves.get("scratch") or {}
@@ -63,7 +64,7 @@ def run_curves(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> di
                        for g in scratch.get("generations", [])}
                 for name in scratch.get("chains", [])}
     info = {"confidence": curves["confidence"], "operating_points": curves["operating_points"], "decide_on": decide,
-            "search_axis": search["axis"], "scratch_chains": scratch.get("chains", []), "seeds": curve_seeds(params)}
+            "search_axis": search["axis"], "scratch_chains": scratch.get("chains", []), "seeds": seeds}
     files = step_files("curves")
     result = curves_report({n: runs[n] for n in tried}, {n: runs[n] for n in runs if n not in tried}, controls,
                            {seed: t["control"] for seed, t in timings.items()}, info, [out_dir / f for f in files[:-1]])

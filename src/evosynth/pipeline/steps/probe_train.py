@@ -86,22 +86,22 @@ def _check(probe: dict[str, Any] | None, widths: tuple[int, ...], seed: int, rec
         raise ParamsError("--kernels: probe.kernel_sparse is missing; allowed: no --kernels (a dense network)")
     if kernels is not None and kernels != sparse["kernels"]:
         raise ParamsError(f"--kernels: {kernels} is not probe.kernel_sparse.kernels; allowed: {sparse['kernels']}")
-    _entry(widths, probe, "widths" if kernels is None else "kernel_sparse.widths")
+    if kernels is None:
+        _entry(widths, probe["widths"], "widths")
+    else:
+        _entry(widths, sparse["widths"], "kernel_sparse.widths")
     if seed not in probe["seeds"]:
         raise ParamsError(f"--seed: {seed} is not one of probe.seeds; allowed: {', '.join(map(str, probe['seeds']))}")
     if recipe is not None and recipe not in probe["recipes"]:
         raise ParamsError(f"--recipe: {recipe!r} is not a key of probe.recipes; allowed:"
                           f" {', '.join(probe['recipes']) or '(none)'}")
     if recipe is not None and kernels is None:
-        _entry(widths, probe, "recipe_widths")
+        _entry(widths, probe["recipe_widths"], "recipe_widths")
     return probe
 
 
-def _entry(widths: tuple[int, ...], probe: dict[str, Any], key: str) -> None:
-    """One line unless ``widths`` is an entry of ``probe.<key>`` (a dotted key)."""
-    entries = probe
-    for part in key.split("."):
-        entries = entries[part]
+def _entry(widths: tuple[int, ...], entries: list[list[int]], key: str) -> None:
+    """One line unless ``widths`` is one of ``entries``, the list at ``probe.<key>``."""
     if list(widths) not in [list(w) for w in entries]:
         raise ParamsError(f"--widths: {' '.join(map(str, widths))} is not an entry of probe.{key}; allowed:"
                           f" {', '.join(' '.join(map(str, w)) for w in entries) or '(none)'}")
