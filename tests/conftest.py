@@ -127,3 +127,9 @@ def assert_params_refused(params: dict, message: str) -> None:
     with pytest.raises(ParamsError, match=message) as caught:
         validate_params(params)
     assert "\n" not in str(caught.value)
+
+
+def root_stages_text(project: Path) -> list[str]:
+    """Each stage of the root dvc.yaml as "name command outputs" (its params slice's code deps left out)."""
+    stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    return [f"{name} {stage['cmd']} {' '.join(str(o) for o in stage.get('outs', []))}" for name, stage in stages.items()]

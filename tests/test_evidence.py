@@ -9,8 +9,7 @@ import re
 import sys
 
 import pytest
-import yaml
-from conftest import BIN, TINY_PARAMS, make_project, record, run
+from conftest import BIN, TINY_PARAMS, make_project, record, root_stages_text, run
 from test_workflow import dvc_dag, snakemake_dag
 
 from evosynth.errors import ParamsError
@@ -244,10 +243,7 @@ def test_evidence_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_
     # plain `dvc repro` (the root dvc.yaml and its upstream) and Snakemake's default target leave it out
     default = _snakemake_dag(project, "all")
     assert not any(j[0] == "evidence" or "ctl_s" in j[1] for j in default)
-    root = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
-    # no stage, command or output of the evidence set (the params slice's code deps may name its module)
-    text = [name + " " + stage["cmd"] + " " + " ".join(str(o) for o in stage.get("outs", []))
-            for name, stage in root.items()]
+    text = root_stages_text(project)  # no stage, command or output of the evidence set
     assert not [t for t in text if "evidence" in t or "ctl_s0" in t], text
 
 
