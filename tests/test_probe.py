@@ -66,9 +66,13 @@ def test_lenet5_widths_default_to_caffes_and_narrow_the_same_topology():
 REFERENCE = {"accuracy": 0.90, "synapses": 430_500, "kernels": 1_020, "macs": 2_293_000, "architecture": "20-50-800-500"}
 
 
-def _runs(widths: tuple[int, int, int], accuracies: list[float], synapses: int, kernels: int) -> list[dict]:
-    return [{"widths": list(widths), "seed": s, "accuracy": a / 100, "synapses": synapses, "kernels": kernels,
-             "macs": 1000, "architecture": "-".join(map(str, widths))} for s, a in enumerate(accuracies)]
+def _runs(widths: tuple[int, int, int], accuracies: list[float], synapses: int, kernels: int,
+          validation: list[float] | None = None) -> list[dict]:
+    """Probe networks' metrics; validation accuracy 0.3 pp under test unless given."""
+    validation = validation or [a - 0.3 for a in accuracies]
+    return [{"widths": list(widths), "seed": s, "accuracy": a / 100, "val_accuracy": v / 100, "synapses": synapses,
+             "kernels": kernels, "macs": 1000, "architecture": "-".join(map(str, widths))}
+            for s, (a, v) in enumerate(zip(accuracies, validation))]
 
 
 def test_verdict_per_architecture_and_the_answer_on_hand_made_tables():
@@ -95,6 +99,24 @@ def test_verdict_per_architecture_and_the_answer_on_hand_made_tables():
     # the line moves with the tolerance: 2 pp puts 4-8-16 still below, 89.5 ± 0.25 well above
     assert line_verdict(interval, 89.6) == "inconclusive" and line_verdict(interval, 88.0) == "above"
     assert line_verdict(t_interval([80.0, 81.0, 82.0]), 88.0) == "below"
+
+
+def test_the_answer_rests_on_the_row_validation_chooses_never_on_the_best_test_row():
+    # 5-6-32 is above the line on test but second on validation; 4-8-16 wins validation and is not above on test
+    test_best = _runs((5, 6, 32), [89.5, 89.6, 89.4], 4_267, 35, validation=[88.0, 88.1, 87.9])
+    val_best = _runs((4, 8, 16), [88.0, 90.0, 89.0], 3_108, 36, validation=[89.9, 90.1, 90.0])
+    rows = summarise(test_best + val_best, REFERENCE, 0.01, TARGETS)
+    assert [r["verdict"] for r in rows] == ["above", "inconclusive"]
+    assert rows[1]["val_mean"] == pytest.approx(90.0) and rows[0]["val_mean"] == pytest.approx(88.0)
+    assert answer(rows) == ("inconclusive", ["5-6-32", "4-8-16"])
+    # swap which one validation prefers: now the chosen row is the one above, and the answer is "reached"
+    test_best = _runs((5, 6, 32), [89.5, 89.6, 89.4], 4_267, 35, validation=[90.5, 90.6, 90.4])
+    assert answer(summarise(test_best + val_best, REFERENCE, 0.01, TARGETS)) == ("reached by these recipes", ["5-6-32"])
+    # a row without validation accuracy (a seed missing it) cannot be chosen
+    blind = _runs((5, 6, 32), [89.5, 89.6, 89.4], 4_267, 35)
+    blind[2].pop("val_accuracy")
+    row = summarise(blind, REFERENCE, 0.01, TARGETS)
+    assert math.isnan(row[0]["val_mean"]) and answer(row) == ("inconclusive", ["5-6-32"])
 
 
 def test_a_diverged_seed_is_listed_apart_and_the_interval_is_over_the_seeds_that_trained():

@@ -28,13 +28,17 @@ widths. Its row is its own (widths, recipe, variant), marked in the table and
 drawn with its own marker; its kernel density is its conv kernels over the
 dense network's of the same widths.
 
-**The answer.** Among the rows that meet both targets: *reached by these
-recipes* when one is above the line; *not reached by these recipes* when every
-one is below it (no network of that topology and those widths, dense or
-kernel-sparse, trained with any of the recipes tried, came within the
-tolerance); *inconclusive* otherwise; and *no architecture meets the targets*
-when the list holds none. Both are statements about the recipes tried: every
-accuracy here is a lower bound on what its architecture can reach.
+**The answer.** Among the rows that meet both targets, one is *chosen* on
+validation accuracy alone (the highest mean over seeds; the test set only
+reports, docs/method.md §9): *reached by these recipes* when the chosen row is
+above the line on test; *not reached by these recipes* when every one is below
+it (no network of that topology and those widths, dense or kernel-sparse,
+trained with any of the recipes tried, came within the tolerance; a statement
+over all rows, so nothing is chosen); *inconclusive* otherwise, also when
+another row is above on test (picking it would let the test set choose); and
+*no architecture meets the targets* when the list holds none. Both are
+statements about the recipes tried: every accuracy here is a lower bound on
+what its architecture can reach.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ def summarise(runs: list[dict[str, Any]], reference: dict[str, Any], tolerance: 
         first = members[0]
         trained = [r for r in members if not r.get("diverged")]
         accuracies = [100.0 * r["accuracy"] for r in trained]
+        validation = [100.0 * r["val_accuracy"] for r in trained if r.get("val_accuracy") is not None]
         interval = (t_interval(accuracies, confidence) if accuracies else
                     {"n": 0, **dict.fromkeys(("mean", "sd", "low", "high"), math.nan)})
         row = {
@@ -100,6 +105,9 @@ def summarise(runs: list[dict[str, Any]], reference: dict[str, Any], tolerance: 
             "seeds": interval["n"], "accuracy_mean": interval["mean"], "accuracy_sd": interval["sd"],
             "accuracy_low": interval["low"], "accuracy_high": interval["high"],
             "gap_pp": interval["mean"] - ancestor, "line": line,
+            # the choice's score: every trained seed's validation accuracy, or none (nan)
+            "val_mean": (sum(validation) / len(validation) if validation and len(validation) == len(trained)
+                         else math.nan),
             "per_seed": " ".join(f"{a:.2f}" for a in accuracies),
             "diverged_seeds": " ".join(str(r["seed"]) for r in members if r.get("diverged")),
         }
@@ -109,30 +117,36 @@ def summarise(runs: list[dict[str, Any]], reference: dict[str, Any], tolerance: 
     return rows
 
 
+def chosen_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The row meeting both targets with the highest mean validation accuracy (None if none has one)."""
+    scored = [r for r in rows if r["meets_targets"] and not math.isnan(r["val_mean"])]
+    return max(scored, key=lambda r: r["val_mean"], default=None)
+
+
 def answer(rows: list[dict[str, Any]]) -> tuple[str, list[str]]:
     """The probe's answer and the architectures it rests on: among those meeting both targets,
-    ``reached by these recipes`` (one above the line), ``not reached by these recipes`` (all below),
-    ``inconclusive``, or ``no architecture meets the targets``."""
+    ``reached by these recipes`` (the row chosen on validation accuracy is above the line),
+    ``not reached by these recipes`` (all below), ``inconclusive``, or ``no architecture meets the targets``."""
     eligible = [r for r in rows if r["meets_targets"]]
     if not eligible:
         return "no architecture meets the targets", []
-    above = [r["architecture"] for r in eligible if r["verdict"] == "above"]
-    if above:
-        return "reached by these recipes", above
     if all(r["verdict"] == "below" for r in eligible):
         return "not reached by these recipes", [r["architecture"] for r in eligible]
-    return "inconclusive", [r["architecture"] for r in eligible if r["verdict"] == "inconclusive"]
+    chosen = chosen_row(eligible)
+    if chosen is not None and chosen["verdict"] == "above":
+        return "reached by these recipes", [chosen["architecture"]]
+    return "inconclusive", [r["architecture"] for r in eligible if r["verdict"] != "below"]
 
 
 def _statement(outcome: str, names: list[str], rows: list[dict[str, Any]], confidence: float) -> str:
-    best = max((r for r in rows if r["meets_targets"] and not math.isnan(r["accuracy_mean"])),
-               key=lambda r: r["accuracy_mean"], default=None)
-    best_text = (f" The best of them, {best['architecture']} ({best['kernels']} kernels, {best['synapses']:,}"
-                 f" synapses), reaches {best['accuracy_mean']:.2f} % (interval [{best['accuracy_low']:.2f},"
-                 f" {best['accuracy_high']:.2f}]), {best['gap_pp']:+.2f} pp from the ancestor.") if best else ""
+    best = chosen_row(rows)
+    best_text = (f" The one chosen on validation accuracy ({best['val_mean']:.2f} %), {best['architecture']}"
+                 f" ({best['kernels']} kernels, {best['synapses']:,} synapses), reaches {best['accuracy_mean']:.2f} %"
+                 f" on test (interval [{best['accuracy_low']:.2f}, {best['accuracy_high']:.2f}]),"
+                 f" {best['gap_pp']:+.2f} pp from the ancestor.") if best else ""
     if outcome == "reached by these recipes":
-        return (f"**Reached by these recipes**: {', '.join(names)} meet{'s' if len(names) == 1 else ''} both targets"
-                f" and lie{'s' if len(names) == 1 else ''} above the line ({confidence:.0%} interval over seeds),"
+        return (f"**Reached by these recipes**: {', '.join(names)}, chosen among the rows meeting both targets on"
+                f" validation accuracy alone, lies above the line on test ({confidence:.0%} interval over seeds),"
                 f" trained from scratch with the recipe named in brackets (none: `probe.train`).{best_text}")
     if outcome == "not reached by these recipes":
         return (f"**Not reached by these recipes**: every probed architecture and recipe that meets both targets"
@@ -142,8 +156,10 @@ def _statement(outcome: str, names: list[str], rows: list[dict[str, Any]], confi
                 " what the architectures can reach, not an upper one: another recipe, or a method that trains these"
                 f" widths better than from scratch, may still reach the line.{best_text}")
     if outcome == "inconclusive":
-        return (f"**Inconclusive**: no architecture meeting both targets lies above the line, and the intervals of"
-                f" {', '.join(names)} contain it; more seeds would decide.{best_text}")
+        return (f"**Inconclusive**: the row chosen on validation accuracy is not above the line on test, and"
+                f" {', '.join(names)} {'is' if len(names) == 1 else 'are'} not below it (a row above it on test that"
+                f" validation did not choose is not counted: the test set would have chosen it); more seeds or"
+                f" recipes would decide.{best_text}")
     return "**No probed architecture meets both targets**: add widths with fewer kernels and synapses."
 
 
@@ -174,15 +190,17 @@ def probe_report(rows: list[dict[str, Any]], reference: dict[str, Any], info: di
         f" over seeds (module `evosynth.reporting.probe`).{recipes_sentence(info)}{sparse_sentence(info)}"
         " Every accuracy is what its recipe reached: a lower bound on what the architecture can reach."), "",
         ("| architecture | variant | kernels | synapses | MACs | synaptic eff. | cluster eff. | both targets | seeds"
-        f" | accuracy % (mean) | {confidence:.0%} interval | gap to ancestor | per seed | diverged seeds | vs the line |"),
-        "|:---|:---|---:|---:|---:|---:|---:|:---|---:|---:|:---|---:|:---|:---|:---|",
+        f" | validation % (mean) | accuracy % (mean) | {confidence:.0%} interval | gap to ancestor | per seed"
+        " | diverged seeds | vs the line |"),
+        "|:---|:---|---:|---:|---:|---:|---:|:---|---:|---:|---:|:---|---:|:---|:---|:---|",
     ]
     for r in rows:
         interval = "–" if math.isnan(r["accuracy_low"]) else f"[{r['accuracy_low']:.2f}, {r['accuracy_high']:.2f}]"
         lines.append(
             f"| {r['architecture']} | {_variant(r)} | {r['kernels']:,} | {r['synapses']:,} | {r['macs']:,} |"
             f" {r['synaptic_efficiency']:.1f}× | {r['cluster_efficiency']:.1f}× | {'yes' if r['meets_targets'] else 'no'} |"
-            f" {r['seeds']} | {r['accuracy_mean']:.2f} | {interval} | {r['gap_pp']:+.2f} pp | {r['per_seed']} |"
+            f" {r['seeds']} | {'–' if math.isnan(r['val_mean']) else format(r['val_mean'], '.2f')} |"
+            f" {r['accuracy_mean']:.2f} | {interval} | {r['gap_pp']:+.2f} pp | {r['per_seed']} |"
             f" {r['diverged_seeds'] or '–'} | **{r['verdict']}** |")
     lines += ["", "## Answer", "", _statement(outcome, names, rows, confidence), ""]
     write_text(md, "\n".join(lines))
