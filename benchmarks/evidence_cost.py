@@ -26,9 +26,8 @@ from pathlib import Path
 
 import torch
 from sections import update_section
-from training_speed import bare_epoch
+from training_speed import FASHION_MNIST, bare_epoch, timing_data
 
-from evosynth.data.prepared import load_prepared
 from evosynth.nets.architectures import build_model
 from evosynth.nets.masks import prunable_layers
 from evosynth.pipeline.params import load_params
@@ -37,16 +36,20 @@ from evosynth.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL_TRAIN = 60_000
-#: Figures measured on this machine when quiet (reports/benchmarks.md, the committed provenance): a full-set
-#: epoch of LeNet5-Caffe at batch 64 on 2 threads (20,000 images in 4.49 s: 13.5 s), evaluate on the 10,000
-#: test images (wall_seconds of fmnist_evonet's evaluate: 1.8 s), one stage's overhead (a warm-server fork
-#: 0.27 s plus the command line and DVC's hashing and lock: about 1 s, from 336 stages in 15 min 21 s), and
-#: encode plus synthesize of one LeNet5 offspring (about 1 s).
-REFERENCE = (13.5, 1.8, 1.0, 1.0)
+#: Figures measured on this machine (AMD EPYC, 2 cores) under native numerics, quiet: a full-set epoch of
+#: LeNet5-Caffe at batch 64 (20,000 images in 4.49 s: 13.5 s; one chain per core), evaluate on the 10,000
+#: test images (1.8 s), one stage's overhead (about 1 s), encode plus synthesize of one offspring (about 1 s).
+NATIVE_REFERENCE = (13.5, 1.8, 1.0, 1.0)
+#: The same figures under portable numerics (the default), read from the evidence rerun's own records
+#: (results/ev_evonet_s0, 2026-12-06): the ancestor's first two epochs over the 54,000 training images
+#: (the validation split carved off) at load average < 1, 41.7 and 42.0 s; evaluate 3.5 s, 1.35 s between
+#: stages, encode plus synthesize 0.57 s (means over the chain's 13 generations, load 5-9 beside other work).
+#: Portable training is about 3x the native epoch above: the pinned kernels, oneDNN off, two threads.
+REFERENCE = (41.9, 3.5, 1.35, 0.57)
 
 
 def measure(images: int, batches: list[int]) -> dict[str, float]:
-    data = load_prepared(ROOT / "data/prepared/fashion_mnist.npz", images, None, 0)
+    data = timing_data(ROOT / FASHION_MNIST, images, None)
     figures: dict[str, float] = {}
     for batch in batches:
         lr = 0.01 * batch / 64  # the learning rate scaled with the batch (linear scaling rule)

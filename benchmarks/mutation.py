@@ -5,8 +5,8 @@ holding a copy of ``src/`` and ``tests/`` and a ``pyproject.toml`` whose ``[tool
 names that one module (``only_mutate``) and only the fast tests that cover it
 (``pytest_add_cli_args_test_selection``; ``-m "not slow"``), so each run is short. mutmut copies the
 folder to ``mutants/``, puts ``mutants/src`` first on ``sys.path`` and remembers every verdict there:
-a second run resumes, retests only the functions whose source changed, and ``--retest`` reruns the
-surviving mutants (after new tests). The torch tests run in mutmut's fork-server isolation.
+a second run resumes, retests only the functions whose source changed, and ``--retest`` first reruns the
+surviving mutants (after new tests), then resumes. The torch tests run in mutmut's fork-server isolation.
 
 The score per module is killed / (checked mutants − equivalent ones − timed-out ones), "no tests"
 counting as a survivor and a timeout as undecided (``--retest`` runs those again too); the equivalent mutants are listed, with the reason, in
@@ -33,20 +33,26 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path("src/evosynth")
 EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.txt"
 
-#: module (under src/evosynth) -> the fast test files that cover it
+#: module (under src/evosynth) -> the fast test files (or ``file::test`` ids) that cover it
 MODULES: dict[str, list[str]] = {
     "evolution/stress.py": ["test_stress_draws.py", "test_stress.py"],
     "evolution/encoding.py": ["test_encoding.py", "test_clusters.py", "test_stress_draws.py", "test_mating_residual.py"],
-    "evolution/environment.py": ["test_synthesis.py", "test_clusters.py", "test_additions.py"],
+    "evolution/environment.py": [
+        "test_environment.py", "test_synthesis.py", "test_clusters.py",
+        "test_additions.py::test_adaptive_environment_slows_the_shrink_only_past_the_tolerance",
+    ],
     "evolution/mating.py": ["test_mating.py", "test_mating_residual.py"],
     "evolution/synthesis.py": ["test_synthesis.py", "test_clusters.py", "test_mating_residual.py"],
     "evolution/calibration.py": ["test_calibration.py"],
     "nets/masks.py": ["test_masks.py", "test_masked_optimizer.py", "test_metrics.py"],
     "nets/compaction.py": ["test_compaction.py", "test_masked_optimizer.py", "test_metrics.py"],
     "nets/coupling.py": ["test_mating_residual.py", "test_architectures.py"],
-    "training.py": ["test_training.py", "test_masked_optimizer.py", "test_additions.py"],
+    "training.py": ["test_training.py", "test_masked_optimizer.py", "test_additions.py", "test_stress_last_epoch.py"],
     "analysis/metrics.py": ["test_metrics.py", "test_compaction.py"],
     "reporting/evidence.py": ["test_evidence.py"],
+    # the verdict logic the evidence report calls: usable ranges, forms and verdicts; trajectories and t interval
+    "reporting/claims.py": ["test_claims.py", "test_evidence.py"],
+    "reporting/trajectories.py": ["test_claims.py", "test_evidence.py"],
     "reporting/picks.py": ["test_pickset.py"],
 }
 
@@ -55,6 +61,7 @@ ENGINE_TESTS = [
     "tests/test_evidence.py::test_snakemake_evidence_target_runs_every_seed_from_its_own_ancestor",
     "tests/test_evidence.py::test_evidence_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_the_default",
     "tests/test_pickset.py::test_pickset_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_the_default",
+    "tests/test_additions.py::test_every_addition_runs_through_the_evosynth_steps",
 ]
 
 #: files the tests read relative to the project root (mutmut runs them inside ``mutants/``)
@@ -74,7 +81,7 @@ def pyproject(module: str) -> str:
     def array(items: list[str]) -> str:
         return "[" + ", ".join(f'"{item}"' for item in items) + "]"
 
-    tests = [f"tests/{name}" for name in MODULES[module] if (ROOT / "tests" / name).exists()]
+    tests = [f"tests/{name}" for name in MODULES[module] if (ROOT / "tests" / name.split("::")[0]).exists()]
     return "\n".join([
         pytest_section.rstrip(),
         "",
@@ -84,7 +91,7 @@ def pyproject(module: str) -> str:
         f"pytest_add_cli_args_test_selection = {array(tests)}",
         "pytest_add_cli_args = "
         + array(["-m", "not slow", "-p", "no:cacheprovider",
-                 *(f"--deselect={t}" for t in ENGINE_TESTS if t.split("::")[0] in tests)]),
+                 *(f"--deselect={t}" for t in ENGINE_TESTS if t.split("::")[0] in {x.split("::")[0] for x in tests})]),
         f"also_copy = {array(ALSO_COPY)}",
         'process_isolation = "forkserver"',
         # the wall-clock limit is half the CPU limit: on a shared, loaded machine the defaults (15×, +1 s)
@@ -123,7 +130,11 @@ def mutmut(folder: Path, *args: str, log=None) -> subprocess.CompletedProcess:
     script = Path(sys.executable).with_name("mutmut")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "mutmut"]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # mutants/src must be the only evosynth
-    env.update(EVOSYNTH_WARM="0", EVOSYNTH_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.update(EVOSYNTH_WARM="0", EVOSYNTH_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               # pytest's temporary folders of its own: a session cleaning up the shared
+               # /tmp/pytest-of-<user> of other runs can stall for minutes on a busy machine
+               PYTEST_DEBUG_TEMPROOT=str(folder / "pytest-tmp"))
+    (folder / "pytest-tmp").mkdir(exist_ok=True)
     output = {"capture_output": True} if log is None else {"stdout": log, "stderr": subprocess.STDOUT}
     return subprocess.run([*command, *args], cwd=folder, env=env, text=True, check=False, **output)
 
@@ -172,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/evosynth-mutation"))
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--report", action="store_true", help="print the table of the runs so far, run nothing")
-    parser.add_argument("--retest", action="store_true", help="rerun the surviving mutants (after new tests)")
+    parser.add_argument("--retest", action="store_true",
+                        help="rerun the surviving mutants first (after new tests), then resume")
     parser.add_argument("--show", action="store_true", help="print the diff of every surviving mutant")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
@@ -190,12 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.report:
             folder = prepare(module, args.workdir)
             with open(folder / "mutmut.log", "a") as log:
-                mutmut(folder, "run", "--max-children", str(args.max_children), log=log)
-                if args.retest:
+                if args.retest:  # first, so that tests added since a stopped run count before the rest runs
                     alive = [n for n, s in statuses(folder).items()
                              if s in ("survived", "no tests", "suspicious", "timeout")]
                     if alive:
                         mutmut(folder, "run", "--max-children", str(args.max_children), *alive, log=log)
+                mutmut(folder, "run", "--max-children", str(args.max_children), log=log)
         found = statuses(folder)
         if not found:
             rows.append((module, None))

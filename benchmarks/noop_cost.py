@@ -10,7 +10,8 @@ chain), committed with ``dvc commit`` so that nothing needs to run. A second twi
 number of dependencies, outputs and params keys (``same shape``): what DVC
 costs per file it checks, apart from anything the project adds. All three
 are timed side by side, interleaved, ``--repeats`` times; the quiet wrapper
-``workflow/scripts/repro.py`` is timed on the project too, and the lines each
+``workflow/scripts/repro.py`` is timed on the project too, twice: asking DVC
+(its stamp removed first) and answered from the stamp that run leaves; the lines each
 command prints are counted. Run it on an up-to-date checkout (``dvc status``
 clean) on a quiet machine:
 
@@ -34,6 +35,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DVC = str(Path(sys.executable).parent / "dvc")
 QUIET = [sys.executable, str(ROOT / "workflow" / "scripts" / "repro.py")]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+from uptodate import STAMP  # noqa: E402  (where the wrapper keeps its stamp)
+
+ASKED, STAMPED = "project: workflow/scripts/repro.py, DVC asked", "project: workflow/scripts/repro.py, from its stamp"
 
 #: One stage's shape: how many dependencies, outputs and params keys it has.
 Shape = tuple[int, int, int]
@@ -136,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         shaped = build_twin(Path(tmp) / "shaped", files, same_shape=True)
         runs = {  # (label, command, folder)
             "project: dvc repro": ([DVC, "repro"], project),
-            "project: workflow/scripts/repro.py": (QUIET, project),
+            ASKED: (QUIET, project),
+            STAMPED: (QUIET, project),
             "trivial twin: dvc repro": ([DVC, "repro"], trivial),
             "same-shape twin: dvc repro": ([DVC, "repro"], shaped),
             "project: dvc status": ([DVC, "status"], project),
@@ -148,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         before = os.getloadavg()[0]
         for _ in range(args.repeats):  # interleaved: a change of load hits every command alike
             for label, (cmd, cwd) in runs.items():
+                if label == ASKED:
+                    (project / STAMP).unlink(missing_ok=True)
+                elif label == STAMPED and not (project / STAMP).is_file():
+                    raise RuntimeError(f"the wrapper left no stamp in {project}: did a file change during the run?")
                 wall, lines[label] = timed(cmd, cwd)
                 seconds[label].append(wall)
         after = os.getloadavg()[0]

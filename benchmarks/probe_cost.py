@@ -8,7 +8,10 @@ training images. With distillation each step also runs the teacher forward,
 counted as a third of a dense training step's MAC term (forward ≈ 1 of the
 3 passes of forward + backward). Every network is evaluated once (at most
 the dense ancestor's 1.8 s) and each stage costs about 1 s of overhead; the
-reference's ancestor is added when it is not trained yet.
+reference's ancestor is added when it is not trained yet. A kernel-sparse
+network (``probe.kernel_sparse``) trains at its dense widths' cost: masked
+training computes every convolution densely and zeroes the dead kernels after
+each step, so its epochs are costed at the MACs of its widths.
 
     python benchmarks/probe_cost.py                       # the estimate from params.yaml
     python benchmarks/probe_cost.py --measure --images 5000 --threads 2   # time one epoch per width here
@@ -62,31 +65,37 @@ def plan_cost(params: dict, fixed_s: float, per_mac_s: float, ancestor_done: boo
     scale = images / FULL_TRAIN
     dense = macs((20, 50, 500))
     teacher = per_mac_s * dense / 3 if probe["train"]["distill"]["alpha"] > 0 else 0.0
-    total, epochs = 0.0, 0
-    for widths, recipe, _, _ in probe_runs(probe):
+    total, epochs, sparse, sparse_networks = 0.0, 0, 0.0, 0
+    for widths, recipe, _, _, kernels in probe_runs(probe):
         each = recipe_train(probe, recipe)["epochs"]
         epochs += each
-        total += each * scale * (fixed_s + per_mac_s * macs(widths) + teacher) + EVALUATE_S + STAGE_S
+        seconds = each * scale * (fixed_s + per_mac_s * macs(widths) + teacher) + EVALUATE_S + STAGE_S
+        total += seconds
+        if kernels:
+            sparse, sparse_networks = sparse + seconds, sparse_networks + 1
     ancestor = 0.0 if ancestor_done else (reference["train"]["ancestor_epochs"] * scale * (fixed_s + per_mac_s * dense)
                                           + EVALUATE_S + 2 * STAGE_S)
     return {"probe_s": total + 10.0, "ancestor_s": ancestor, "networks": len(probe_runs(probe)),
-            "epochs": epochs}
+            "epochs": epochs, "sparse_s": sparse, "sparse_networks": sparse_networks}
 
 
 def estimate_line(params: dict, label: str, fixed_s: float, per_mac_s: float) -> str:
     cost = plan_cost(params, fixed_s, per_mac_s)
     return (f"- {label}: {cost['networks']} networks ({cost['epochs']} epochs in all); epoch = {fixed_s:.2f} s + {per_mac_s * 1e6:.2f} s per million MACs"
             f" (60,000 images): **{cost['probe_s'] / 60:.0f} min**, plus {cost['ancestor_s'] / 60:.0f} min for the"
-            f" reference's ancestor if it is not trained yet (`dvc repro`, one stage at a time).")
+            f" reference's ancestor if it is not trained yet (`dvc repro`, one stage at a time)"
+            + (f"; of these, {cost['sparse_networks']} kernel-sparse networks take {cost['sparse_s'] / 60:.0f} min"
+               if cost["sparse_networks"] else "") + ".")
 
 
 def measure(images: int, widths: list[tuple[int, ...]], batch: int) -> list[tuple[tuple[int, ...], float]]:
     """One timed epoch of each width on the first ``images`` training images (evosynth's training loop)."""
-    from evosynth.data.prepared import load_prepared
+    from training_speed import FASHION_MNIST, timing_data
+
     from evosynth.nets.layers import full_masks
     from evosynth.training import TrainConfig, train
 
-    data = load_prepared(ROOT / "data/prepared/fashion_mnist.npz", images, 1000, 0)
+    data = timing_data(ROOT / FASHION_MNIST, images, 1000)
     out = []
     for w in widths:
         model = build_model("lenet5", SHAPE, 10, widths=tuple(w))
@@ -108,7 +117,7 @@ def main() -> None:
     if args.measure:
         torch.set_num_threads(args.threads)
         load = os.getloadavg()[0]
-        widths = list(dict.fromkeys(w for w, _, _, _ in probe_runs(params["probe"])))
+        widths = list(dict.fromkeys(w for w, _, _, _, _ in probe_runs(params["probe"])))
         timed = measure(args.images, widths, params["probe"]["train"]["batch_size"])
         lines = [(f"One epoch of each probe width on {args.images:,} Fashion-MNIST images, {args.threads} thread(s),"
                  f" load average {load:.2f} when it started (a busy machine only adds time)."), "",

@@ -12,6 +12,7 @@ speed-up ≥ 0.5 × MAC reduction); evosynth's overhead over the bare loop ≤ 1
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -20,12 +21,23 @@ from runs import generation_dirs
 from sections import update_section
 
 from evosynth.analysis.metrics import architecture_of, dense_macs
-from evosynth.data.prepared import load_prepared
+from evosynth.data.prepared import Split, load_prepared
+from evosynth.errors import DataError
 from evosynth.nets.compaction import compact
 from evosynth.pipeline.steps.common import load_network
 from evosynth.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
+FASHION_MNIST = "data/prepared/fashion_mnist.npz"
+
+
+def timing_data(path: Path, images: int, test: int | None) -> Split:
+    """The first ``images`` training (and ``test``) images a benchmark times on; a missing or unreadable file ends
+    the script with one line saying how to make it."""
+    try:
+        return load_prepared(path, images, test, 0)
+    except DataError as exc:
+        sys.exit(f"{Path(sys.argv[0]).name}: error: {exc}: `dvc repro prepare-fashion_mnist` makes it")
 
 
 def bare_epoch(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, lr: float = 0.01) -> float:
@@ -45,12 +57,12 @@ def bare_epoch(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiment", default="fmnist_evonet")
-    parser.add_argument("--data", default="data/prepared/fashion_mnist.npz")
+    parser.add_argument("--data", default=FASHION_MNIST)
     parser.add_argument("--images", type=int, default=20000, help="training images per timed epoch")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5, help="epochs timed per network and loop; the fastest counts")
     args = parser.parse_args()
-    data = load_prepared(ROOT / args.data, args.images, 1000, 0)
+    data = timing_data(ROOT / args.data, args.images, 1000)
     folders = [f for f in generation_dirs(args.experiment) if (f / "model.pt").is_file()]
     rows = []
     for folder in folders:

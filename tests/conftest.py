@@ -117,3 +117,19 @@ def tiny_params() -> dict:
     import copy
 
     return copy.deepcopy(TINY_PARAMS)
+
+
+def assert_params_refused(params: dict, message: str) -> None:
+    """validate_params refuses ``params`` with a ParamsError matching ``message``, in one line."""
+    from evosynth.errors import ParamsError
+    from evosynth.pipeline.params import validate_params
+
+    with pytest.raises(ParamsError, match=message) as caught:
+        validate_params(params)
+    assert "\n" not in str(caught.value)
+
+
+def root_stages_text(project: Path) -> list[str]:
+    """Each stage of the root dvc.yaml as "name command outputs" (its params slice's code deps left out)."""
+    stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    return [f"{name} {stage['cmd']} {' '.join(str(o) for o in stage.get('outs', []))}" for name, stage in stages.items()]

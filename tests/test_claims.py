@@ -108,6 +108,16 @@ def test_equivalence_uses_the_two_one_sided_tests_interval():
     assert row["verdict"] == "supported"
 
 
+def test_every_form_gives_a_row_of_the_same_columns_in_the_same_order():
+    # the report writes every claim's rows into one CSV: a difference row first, then an equivalence row
+    t = {s: _chain([0.90, 0.89 + 0.001 * s, 0.88]) for s in SEEDS}
+    c = {s: _chain([0.90, 0.89, 0.88]) for s in SEEDS}
+    rows = [*judge_claim(_claim(), t, c, 0.95), *judge_claim(_claim(form="equivalence", margin=0.4), t, c, 0.95),
+            *judge_claim(_claim(metric="mac_reduction", form="matched_accuracy", drops=[1]), t, c, 0.95)]
+    assert [list(r) for r in rows[1:]] == [list(rows[0])] * 2
+    assert math.isnan(rows[0]["tost_low"]) and not math.isnan(rows[1]["tost_low"])
+
+
 def test_compute_claims_compare_the_reduction_reached_at_matched_accuracy():
     # MAC arm: 3x MACs at generation 2 (-1.5 pp), 6x at generation 3 (-2.5 pp); control: 2x and 8x there
     acc = [0.90, 0.895, 0.885, 0.875, 0.80]

@@ -183,3 +183,50 @@ def test_cluster_probability_edge_cases_and_given_strengths():
     assert torch.allclose(cluster_strength(w, mask, "filter", 0.5), torch.tensor([1.5, 0.0]))
     given = encode_clusters({"fc": w}, {"fc": mask}, "filter", 0.5, strengths={"fc": torch.tensor([1.0, 2.0])})
     assert torch.allclose(given["fc"], torch.tensor([math.exp(-0.5), 1.0]))
+
+
+def _coupled_layers(kind_of_layer: str):
+    """Layers a and b write the same four channels (a residual add); b's filter j writes channel (2, 0, 1, 3)[j].
+
+    Stale dead weights (a3, b1, b3) are the strongest of their layers and must count for nothing.
+    """
+    from evosynth.nets.coupling import ChannelGroup, Members
+
+    weights = {"a": torch.tensor([[1.0, 2.0], [0.5, -0.5], [4.0, 0.2], [10.0, 10.0]]),
+               "b": torch.tensor([[-2.0, 2.0], [9.0, 9.0], [1.0, 0.0], [7.0, 7.0]])}
+    masks = {"a": torch.tensor([[True, True]] * 3 + [[False, False]]),
+             "b": torch.tensor([[True, True], [False, False], [True, True], [False, False]])}
+    if kind_of_layer == "conv":  # 1×1 convolutions: a filter is two kernels
+        weights = {n: w[:, :, None, None] for n, w in weights.items()}
+        masks = {n: m[:, :, None, None] for n, m in masks.items()}
+    rows = torch.arange(4)
+    group = ChannelGroup("a", 4, {"a": Members(rows, rows), "b": Members(rows, torch.tensor([2, 0, 1, 3]))})
+    return weights, masks, [group]
+
+
+@pytest.mark.parametrize(("layer", "kind"), [("conv", "filter"), ("linear", "filter"), ("linear", "kernel")])
+def test_coupled_filters_are_one_cluster_per_channel_with_z_over_the_group(layer, kind):
+    """Eq. 4 with the group as the layer, by hand (truncation 0.1 of each layer's largest living |w|):
+    Σ⌊|w|⌋ of a = (3, 1, 4, 0) and of b = (4, 0, 1, 0); channel sums (3 + 0, 1 + 1, 4 + 4, 0), Z = 8;
+    every living member filter gets its channel's P, a dead one 0. A linear layer's clusters are its rows
+    whatever the kind, so its coupled rows are grouped under "kernel" too."""
+    weights, masks, groups = _coupled_layers(layer)
+    p = encode_clusters(weights, masks, kind, 0.1, groups=groups)
+    e = math.exp
+    assert torch.allclose(p["a"], torch.tensor([e(3 / 8 - 1), e(2 / 8 - 1), 1.0, 0.0]))
+    assert torch.allclose(p["b"], torch.tensor([1.0, 0.0, e(2 / 8 - 1), 0.0]))
+    mated = encode_clusters(weights, masks, kind, 0.1, strengths={"a": torch.tensor([1.0, 2.0, 0.5, 0.0]),
+                                                                   "b": torch.tensor([3.0, 0.0, 2.0, 0.0])},
+                            groups=groups)  # mated strengths (eq. 4) summed per channel: (1, 4, 3.5, 0)
+    assert torch.allclose(mated["a"], torch.tensor([e(1 / 4 - 1), 1.0, e(3.5 / 4 - 1), 0.0]))
+    assert torch.allclose(mated["b"], torch.tensor([e(3.5 / 4 - 1), 0.0, 1.0, 0.0]))
+
+
+def test_kernel_clusters_of_coupled_convolutions_stay_per_layer():
+    """A kernel is no channel: coupled conv layers encode their kernels layer by layer, as without groups."""
+    weights, masks, groups = _coupled_layers("conv")
+    grouped = encode_clusters(weights, masks, "kernel", 0.1, groups=groups)
+    plain = encode_clusters(weights, masks, "kernel", 0.1)
+    assert all(torch.equal(grouped[n], plain[n]) for n in plain)
+    # b's living kernels |w| = 2, 2, 1 (and 0, truncated): Z = 2 over b alone, not a's 4 nor the stale 9
+    assert torch.allclose(plain["b"], torch.tensor([1.0, 1.0, 0.0, 0.0, math.exp(-0.5), math.exp(-1), 0.0, 0.0]))

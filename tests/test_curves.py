@@ -16,7 +16,8 @@ from evosynth.artifacts import load_checkpoint, save_checkpoint
 from evosynth.errors import ArtifactError, ParamsError
 from evosynth.nets.architectures import LeNet5
 from evosynth.nets.masks import full_masks, prunable_layers, total_synapses
-from evosynth.pipeline.curves import scratch_runs
+from evosynth.pipeline.curves import curve_seeds, latency_folder, scratch_runs
+from evosynth.pipeline.curves_steps import timed_networks
 from evosynth.pipeline.layout import chain_metrics
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.pickset import seeded_chains
@@ -46,9 +47,21 @@ def _curves(**extra) -> dict:
     return params
 
 
-def _rendered(tmp_path: Path, target: str) -> Path:
-    """A project around the curves params with ``target`` rendered for DVC, DVC initialised."""
-    project = make_project(tmp_path / "p", _curves(), git=False)
+def _searched(**train) -> dict:
+    """The curves params with two candidates of pk sharing its ancestor: pk_e2 (2 epochs) and pk_slow (F = 0.8)."""
+    params = _curves()
+    base = params["experiments"]["pk"]
+    params["experiments"]["pk_e2"] = {**copy.deepcopy(base), "ancestor": "pk",
+                                      "train": {**base["train"], "epochs": 2, **train}}
+    params["experiments"]["pk_slow"] = {**copy.deepcopy(base), "ancestor": "pk",
+                                        "environment": {"factor": 0.8, "mode": "budget"}}
+    params["curves"]["search"] = {"candidates": ["pk_e2", "pk_slow"]}
+    return params
+
+
+def _rendered(tmp_path: Path, target: str, params: dict | None = None) -> Path:
+    """A project around ``params`` (the curves params) with ``target`` rendered for DVC, DVC initialised."""
+    project = make_project(tmp_path / "p", params or _curves(), git=False)
     run([sys.executable, "workflow/scripts/render_dvc.py", "--with", target], cwd=project)
     run(["git", "init", "-q"], cwd=project)
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)
@@ -181,9 +194,23 @@ def test_scratch_controls_are_named_steps_per_chain_and_generation_reading_the_n
     (lambda p: p["curves"]["scratch"].update(generations=[4]),
      r"curves\.scratch\.generations: 'pk_s0' has no generation 4; allowed: 1\.\.2"),
     (lambda p: p["baselines"]["pk_random"].update(seeds=[1]), r"curves\.baselines\.1: 'pk_random' runs seeds \[1\]"),
+    (lambda p: p["curves"]["search"].update(candidates=["pk"]),
+     r"curves\.search\.candidates\.0: 'pk' is named twice among the runs of the curves"),
+    (lambda p: p["curves"]["search"].update(candidates=["pk_magnitude"]),
+     r"curves\.search\.candidates\.0: 'pk_magnitude' is not an experiment; allowed: an evolved configuration"),
+    (lambda p: p["experiments"]["pk_slow"].pop("ancestor"),
+     r"curves\.search\.candidates\.1: 'pk_slow' seed 0 starts from the ancestor of 'pk_slow_s0', not from 'pk_s0';"
+     r" allowed: ancestor: pk \(one line per seed"),
+    (lambda p: p["experiments"]["pk_slow"].update(seeds=[1]),
+     r"curves\.search\.candidates: the configurations tried share seeds \[1\]; allowed: at least two seeds"),
+    (lambda p: (p["experiments"]["pk_slow"].pop("ancestor"), p["experiments"]["pk_slow"].update(seeds=[0, 1, 2])),
+     r"curves\.search\.candidates\.1: 'pk_slow' runs seeds \[0, 1, 2\], 'pk' runs \[0, 1\]; allowed: a subset"),
+    (lambda p: p["curves"]["search"].update(axis="generation"), r"curves\.search\.axis"),
+    (lambda p: p["curves"].update(operating_points={"mac_reduction": []}),
+     r"curves\.search\.axis: mac_reduction has no operating points to span"),
 ])
 def test_bad_curves_params_are_refused_in_one_line_with_the_key(change, message):
-    params = _curves()
+    params = _searched()
     params["baselines"]["pk_other"] = {"follow": "pk", "method": "magnitude"}
     change(params)
     with pytest.raises(ParamsError, match=message):
@@ -316,23 +343,39 @@ def _write_chains(root: Path, params: dict) -> None:
         record(root / folder / "metrics.json")
 
 
+def write_timings(root: Path, params: dict, speed=lambda folder, seed: 1.5 + 0.1 * seed) -> None:
+    """A latency.json per seed holding every timed folder (speed-up ``speed(folder, seed)``; gen0: 1)."""
+    for seed in curve_seeds(params):
+        folders = timed_networks(params, seed)
+        networks = {f: {"median_ms": 0.1 / (1.0 if f == folders[0] else speed(f, seed)),
+                        "speedup": {"median": 1.0 if f == folders[0] else speed(f, seed)}} for f in folders}
+        control = {"copy_of": folders[0], "speedup": {"median": 1.001, "p10": 0.97, "p90": 1.03}, "within_spread": True}
+        path = root / latency_folder(seed) / "latency.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"seed": seed, "networks": networks, "control": control}))
+        record(path)
+
+
+
 def test_the_curves_step_writes_the_table_the_figures_and_the_controls(tmp_path):
     params = validate_params(_curves())
     _write_chains(tmp_path, params)
+    write_timings(tmp_path, params)
     out = tmp_path / "reports/curves"
-    rows = run_curves(params, out, root=tmp_path)
+    rows = run_curves(params, out, root=tmp_path)["rows"]
     text = (out / "curves.md").read_text()
     assert "## At fixed synaptic efficiency" in text and "## At fixed mac reduction" in text
     assert "| 30 | – (0/2) |" in text  # nothing reaches 30x: said, not hidden
     assert "| 10 | 85.65 (1/2) | – (0/2) |" in text  # seed 1 alone reaches 10x (log-interpolated): no interval
     assert "## Against the architecture trained from scratch" in text and "| pk_magnitude | 2 |" in text
-    assert "Not drawn here: accuracy against measured batch-1 latency" in text
+    assert "One evolved configuration, pk: no search" in text and "## Measured batch-1 latency" in text
     at4 = next(r for r in rows if r["axis"] == "mac_reduction" and r["point"] == 2)
     assert at4["best_other"] == "pk_l1_filter" and at4["difference"]["n"] == 2
     assert (out / "curves.csv").read_text().startswith("kind,axis,point,method,generation,n,seeds,mean,low,high")
     from evosynth.figures import read_axes
 
-    for name, axis in (("curves_synapses.png", "synaptic efficiency"), ("curves_macs.png", "MAC reduction")):
+    for name, axis in (("curves_synapses.png", "synaptic efficiency"), ("curves_macs.png", "MAC reduction"),
+                       ("curves_latency.png", "measured batch-1 speed-up")):
         (panel,) = read_axes(out / name)
         assert axis in panel["xlabel"] and "log scale" in panel["xlabel"] and panel["ylabel"] == "test accuracy (%)"
 
@@ -340,6 +383,7 @@ def test_the_curves_step_writes_the_table_the_figures_and_the_controls(tmp_path)
 def test_metrics_without_the_decisions_validation_accuracy_are_refused_in_one_line(tmp_path):
     params = validate_params(_curves())
     _write_chains(tmp_path, params)
+    write_timings(tmp_path, params)
     path = tmp_path / "results/pk_random_s1/gen2/metrics.json"
     path.write_text(json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != "val_accuracy"}))
     record(path)
@@ -352,9 +396,9 @@ def test_curves_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_th
     dvc = dvc_dag(project, "curves")
     assert dvc == snakemake_dag(project, "curves")
     # prepare; pk: 2 seeds x (ancestor + evaluate + 2 generations x 4 steps); 3 baselines x 2 seeds x 3 steps x
-    # (prune, retrain, evaluate); 4 controls; the report
-    assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 * (2 + 2 * 4) + 3 * 2 * 3 * 3 + 4 + 1
-    assert not any(j[0] in ("curves", "scratch") for j in snakemake_dag(project, "all"))
+    # (prune, retrain, evaluate); 4 controls; one timing per seed; the report
+    assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 * (2 + 2 * 4) + 3 * 2 * 3 * 3 + 4 + 2 + 1
+    assert not any(j[0] in ("curves", "scratch", "latency") for j in snakemake_dag(project, "all"))
 
 
 # --- its cost ---------------------------------------------------------------------------------------
@@ -369,17 +413,42 @@ def test_curves_cost_arithmetic_by_hand(cost_module):
     params = validate_params(_curves())
     # epoch 10 s, evaluate 1 s, 0.5 s per stage, encode + synthesize (or prune) 2 s:
     # pk: 2 seeds x (ancestor 10 + 1 + 2 x 0.5, then 2 generations x (10 + 1 + 2 + 4 x 0.5)); the baselines on
-    # their own 3 steps: 3 x 2 seeds x 3 x (10 + 1 + 2 + 3 x 0.5); 4 controls of 1 + 2 x 1 epochs: 4 x (30 + 1 + 0.5)
+    # their own 3 steps: 3 x 2 seeds x 3 x (10 + 1 + 2 + 3 x 0.5); 4 controls of 1 + 2 x 1 epochs: 4 x (30 + 1 + 0.5);
+    # 2 timings of 3 + 9 + 2 networks and the control, each 0.5 s and 10 + 10 x (1 + 3) calls of 0.13 ms, 10 s a stage
     cost = cost_module.curves_cost(params, 10.0, 1.0, 0.5, 2.0)
     assert (cost["chains"], cost["ancestors"], cost["generations"]) == (8, 2, 4 + 18)
     assert (cost["controls"], cost["scratch_epochs"]) == (4, 12)
-    assert cost["wall_s"] == pytest.approx(2 * (12 + 30) + 18 * 14.5 + 4 * 31.5 + cost_module.REPORT_S)
+    assert (cost["timed"], cost["calls"]) == (30, 50)
+    assert cost["latency_s"] == pytest.approx(2 * 10 + 30 * (0.5 + 50 * 0.13e-3))
+    assert cost["wall_s"] == pytest.approx(2 * (12 + 30) + 18 * 14.5 + 4 * 31.5 + cost["latency_s"] + cost_module.REPORT_S)
+    # by group: pk with its ancestors, each baseline, each chain's controls (2 seeds x generation 2 each)
+    parts = cost_module.groups(params, 10.0, 1.0, 0.5, 2.0)
+    assert [(name, n) for name, n, _ in parts] == [
+        ("pk", 2), ("pk_magnitude", 2), ("pk_random", 2), ("pk_l1_filter", 2), ("scratch: pk", 2),
+        ("scratch: pk_magnitude", 2)]
+    assert [seconds for _, _, seconds in parts] == pytest.approx([2 * (12 + 30), *[6 * 14.5] * 3, 2 * 31.5, 2 * 31.5])
+    assert sum(seconds for _, _, seconds in parts) == pytest.approx(cost["wall_s"] - cost["latency_s"]
+                                                                    - cost_module.REPORT_S)
+
+
+def test_a_cost_run_without_the_prepared_data_stops_in_one_line_naming_the_stage_that_makes_it(
+        cost_module, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules["evidence_cost"], "ROOT", tmp_path)  # a checkout whose data is not prepared
+    with pytest.raises(SystemExit) as stop:
+        cost_module.main([])
+    message = str(stop.value.code)
+    assert "\n" not in message and "fashion_mnist.npz: prepared dataset missing" in message
+    assert message.endswith("`dvc repro prepare-fashion_mnist` makes it")
 
 
 def test_curves_cost_dry_run_prints_the_estimate_of_the_committed_params(cost_module, capsys):
     cost_module.main(["--dry"])
     out = capsys.readouterr().out
-    assert "quiet-machine reference: 20 chains, 5 ancestors" in out and "60 from-scratch controls" in out
+    # 5 seeds of curve_pick and 3 baselines, 2 seeds of 6 candidates; controls: 2 chains x 4 generations x 5 seeds
+    assert "quiet-machine reference: 32 chains, 5 ancestors" in out and "40 from-scratch controls" in out
+    # per seed of 5: curve_pick's 13 networks and 3 x 14 of the baselines, 8 controls, the timing control; per seed
+    # of 2: the candidates' offspring (16 + 5 x 12): 5 x (13 + 42 + 8 + 1) + 2 x 76
+    assert "472 networks timed (50 calls each" in out
 
 
 def test_the_committed_curves_run_five_seeds_of_the_picks_configuration_against_baselines_on_their_own_course():

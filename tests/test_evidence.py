@@ -9,7 +9,7 @@ import re
 import sys
 
 import pytest
-from conftest import BIN, TINY_PARAMS, make_project, record, run
+from conftest import BIN, TINY_PARAMS, make_project, record, root_stages_text, run
 from test_workflow import dvc_dag, snakemake_dag
 
 from evosynth.errors import ParamsError
@@ -58,6 +58,17 @@ def test_matching_on_efficiency_differs_from_matching_on_generation():
         2 * math.log10(2.0), rel=1e-9)  # mean of g·log10(4) − g·log10(2) over g in [0, 4]
 
 
+
+def test_trajectories_that_do_not_overlap_are_compared_where_they_are_closest():
+    """Treatment reaches 1–2× synaptic efficiency, control starts at 4×: the effect is the treatment's last
+    accuracy (at 2×) minus the control's first (at 4×), 81 − 88 = −7 pp."""
+    treatment = {0: {"accuracy": 0.90, "synaptic_efficiency": 1.0},
+                 1: {"accuracy": 0.81, "synaptic_efficiency": 2.0}}
+    control = {2: {"accuracy": 0.88, "synaptic_efficiency": 4.0},
+               3: {"accuracy": 0.80, "synaptic_efficiency": 8.0}}
+    assert paired_effect(treatment, control, "accuracy") == pytest.approx(-7.0)
+    assert paired_effect(control, treatment, "accuracy") == pytest.approx(7.0)
+
 def test_t_interval_by_hand():
     got = t_interval([1.0, 2.0, 3.0])
     half = 4.302652729911275 / math.sqrt(3)  # t(0.975, 2) · sd 1 / sqrt(3)
@@ -76,6 +87,20 @@ def test_verdict_on_hand_made_seed_tables(offsets, expected):
     assert verdict(interval) == expected
     if expected == "inconclusive" and interval["n"] > 1:
         assert interval["low"] < 0 < interval["high"]
+
+
+
+def test_two_seeds_give_a_verdict_and_one_seed_never_does():
+    """Two seeds: t(0.975, 1) = 12.706 · sd 0.0707 / √2 = 0.635 around 1.05, so the gain is supported and
+    the loss contradicted; one seed is inconclusive even when handed finite bounds."""
+    gain, loss = t_interval([1.0, 1.1]), t_interval([-1.0, -1.1])
+    assert gain["low"] == pytest.approx(1.05 - 12.706204736 * 0.1 / math.sqrt(2) / math.sqrt(2))
+    assert (verdict(gain), verdict(loss)) == ("supported", "contradicted")
+    assert verdict({"n": 1, "mean": 1.0, "sd": 0.0, "low": 0.5, "high": 1.5}) == "inconclusive"
+    # an interval that touches 0 contains it
+    assert verdict({"n": 3, "mean": 0.5, "sd": 0.2, "low": 0.0, "high": 1.0}) == "inconclusive"
+    assert verdict({"n": 3, "mean": -0.5, "sd": 0.2, "low": -1.0, "high": 0.0}) == "inconclusive"
+    assert verdict({"n": 3, "mean": 0.0, "sd": 0.2, "low": -0.5, "high": 0.5}) == "inconclusive"
 
 
 def _rows(accuracies: list[float], factor: float, members: int = 1) -> list[dict[str, float]]:
@@ -218,8 +243,8 @@ def test_evidence_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_
     # plain `dvc repro` (the root dvc.yaml and its upstream) and Snakemake's default target leave it out
     default = _snakemake_dag(project, "all")
     assert not any(j[0] == "evidence" or "ctl_s" in j[1] for j in default)
-    root = (project / "dvc.yaml").read_text()
-    assert "evidence" not in root and "ctl_s0" not in root
+    text = root_stages_text(project)  # no stage, command or output of the evidence set
+    assert not [t for t in text if "evidence" in t or "ctl_s0" in t], text
 
 
 def test_the_committed_evidence_set_has_the_seeds_scale_and_cost_the_issue_asks():
@@ -246,14 +271,16 @@ def test_the_committed_evidence_set_has_the_seeds_scale_and_cost_the_issue_asks(
     assert {tuple(families[n]["generations"] for n in evidence["sweep"])} == {(families[evidence["sweep"][0]]["generations"],) * 6}
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        from evidence_cost import REFERENCE, chains_cost, plan_cost
+        from evidence_cost import NATIVE_REFERENCE, REFERENCE, chains_cost, plan_cost
     finally:
         sys.path.pop(0)
-    # at the papers' rates the set no longer fits one session: it runs as groups of chains, each family's
-    # chains within an hour (an upper bound: every epoch costed as a dense one), the whole within 5 h
-    assert plan_cost(params, *REFERENCE)["wall_s"] <= 5 * 3600
+    # at the papers' rates the set no longer fits one session: it runs as groups of chains (an upper bound:
+    # every epoch costed as a dense one). Under portable numerics (the default) each family's chains fit the
+    # 2.5 h a run may start with and the whole set 13 h; the same plan natively within 5 h.
+    assert plan_cost(params, *NATIVE_REFERENCE)["wall_s"] <= 5 * 3600
+    assert plan_cost(params, *REFERENCE)["wall_s"] <= 13 * 3600
     for name in arms | set(evidence["sweep"]):
-        assert chains_cost(params, list(members(params, name)), *REFERENCE)["wall_s"] <= 3600, name
+        assert chains_cost(params, list(members(params, name)), *REFERENCE)["wall_s"] <= 2.5 * 3600, name
 
 
 @pytest.mark.slow

@@ -50,10 +50,10 @@ def _placeholders(project: Path, with_code: bool) -> dict[str, bytes]:
 
 
 def _slices(project: Path) -> list[str]:
-    """Run the params slice stage of every file under pipelines/ (DVC's copy of the keys its stages track)."""
+    """Run the params slice stage of every dvc.yaml (DVC's copy of the keys its stages track)."""
     ran = []
-    for path in sorted(project.glob("pipelines/*/dvc.yaml")):
-        name = f"params-{path.parent.name}"
+    for path in [project / "dvc.yaml", *sorted(project.glob("pipelines/*/dvc.yaml"))]:
+        name = "params-root" if path.parent == project else f"params-{path.parent.name}"
         if name in yaml.safe_load(path.read_text())["stages"]:
             run([DVC, "repro", "-s", f"{path.relative_to(project).as_posix()}:{name}"], cwd=project)
             ran.append(name)
@@ -92,7 +92,7 @@ def test_a_valid_edit_reruns_only_the_code_stages(dvc_project: Path):
     ran = _running(repro.stdout)
     # the code stages and the params slices (params.yaml is a whole-file dependency of both), nothing else
     assert ran and all(name.startswith(("code-", "params-")) for name in ran), repro.stdout
-    assert {n for n in ran if n.startswith("params-")} == {"params-tiny"}, repro.stdout
+    assert {n for n in ran if n.startswith("params-")} == {"params-root", "params-tiny"}, repro.stdout
     assert _outputs(dvc_project) == before  # the records are rewritten byte for byte
     assert "up to date" in run([DVC, "status"], cwd=dvc_project).stdout
 
@@ -106,7 +106,7 @@ def test_a_value_edit_makes_exactly_the_stages_tracking_it_stale(dvc_project: Pa
     try:
         (dvc_project / "params.yaml").write_text(BASE.replace("lr: 0.01", "lr: 0.02"))
         run([DVC, "repro", "pipelines/code/dvc.yaml"], cwd=dvc_project)
-        assert _slices(dvc_project) == ["params-tiny"]
+        assert _slices(dvc_project) == ["params-root", "params-tiny"]
         stale = json.loads(run([DVC, "status", "--json"], cwd=dvc_project).stdout)
         assert {name.rsplit(":", 1)[1] for name in stale} == readers
     finally:
@@ -120,13 +120,17 @@ def test_a_value_edit_makes_exactly_the_stages_tracking_it_stale(dvc_project: Pa
 def test_dvc_repro_with_a_bad_value_deletes_nothing(dvc_project: Path, case):
     _, text, words = case
     before = _outputs(dvc_project)
+    slices = {p: p.read_bytes() for p in dvc_project.glob("pipelines/**/params.json")}
+    assert len(slices) == 2  # the root file's and the tiny experiment's
     (dvc_project / "params.yaml").write_text(text)
     try:
         result = run([DVC, "repro", "report-tiny"], cwd=dvc_project, check=False)
         assert result.returncode != 0
         assert words in result.stdout + result.stderr, result.stdout + result.stderr
-        assert not [n for n in _running(result.stdout) if not n.startswith("code-")], result.stdout
+        # only the stages that validate the file before any other may start: the code records, the slices
+        assert not [n for n in _running(result.stdout) if not n.startswith(("code-", "params-"))], result.stdout
         assert _outputs(dvc_project) == before
+        assert {p: p.read_bytes() for p in slices} == slices
     finally:
         (dvc_project / "params.yaml").write_text(BASE)
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 import yaml
-from conftest import BIN, ROOT, TINY_PARAMS, engine_env, make_project, run, write_params
+from conftest import BIN, ROOT, assert_params_refused, TINY_PARAMS, engine_env, make_project, root_stages_text, run, write_params
 from test_additions_default import _run
 from test_workflow import dvc_dag, snakemake_dag
 
@@ -66,9 +66,13 @@ def test_lenet5_widths_default_to_caffes_and_narrow_the_same_topology():
 REFERENCE = {"accuracy": 0.90, "synapses": 430_500, "kernels": 1_020, "macs": 2_293_000, "architecture": "20-50-800-500"}
 
 
-def _runs(widths: tuple[int, int, int], accuracies: list[float], synapses: int, kernels: int) -> list[dict]:
-    return [{"widths": list(widths), "seed": s, "accuracy": a / 100, "synapses": synapses, "kernels": kernels,
-             "macs": 1000, "architecture": "-".join(map(str, widths))} for s, a in enumerate(accuracies)]
+def _runs(widths: tuple[int, int, int], accuracies: list[float], synapses: int, kernels: int,
+          validation: list[float] | None = None) -> list[dict]:
+    """Probe networks' metrics; validation accuracy 0.3 pp under test unless given."""
+    validation = validation or [a - 0.3 for a in accuracies]
+    return [{"widths": list(widths), "seed": s, "accuracy": a / 100, "val_accuracy": v / 100, "synapses": synapses,
+             "kernels": kernels, "macs": 1000, "architecture": "-".join(map(str, widths))}
+            for s, (a, v) in enumerate(zip(accuracies, validation))]
 
 
 def test_verdict_per_architecture_and_the_answer_on_hand_made_tables():
@@ -87,7 +91,7 @@ def test_verdict_per_architecture_and_the_answer_on_hand_made_tables():
     assert [r["verdict"] for r in (above, below, mixed, single)] == ["above", "below", "inconclusive", "inconclusive"]
     assert [r["meets_targets"] for r in (above, below, mixed, single)] == [True, True, False, False]
     assert math.isnan(single["accuracy_low"]) and single["seeds"] == 1
-    assert answer(list(rows.values())) == ("reachable", ["5-6-32"])
+    assert answer(list(rows.values())) == ("reached by these recipes", ["5-6-32"])
     assert answer([below, mixed, single]) == ("not reached by these recipes", ["4-8-16"])  # every eligible one below
     undecided = summarise(_runs((5, 6, 32), [88.0, 90.0, 89.0], 4_267, 35), REFERENCE, 0.01, TARGETS)
     assert answer([below, *undecided]) == ("inconclusive", ["5-6-32"])
@@ -95,6 +99,24 @@ def test_verdict_per_architecture_and_the_answer_on_hand_made_tables():
     # the line moves with the tolerance: 2 pp puts 4-8-16 still below, 89.5 ± 0.25 well above
     assert line_verdict(interval, 89.6) == "inconclusive" and line_verdict(interval, 88.0) == "above"
     assert line_verdict(t_interval([80.0, 81.0, 82.0]), 88.0) == "below"
+
+
+def test_the_answer_rests_on_the_row_validation_chooses_never_on_the_best_test_row():
+    # 5-6-32 is above the line on test but second on validation; 4-8-16 wins validation and is not above on test
+    test_best = _runs((5, 6, 32), [89.5, 89.6, 89.4], 4_267, 35, validation=[88.0, 88.1, 87.9])
+    val_best = _runs((4, 8, 16), [88.0, 90.0, 89.0], 3_108, 36, validation=[89.9, 90.1, 90.0])
+    rows = summarise(test_best + val_best, REFERENCE, 0.01, TARGETS)
+    assert [r["verdict"] for r in rows] == ["above", "inconclusive"]
+    assert rows[1]["val_mean"] == pytest.approx(90.0) and rows[0]["val_mean"] == pytest.approx(88.0)
+    assert answer(rows) == ("inconclusive", ["5-6-32", "4-8-16"])
+    # swap which one validation prefers: now the chosen row is the one above, and the answer is "reached"
+    test_best = _runs((5, 6, 32), [89.5, 89.6, 89.4], 4_267, 35, validation=[90.5, 90.6, 90.4])
+    assert answer(summarise(test_best + val_best, REFERENCE, 0.01, TARGETS)) == ("reached by these recipes", ["5-6-32"])
+    # a row without validation accuracy (a seed missing it) cannot be chosen
+    blind = _runs((5, 6, 32), [89.5, 89.6, 89.4], 4_267, 35)
+    blind[2].pop("val_accuracy")
+    row = summarise(blind, REFERENCE, 0.01, TARGETS)
+    assert math.isnan(row[0]["val_mean"]) and answer(row) == ("inconclusive", ["5-6-32"])
 
 
 def test_a_diverged_seed_is_listed_apart_and_the_interval_is_over_the_seeds_that_trained():
@@ -146,9 +168,7 @@ def test_a_probe_network_whose_loss_diverges_is_recorded_not_a_crash(tmp_path):
 def test_bad_probe_params_are_one_line_errors_naming_the_key(change, message):
     params = _probe_params()
     change(params)
-    with pytest.raises(ParamsError, match=message) as caught:
-        validate_params(params)
-    assert "\n" not in str(caught.value)
+    assert_params_refused(params, message)
 
 
 def test_a_reference_with_seeds_or_another_architecture_is_refused():
@@ -166,17 +186,23 @@ def test_a_reference_with_seeds_or_another_architecture_is_refused():
     assert "experiments.fam.dataset" in reads and not any(k.startswith("experiments.fam_s0") for k in reads)
 
 
-def test_the_step_refuses_widths_and_seeds_outside_the_probe_in_one_line(tmp_path):
-    write_params(tmp_path / "params.yaml", _probe_params())
+def step_refusals(folder, params: dict, cases) -> None:
+    """``evosynth probe_train`` with each case's arguments: exit 2, exactly the case's one line, nothing written."""
+    write_params(folder / "params.yaml", params)
     env = {**engine_env(), "PYTHONPATH": str(ROOT / "src"), "EVOSYNTH_WARM": "0"}
-    for extra, message in ((["--widths", "4", "8", "17", "--seed", "0"], ("--widths: 4 8 17 is not an entry of probe.widths;"
-                            " allowed: 20 50 500, 4 8 16")),
-                           (["--widths", "4", "8", "16", "--seed", "7"], "--seed: 7 is not one of probe.seeds; allowed: 0, 1")):
+    for extra, message in cases:
         result = subprocess.run([sys.executable, "-m", "evosynth.pipeline.cli", "probe_train", *extra, "--data",
-                                 "absent.npz", "--out-dir", "out"], cwd=tmp_path, env=env, capture_output=True,
+                                 "absent.npz", "--out-dir", "out"], cwd=folder, env=env, capture_output=True,
                                 text=True, check=False)
         assert result.returncode == 2 and result.stderr.strip() == f"evosynth: error: {message}", result.stderr
-    assert not (tmp_path / "out").exists()
+    assert not (folder / "out").exists()
+
+
+def test_the_step_refuses_widths_and_seeds_outside_the_probe_in_one_line(tmp_path):
+    step_refusals(tmp_path, _probe_params(), (
+        (["--widths", "4", "8", "17", "--seed", "0"], "--widths: 4 8 17 is not an entry of probe.widths;"
+                                                      " allowed: 20 50 500, 4 8 16"),
+        (["--widths", "4", "8", "16", "--seed", "7"], "--seed: 7 is not one of probe.seeds; allowed: 0, 1")))
 
 
 # --- the plan and the engines ------------------------------------------------------------------------------
@@ -200,6 +226,7 @@ def test_probe_steps_are_a_named_target_reading_the_reference():
 @pytest.mark.slow
 def test_probe_dag_is_identical_in_dvc_and_snakemake_and_dvc_runs_it(tmp_path):
     params = _probe_params(reference="named", distill=0.5, default=False)
+    params["probe"]["kernel_sparse"] = {"kernels": 36, "widths": [[6, 12, 16]]}  # its stages in both engines too
     project = make_project(tmp_path / "p", params, git=False)
     assert not (project / "pipelines/probe").exists()  # rendered only on request
     run([sys.executable, "workflow/scripts/render_dvc.py", "--with", "probe"], cwd=project)
@@ -214,13 +241,14 @@ def test_probe_dag_is_identical_in_dvc_and_snakemake_and_dvc_runs_it(tmp_path):
     run([str(BIN / "dvc"), "init", "-q"], cwd=project)
     dvc = dvc_dag(project, "probe")
     assert {j[0] for j in dvc} == {"code", "prepare", "stress_train", "evaluate", "probe_train", "probe"}
-    assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 + 2 * 2 + 1
+    assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 + 2 * 2 + 2 + 1
     assert dvc == snakemake_dag(project, "probe")
     default = snakemake_dag(project, "all")  # plain runs leave the probe out
-    assert not any(j[0].startswith("probe") for j in default) and "probe" not in (project / "dvc.yaml").read_text()
+    assert not any(j[0].startswith("probe") for j in default) and not [s for s in root_stages_text(project) if "probe" in s]
     run([str(BIN / "dvc"), "repro", "pipelines/probe/dvc.yaml"], cwd=project)
     text = (project / "reports/probe/probe.md").read_text()
     assert "(distillation α = 0.5, T = 4)" in text and "## Answer" in text
+    assert "| 6-12-192-16 kernel-sparse | kernel-sparse, 46.2 % of its kernels | 36 | 4,132 |" in text
     status = run([str(BIN / "dvc"), "status", "pipelines/probe/dvc.yaml"], cwd=project).stdout
     assert "changed" not in status and "modified" not in status, status
 
@@ -262,7 +290,7 @@ def test_the_probe_steps_reproduce_the_ancestor_and_load_back(tmp_path):
     model, _, ckpt = load_network(folder / "results/probe/w4_8_16_s1/model.pt")  # built at its widths
     assert ckpt["widths"] == [4, 8, 16] and model.fc1.out_features == 16
     text = (folder / "reports/probe/probe.md").read_text()
-    assert "| 20-50-800-500 | 1,020 | 430,500 |" in text and "no distillation" in text
+    assert "| 20-50-800-500 | dense | 1,020 | 430,500 |" in text and "no distillation" in text
     assert f"accuracy **{100 * reference['accuracy']:.2f} %** on 200 test images" in text
 
 
@@ -292,7 +320,16 @@ def test_the_committed_probe_asks_the_issues_question_at_the_picks_training():
         sys.path.pop(0)
     cost = plan_cost(params, *epoch_model())
     recipes = len(probe["recipes"]) * len(probe["recipe_widths"])
-    assert cost["networks"] == (len(probe["widths"]) + recipes) * len(probe["seeds"]) and cost["probe_s"] <= 2.5 * 3600
+    sparse = len(probe["kernel_sparse"]["widths"]) * (1 + len(probe["recipes"]))
+    assert cost["networks"] == (len(probe["widths"]) + recipes + sparse) * len(probe["seeds"])
+    assert cost["sparse_networks"] == sparse * len(probe["seeds"]) and cost["probe_s"] <= 3.5 * 3600
+    # the kernel-sparse networks have the target's kernel count and meet both targets at wider conv widths
+    from evosynth.pipeline.steps.probe_train import network_counts, probe_masks
+
+    for w in probe["kernel_sparse"]["widths"]:
+        model = build(w)
+        counts = network_counts(model, SHAPE, probe_masks(model, tuple(w), 0, probe["kernel_sparse"]["kernels"]))
+        assert counts["kernels"] <= 37 and counts["synapses"] <= 4_305 and w[0] * w[1] + w[0] > 37, w
     # a lower bound, not one recipe: more epochs and another learning rate for every width meeting both targets
     assert sorted(map(list, probe["recipe_widths"])) == sorted(both)
     assert {k for r in probe["recipes"].values() for k in r} >= {"epochs", "lr"}
@@ -322,19 +359,14 @@ def test_recipes_train_the_named_widths_as_rows_of_their_own():
     rows = summarise(runs, REFERENCE, 0.01, TARGETS)
     assert [(r["widths"], r["recipe"], r["verdict"]) for r in rows] == [("4-8-16", "train", "below"),
                                                                        ("4-8-16", "e3", "above")]
-    assert answer(rows)[0] == "reachable" and rows[1]["architecture"].endswith("(e3)")
+    assert answer(rows)[0] == "reached by these recipes" and rows[1]["architecture"].endswith("(e3)")
 
 
 def test_the_step_refuses_a_recipe_outside_the_probe_in_one_line(tmp_path):
     params = _probe_params()
     params["probe"].update(recipes={"e3": {"epochs": 3}}, recipe_widths=[[4, 8, 16]])
-    write_params(tmp_path / "params.yaml", params)
-    env = {**engine_env(), "PYTHONPATH": str(ROOT / "src"), "EVOSYNTH_WARM": "0"}
-    for extra, message in ((["--widths", "4", "8", "16", "--seed", "0", "--recipe", "e9"],
-                            "--recipe: 'e9' is not a key of probe.recipes; allowed: e3"),
-                           (["--widths", "20", "50", "500", "--seed", "0", "--recipe", "e3"],
-                            "--widths: 20 50 500 is not an entry of probe.recipe_widths; allowed: 4 8 16")):
-        result = subprocess.run([sys.executable, "-m", "evosynth.pipeline.cli", "probe_train", *extra, "--data",
-                                 "absent.npz", "--out-dir", "out"], cwd=tmp_path, env=env, capture_output=True,
-                                text=True, check=False)
-        assert result.returncode == 2 and result.stderr.strip() == f"evosynth: error: {message}", result.stderr
+    step_refusals(tmp_path, params, (
+        (["--widths", "4", "8", "16", "--seed", "0", "--recipe", "e9"],
+         "--recipe: 'e9' is not a key of probe.recipes; allowed: e3"),
+        (["--widths", "20", "50", "500", "--seed", "0", "--recipe", "e3"],
+         "--widths: 20 50 500 is not an entry of probe.recipe_widths; allowed: 4 8 16")))

@@ -67,3 +67,18 @@ def test_one_stressed_epoch_trains_exactly_the_unstressed_network():
         train(model, masks, _data(), TrainConfig(epochs=2, batch_size=32, stress=beta), seed=7, on=torch.device("cpu"))
         twice[beta] = model.state_dict()
     assert not all(torch.equal(twice[1.0][k], twice[0.8][k]) for k in twice[1.0])
+
+
+def test_the_loop_stresses_with_the_runs_generator_not_the_global_rng():
+    """β = 0.8 between epochs: the uniform numbers of eq. 6 come from the run's generator whatever the global RNG holds."""
+    from evosynth.evolution.stress import stress
+    from evosynth.training import _stress
+
+    model, masks = _net()
+    expected = copy.deepcopy(model)
+    counts = stress(expected, masks, 0.8, torch.Generator().manual_seed(11))
+    torch.manual_seed(12345)  # a global state the draws must not come from
+    assert _stress(model, masks, 0.8, torch.Generator().manual_seed(11), torch.device("cpu")) == counts
+    assert sum(counts.values()) > 0
+    for (name, got), want in zip(model.state_dict().items(), expected.state_dict().values()):
+        assert torch.equal(got, want), name

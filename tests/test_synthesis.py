@@ -128,3 +128,159 @@ def test_the_synthesize_step_draws_generation_g_with_the_seed_of_g(tmp_path):
         children[generation, member] = child
     assert not torch.equal(children[2, None]["fc1"], children[3, None]["fc1"])
     assert not torch.equal(children[3, None]["fc1"], children[3, 1]["fc1"])
+
+
+@pytest.mark.parametrize("target", ["macs", "synapses"])
+def test_evonet_budget_counts_what_the_target_names(target):
+    """target macs: Σ min(1, s·P)·MACs = F × the parent's MACs; target synapses: the same count, costs ignored."""
+    from evosynth.evolution.environment import Environment
+    from evosynth.evolution.synthesis import synthesize_synapses
+
+    genome = _genome(3)
+    costs = {"conv": torch.full((8, 4, 3, 3), 36.0), "fc": torch.ones(20, 50)}  # a conv synapse costs 36 MACs
+    weight = costs if target == "macs" else {n: torch.ones_like(c) for n, c in costs.items()}
+    masks, summary = synthesize_synapses(genome, Environment(0.3, target=target), 4, costs)
+    keep = {n: torch.clamp(summary["synapse_scale"] * p, max=1.0) for n, p in genome.items()}
+    parent = sum(float(((p > 0) * weight[n]).sum()) for n, p in genome.items())
+    assert math.isclose(sum(float((keep[n] * weight[n]).sum()) for n in keep), 0.3 * parent, rel_tol=1e-6)
+    assert math.isclose(summary["expected_synapses"], sum(float(k.sum()) for k in keep.values()), rel_tol=1e-6)
+    assert all(torch.equal(masks[n], m) for n, m in sample_mask(keep, 4).items())
+
+
+def _coupled_pair():
+    """Layers s and b (rows = units) write the same three channels; b's unit i writes channel (1, 2, 0)[i]."""
+    from evosynth.nets.coupling import ChannelGroup, Members
+
+    rows = torch.arange(3)
+    return ChannelGroup("s", 3, {"s": Members(rows, rows), "b": Members(rows, torch.tensor([1, 2, 0]))})
+
+
+def test_coupled_channels_are_drawn_once_with_the_largest_member_probability():
+    """Cluster paper eq. 4 per group channel, by hand: U from the group stream < max of the members' F_c·P(c)
+    (channel 0: 0.8·max(0.9, 1.0), 1: 0.8·max(0.5, 0.4), 2: 0.8·max(0.2, 0.7)); the channel's units live or
+    die together, whatever the global RNG does meanwhile."""
+    from evosynth.evolution.environment import Environment
+    from evosynth.evolution.synthesis import synthesize_clustered
+
+    group = _coupled_pair()
+    synapses = {"s": torch.ones(3, 2), "b": torch.ones(3, 2)}  # F_s·P(s) = 1: every synapse of a kept unit
+    clusters = {"s": torch.tensor([0.9, 0.5, 0.2]), "b": torch.tensor([0.4, 0.7, 1.0])}
+    env = Environment(0.8, mode="literal", cluster_factor=0.8, synapse_factor=1.0)
+    keep = torch.tensor([0.8, 0.4, 0.56], dtype=torch.float64)
+    outcomes = set()
+    for seed in range(12):
+        torch.manual_seed(seed + 100)
+        masks, summary = synthesize_clustered(synapses, clusters, "filter", env, seed, groups=[group])
+        u = torch.rand(3, generator=torch.Generator().manual_seed(seed_for(seed, 0, "channel groups")),
+                       dtype=torch.float64)
+        alive = (u < keep).tolist()
+        assert masks["s"].all(dim=1).tolist() == alive and masks["s"].any(dim=1).tolist() == alive, seed
+        assert masks["b"].all(dim=1).tolist() == [alive[c] for c in (1, 2, 0)], seed
+        assert summary["clusters"] == 2 * sum(alive)
+        outcomes.add(tuple(alive))
+    assert len(outcomes) > 2  # the seeds exercise live and dead channels
+
+
+def _residual_chain():
+    """s and b write the coupled channels (0, 1); a writes three private channels that b reads."""
+    from evosynth.nets.coupling import ChannelGroup, Members
+
+    two, three = torch.arange(2), torch.arange(3)
+    coupled = ChannelGroup("s", 2, {"s": Members(two, two), "b": Members(two, two)})
+    private = ChannelGroup("a", 3, {"a": Members(three, three)}, {"b": Members(three, three)})
+    return [coupled, private]
+
+
+def test_a_dead_producer_of_a_living_coupled_channel_gets_its_strongest_synapse_from_a_living_input():
+    """b's unit 0 is dead while s still writes channel 0: it gets back its highest-P synapse among the inputs
+    that still live (0.5 from a's channel 0, not 0.9 from a's dead channel 1); with none left, channel 0 dies
+    in s too. Readers lose the synapses of dead channels; nothing dead in the parent comes back."""
+    from evosynth.evolution.environment import Environment
+    from evosynth.evolution.synthesis import shared_fate, synthesize_synapses
+
+    groups = _residual_chain()
+    genome = {"s": torch.full((2, 2), 0.6), "a": torch.tensor([[0.7, 0.8], [0.0, 0.0], [0.9, 0.4]]),
+              "b": torch.tensor([[0.5, 0.9, 0.3], [0.6, 0.2, 0.8]])}
+    masks = {"s": torch.ones(2, 2, dtype=torch.bool), "a": genome["a"] > 0,
+             "b": torch.tensor([[False, False, False], [True, True, True]])}
+    settled = shared_fate(masks, genome, groups)
+    assert settled["b"].tolist() == [[True, False, False], [True, False, True]]
+    assert settled["s"].all() and torch.equal(settled["a"], masks["a"])
+    genome["b"][0] = torch.tensor([0.0, 0.9, 0.0])  # b's unit 0 reads only the dead channel 1
+    settled = shared_fate(masks, genome, groups)
+    assert settled["s"].tolist() == [[False, False], [True, True]]
+    assert settled["b"].tolist() == [[False, False, False], [True, False, True]]
+    genome["b"][0] = 0.0  # dead in the parent: the synthesis settles channel 0 the same way
+    drawn, _ = synthesize_synapses(genome, Environment(1.0), 0, groups=groups)
+    assert drawn["s"].tolist() == [[False, False], [True, True]] and not drawn["b"][0].any()
+
+
+def test_keep_minimum_settles_coupled_channels_first_and_revives_from_living_inputs():
+    """keep_minimum with coupled groups, worked by hand: on the residual chain (b the output layer) the masks
+    are settled first (b's unit 0, dead while s writes channel 0, gets its strongest synapse, 0.9 from a's
+    channel 1); with a head h reading the coupled channels, a class with no synapse gets back its strongest
+    parent synapse *that reads a living channel* (h[0, 1] at 0.5, not h[0, 0] at 0.9 from the dead channel 0,
+    which would be cut again and leave the class without a synapse)."""
+    from evosynth.evolution.synthesis import keep_minimum, shared_fate
+    from evosynth.nets.coupling import ChannelGroup, Members
+
+    groups = _residual_chain()
+    genome = {"s": torch.full((2, 2), 0.6), "a": torch.tensor([[0.7, 0.8], [0.5, 0.5], [0.9, 0.4]]),
+              "b": torch.tensor([[0.5, 0.9, 0.3], [0.6, 0.2, 0.8]])}
+    masks = {"s": torch.ones(2, 2, dtype=torch.bool), "a": genome["a"] > 0,
+             "b": torch.tensor([[False, False, False], [True, True, True]])}
+    kept = keep_minimum(masks, genome, "b", groups)
+    settled = shared_fate(masks, genome, groups)
+    assert {n: m.tolist() for n, m in kept.items()} == {n: m.tolist() for n, m in settled.items()}
+    assert kept["b"].tolist() == [[False, True, False], [True, True, True]]  # b[0, 1]: a's channel 1 lives
+    # s all dead, class 1 of b too: settling revives s[0] (b writes channel 0); class 1 gets back b[1, 2]
+    # (0.8), which writes channel 1 again, so the masks are settled once more and s's unit 1 comes back too
+    masks = {"s": torch.zeros(2, 2, dtype=torch.bool), "a": genome["a"] > 0,
+             "b": torch.tensor([[True, True, True], [False, False, False]])}
+    kept = keep_minimum(masks, genome, "b", groups)
+    assert kept["b"].tolist() == [[True, True, True], [False, False, True]]
+    assert kept["s"].tolist() == [[True, False], [True, False]]
+    # a head h reads the coupled channels; channel 0 dies in s and b, and class 0 loses its synapses
+    two = torch.arange(2)
+    head = [ChannelGroup("s", 2, {"s": Members(two, two), "b": Members(two, two)}, {"h": Members(two, two)}),
+            ChannelGroup("h", 2, {"h": Members(two, two)})]
+    genome = {"s": torch.full((2, 2), 0.6), "b": torch.full((2, 2), 0.6),
+              "h": torch.tensor([[0.9, 0.5], [0.4, 0.7]])}
+    half = torch.tensor([[False, False], [True, True]])
+    masks = {"s": half, "b": half.clone(), "h": half.clone()}
+    kept = keep_minimum(masks, genome, "h", head)
+    assert kept["h"].tolist() == [[False, True], [False, True]]  # class 0 reads channel 1 (0.5), not 0 (0.9)
+    assert kept["s"].tolist() == kept["b"].tolist() == [[False, False], [True, True]]
+
+
+def test_keep_minimum_with_only_private_channel_groups_is_keep_minimum_without_groups():
+    """Without a coupled channel the groups change nothing: a class with no synapse gets back its strongest
+    parent synapse even when it reads a channel dead in the child (b[0, 1] at 0.9 from a's dead channel 1)."""
+    from evosynth.evolution.synthesis import keep_minimum
+
+    private = _residual_chain()[1:]
+    genome = {"a": torch.tensor([[0.7, 0.8], [0.5, 0.5], [0.9, 0.4]]),
+              "b": torch.tensor([[0.5, 0.9, 0.3], [0.6, 0.2, 0.8]])}
+    masks = {"a": torch.tensor([[True, True], [False, False], [True, False]]),
+             "b": torch.tensor([[False, False, False], [True, False, True]])}
+    kept = keep_minimum(masks, genome, "b", private)
+    assert kept["b"].tolist() == [[False, True, False], [True, False, True]]
+    assert {n: m.tolist() for n, m in kept.items()} == {n: m.tolist() for n, m in keep_minimum(masks, genome,
+                                                                                               "b").items()}
+
+
+def test_literal_scale_multiplies_the_literal_draw_of_evonet():
+    """Literal mode with k = 1.3 at F = 0.7: synapse k exists iff U_k < min(1, 1.3·0.7·P_k), U drawn in
+    float64 from the seed's generator (worked by hand); without the scale the same U give fewer synapses."""
+    from evosynth.evolution.environment import Environment
+    from evosynth.evolution.synthesis import synthesize_synapses
+
+    genome = {"fc": torch.tensor([[0.4, 0.9, 1.0], [0.37, 0.6, 0.8]])}
+    masks, info = synthesize_synapses(genome, Environment(0.7, "literal", literal_scale=1.3), seed=5)
+    u = torch.rand((2, 3), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    keep = (0.91 * genome["fc"].double()).clamp(max=1.0)
+    assert torch.equal(masks["fc"], u < keep)
+    expected = float(keep.sum())
+    assert info == {"synapse_scale": pytest.approx(0.91), "expected_synapses": pytest.approx(expected)}
+    plain, _ = synthesize_synapses(genome, Environment(0.7, "literal"), seed=5)
+    assert torch.equal(plain["fc"], u < 0.7 * genome["fc"].double())

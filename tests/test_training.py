@@ -71,3 +71,95 @@ def test_divergence_names_epoch_and_step():
     bad = Split(data.x_train * float("nan"), data.y_train, data.x_test, data.y_test)
     with pytest.raises(DivergenceError, match=r"epoch 1, step 1/"):
         train(model, full_masks(model), bad, TrainConfig(epochs=1), seed=0, label="tiny gen3 retrain")
+
+
+def test_device_follows_the_environment_variable_then_cuda_then_the_cpu(monkeypatch):
+    from evosynth import training
+
+    monkeypatch.setenv("EVOSYNTH_DEVICE", "meta")
+    assert training.device() == torch.device("meta")
+    monkeypatch.delenv("EVOSYNTH_DEVICE")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert training.device() == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert training.device() == torch.device("cuda")
+
+
+def test_bad_schedule_and_distillation_without_a_teacher_are_refused_in_one_line():
+    from evosynth.training import learning_rate
+
+    with pytest.raises(ValueError, match=r"^unknown schedule 'step'; allowed: constant, cosine$"):
+        learning_rate(TrainConfig(epochs=1, schedule="step"), 0, 10)
+    torch.manual_seed(0)
+    model = LeNet5()
+    with pytest.raises(ValueError, match=r"^distillation \(distill_alpha > 0\) needs the parent network as teacher$"):
+        train(model, full_masks(model), _data(), TrainConfig(epochs=1, distill_alpha=0.5), seed=0)
+
+
+def test_progress_lines_name_the_run_and_default_to_train(capsys):
+    torch.manual_seed(0)
+    model = LeNet5()
+    history = train(model, full_masks(model), _data(n=64), TrainConfig(epochs=2, batch_size=32), seed=0)
+    assert [record["epoch"] for record in history] == [1, 2]
+    lines = [line for line in capsys.readouterr().err.splitlines() if ": loss " in line]
+    assert [line.split(":")[0] for line in lines] == ["train epoch 1/2", "train epoch 2/2"]
+
+
+def test_the_model_trains_on_the_device_asked_for_else_on_device(monkeypatch):
+    """``on`` wins; without it :func:`device` chooses (asked once); the model is moved there, then back."""
+    from evosynth import training
+
+    asked = []
+    monkeypatch.setattr(training, "device", lambda: asked.append(1) or torch.device("cpu"))
+    for on, expect_asked in ((None, [1]), (torch.device("cpu"), [])):
+        asked.clear()
+        torch.manual_seed(0)
+        model = LeNet5()
+        moves = []
+        real_to = model.to
+        monkeypatch.setattr(model, "to", lambda *a, **k: moves.append(a[0] if a else k) or real_to(*a, **k))
+        train(model, full_masks(model), _data(n=64), TrainConfig(epochs=1, batch_size=32), seed=0, on=on)
+        assert asked == expect_asked
+        assert moves[0] == torch.device("cpu") and moves[-1] == "cpu", moves
+
+
+def _trained(config: TrainConfig, seed: int = 5, global_seed: int = 0, teacher=None) -> torch.Tensor:
+    """fc2's weights after training one fixed LeNet5 (the same start every call) with ``config``."""
+    torch.manual_seed(0)
+    model = LeNet5()
+    torch.manual_seed(global_seed)  # the global RNG's state must not matter, only ``seed``
+    train(model, full_masks(model), _data(n=64), config, seed=seed, teacher=teacher)
+    return model.fc2.weight.detach().clone()
+
+
+def test_every_knob_of_the_config_reaches_the_update():
+    """Momentum, weight decay, the seed (not the global RNG) and distillation at α < 1 each change the weights."""
+    base = TrainConfig(epochs=1, batch_size=32)
+    reference = _trained(base)
+    assert torch.equal(reference, _trained(base, global_seed=1))
+    assert not torch.equal(reference, _trained(base, seed=6))
+    assert not torch.equal(reference, _trained(TrainConfig(epochs=1, batch_size=32, momentum=0.0)))
+    assert not torch.equal(reference, _trained(TrainConfig(epochs=1, batch_size=32, weight_decay=0.0)))
+    torch.manual_seed(7)
+    teacher = LeNet5()
+    distilled = _trained(TrainConfig(epochs=1, batch_size=32, distill_alpha=0.3, temperature=2.0), teacher=teacher)
+    assert not torch.equal(reference, distilled)
+
+
+def test_the_epoch_loss_is_the_float64_mean_of_the_batch_losses():
+    """The logged loss is Σ loss_b · |b| / n summed in float64 (as in Python floats), bit for bit."""
+    from evosynth.tasks.base import Objective
+
+    seen = []
+
+    def loss(logits, y):
+        value = torch.nn.functional.cross_entropy(logits, y)
+        seen.append((float(value.detach()), len(y)))
+        return value
+
+    torch.manual_seed(0)
+    model = LeNet5()
+    history = train(model, full_masks(model), _data(n=100), TrainConfig(epochs=1, batch_size=32), seed=0,
+                    objective=Objective(loss=loss))
+    assert [n for _, n in seen] == [32, 32, 32, 4]
+    assert history[0]["loss"] == sum(value * n for value, n in seen) / 100

@@ -35,9 +35,10 @@ def dvc_dag(project: Path, root: str | None = None) -> set[tuple]:
 
     Two parts are DVC's only, checked here, then left out: the code stages' dependency on
     params.yaml (it makes them validate the file before any other stage runs;
-    render_dvc.DVC_ONLY_DEPS), and each pipelines/ file's params slice (render_dvc._slice_params):
-    a stage that copies the file's keys from params.yaml into params.json beside it, which the
-    file's stages track their keys in, exactly their own keys, each holding params.yaml's value.
+    render_dvc.DVC_ONLY_DEPS), and each dvc.yaml's params slice (render_dvc._slice_params):
+    a stage that copies the file's keys from params.yaml into its params.json (beside a file under
+    pipelines/, pipelines/params.json for the root file), which the file's stages track their keys
+    in, exactly their own keys, each holding params.yaml's value.
     """
     import networkx as nx
     from dvc.dependency.param import ParamsDependency
@@ -55,17 +56,18 @@ def dvc_dag(project: Path, root: str | None = None) -> set[tuple]:
             files = [d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)]
             slicer = stage.name.startswith("params-")
             assert ("params.yaml" in files) == stage.name.startswith(("code-", "params-")), stage.name
-            assert all(o.persist == stage.name.startswith("code-") for o in stage.outs), stage.name
+            assert all(o.persist == stage.name.startswith(("code-", "params-")) for o in stage.outs), stage.name
             for dep in (d for d in stage.deps if isinstance(d, ParamsDependency)):
-                slice_file = f"{stage.path_in_repo.rsplit('/', 1)[0]}/params.json"
-                assert dep.def_path == (slice_file if stage.path_in_repo != "dvc.yaml" else "params.yaml"), stage
-                if dep.def_path != "params.yaml":  # the slice holds the params.yaml values of the stage's keys
-                    sliced = json.loads((project / dep.def_path).read_text()) if (project / dep.def_path).exists() \
-                        else None
-                    keys = tuple(dep.params)
-                    assert sliced is None or param_values(sliced, keys) == param_values(raw, keys), stage
-                    assert len(param_values(raw, keys)) == len(keys), stage
-                    assert f"params-{stage.path_in_repo.split('/')[1]}" in {s.name for s in graph.successors(stage)}
+                root = stage.path_in_repo == "dvc.yaml"
+                folder = "pipelines" if root else stage.path_in_repo.rsplit("/", 1)[0]
+                assert dep.def_path == f"{folder}/params.json", stage
+                # the slice holds the params.yaml values of the stage's keys
+                sliced = json.loads((project / dep.def_path).read_text()) if (project / dep.def_path).exists() else None
+                keys = tuple(dep.params)
+                assert sliced is None or param_values(sliced, keys) == param_values(raw, keys), stage
+                assert len(param_values(raw, keys)) == len(keys), stage
+                slicer_name = "params-root" if root else f"params-{stage.path_in_repo.split('/')[1]}"
+                assert slicer_name in {s.name for s in graph.successors(stage)}, stage
             if not slicer:
                 jobs.add((stage.name.split("-")[0], stage.cmd,
                           frozenset(files) - {"params.yaml"}, frozenset(o.def_path for o in stage.outs)))

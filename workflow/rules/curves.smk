@@ -1,5 +1,6 @@
 # The trade-off curves (named target: `snakemake -c2 curves`; docs/method.md §10.6): the from-scratch
-# controls of curves.scratch and the curves report over every chain of curves.evolved and curves.baselines.
+# controls of curves.scratch, one latency timing per seed, and the curves report over every chain of
+# curves.evolved, curves.search.candidates and curves.baselines.
 # Every rule runs the command the plan gives it (params.cmd: the same string as dvc.yaml's cmd,
 # `evosynth <step> …`), with its threads as torch's thread count (EVOSYNTH_THREADS).
 
@@ -24,6 +25,24 @@ rule scratch:
         "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
+rule latency:
+    threads: workflow.cores  # a timing: no other job beside it
+    input:
+        step_inputs("latency"),
+    output:
+        "results/latency/{timed}/latency.json",
+        "results/latency/{timed}/latency.provenance.json",
+    params:
+        cmd=step_cmd("latency"),
+        values=step_values("latency"),
+    log:
+        "logs/latency/{timed}.log",
+    conda:
+        "../envs/evosynth.yaml"
+    shell:
+        "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
+
+
 rule curves:
     threads: 1
     input:
@@ -36,6 +55,12 @@ rule curves:
                labels={"what": "accuracy vs synaptic efficiency"}),
         report("reports/curves/curves_macs.png", caption="../report/curves.rst", category="Curves",
                labels={"what": "accuracy vs MAC reduction"}),
+        report("reports/curves/curves_latency.png", caption="../report/curves.rst", category="Curves",
+               labels={"what": "accuracy vs measured batch-1 speed-up"}),
+        report("reports/curves/search.csv", caption="../report/curves.rst", category="Curves",
+               labels={"what": "the search's log"}),
+        report("reports/curves/curves_search.png", caption="../report/curves.rst", category="Curves",
+               labels={"what": "validation curves of the configurations tried"}),
         "reports/curves/curves.provenance.json",
     params:
         cmd=step_cmd("curves"),

@@ -13,6 +13,10 @@ file: after any edit every slice is rewritten (cheaply) and a stage reruns
 exactly when one of its own keys changed value, as before. Keys absent from
 the file are left out (render_dvc.py lists only keys the file contains).
 
+A file that does not validate stops the stage with the one-line error the
+steps give, before anything is written: the slice is a persistent output
+(DVC does not delete it before the stage runs), so a bad edit leaves it as it was.
+
 This is DVC's only: Snakemake reads params.yaml itself and needs no copy.
 The commands of the stages still read params.yaml; the slice is what DVC compares.
 """
@@ -26,6 +30,7 @@ from typing import Any
 
 from evosynth.artifacts import write_json
 from evosynth.errors import ParamsError
+from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.paramsfile import read_params_file
 from evosynth.pipeline.stage import param_values
 
@@ -50,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         raw = read_params_file(args.params)
+        validate_params(raw, source=str(args.params))
     except ParamsError as exc:
         print(f"params_slice: error: {exc}", file=sys.stderr)
         return 2

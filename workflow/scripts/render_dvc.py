@@ -31,8 +31,8 @@ reproduces all of ./dvc.yaml. The pick set (issue 16) is the same:
 with every chain of the pick, its ablations and its baselines, each chain's
 file complete with its report. An experiment with seeds is named by its
 family (``--with pick``: every chain ``pick_s<k>``). The capacity probe's trainings and report are
-``pipelines/probe/dvc.yaml`` (``--with probe``); the trade-off curves' from-scratch controls and report are
-``pipelines/curves/dvc.yaml`` (``--with curves``). Metrics are one small ``summary.json`` per
+``pipelines/probe/dvc.yaml`` (``--with probe``); the trade-off curves' from-scratch controls, latency timings
+and report are ``pipelines/curves/dvc.yaml`` (``--with curves``). Metrics are one small ``summary.json`` per
 experiment; the per-generation values are plot data (``plots.csv``), drawn by
 the template in ``.dvc/plots/``.
 """
@@ -67,7 +67,7 @@ DVC_ONLY_DEPS = (PARAMS_FILE,)
 
 
 #: Steps that share the file of another step belonging to no experiment: the probe's trainings go with its report.
-STEP_GROUPS = {"prepare": "data", "probe_train": "probe", "scratch": "curves"}
+STEP_GROUPS = {"prepare": "data", "probe_train": "probe", "scratch": "curves", "latency": "curves"}
 
 
 def pipeline_file(step: Step) -> str:
@@ -210,33 +210,39 @@ def render(params: dict[str, Any], raw: dict[str, Any], opted: set[str] = frozen
             document["plots"] += _plots(step, up, _members(step, params))
         document["plots"] += _images(step, up)
     for path, document in documents.items():
-        if path != ROOT_FILE:
-            document["stages"] = _slice_params(path, document["stages"])
+        document["stages"] = _slice_params(path, document["stages"])
     return {
         path: HEADER + yaml.safe_dump({k: v for k, v in doc.items() if v}, sort_keys=False, width=120)
         for path, doc in documents.items()
     }
 
 
-#: Where each file under pipelines/ keeps the params its stages track (workflow/scripts/params_slice.py).
+#: Where each dvc.yaml keeps the params its stages track (workflow/scripts/params_slice.py): beside a file
+#: under pipelines/, and for the root file in pipelines/ itself (the root folder holds the project's own files).
 SLICE_NAME = "params.json"
 SLICE_SCRIPT = "workflow/scripts/params_slice.py"
 #: The project modules the slice script imports (its code, with the script itself).
-SLICE_MODULES = ("evosynth.artifacts", "evosynth.pipeline.paramsfile", "evosynth.pipeline.stage")
+SLICE_MODULES = ("evosynth.artifacts", "evosynth.pipeline.params", "evosynth.pipeline.paramsfile",
+                 "evosynth.pipeline.stage")
 
 
 def slice_path(path: str) -> str:
     """The params slice of the dvc.yaml at ``path`` (relative to the project root, as its stages' wdir is)."""
-    return f"{path.rsplit('/', 1)[0]}/{SLICE_NAME}"
+    return f"pipelines/{SLICE_NAME}" if path == ROOT_FILE else f"{path.rsplit('/', 1)[0]}/{SLICE_NAME}"
+
+
+def slice_stage(path: str) -> str:
+    """The name of the stage that writes the params slice of the dvc.yaml at ``path``."""
+    return "params-root" if path == ROOT_FILE else f"params-{path.split('/')[1]}"
 
 
 def _slice_params(path: str, stages: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The stages of one file under pipelines/, pointed at their own small copy of their params keys.
+    """The stages of one dvc.yaml, pointed at their own small copy of their params keys.
 
     DVC parses and walks a stage's params file each time it checks the stage;
     on params.yaml that was 75 % of a no-op ``dvc status`` (see the script's
-    docstring). A first stage copies the keys into ``params.json`` beside the
-    file, from params.yaml as a whole-file dependency; the others track them there.
+    docstring). A first stage copies the keys into the file's ``params.json``
+    (:func:`slice_path`), from params.yaml as a whole-file dependency; the others track them there.
     """
     keys = list(dict.fromkeys(k for stage in stages.values() for k in stage.get("params", [])))
     if not keys:
@@ -247,9 +253,9 @@ def _slice_params(path: str, stages: dict[str, dict[str, Any]]) -> dict[str, dic
             stage["params"] = [{out: stage["params"]}]
     code = sorted({f for module in SLICE_MODULES for f in code_files(module)})
     first = {"cmd": f"python {SLICE_SCRIPT} --params {PARAMS_FILE} --out {out} {' '.join(keys)}",
-             "wdir": ("../" * path.count("/")).rstrip("/"),
-             "deps": [PARAMS_FILE, SLICE_SCRIPT, *code], "outs": [{out: {"cache": False}}]}
-    return {f"params-{path.split('/')[1]}": first, **stages}
+             "wdir": ("../" * path.count("/")).rstrip("/") or None,
+             "deps": [PARAMS_FILE, SLICE_SCRIPT, *code], "outs": [{out: {"cache": False, "persist": True}}]}
+    return {slice_stage(path): {k: v for k, v in first.items() if v is not None}, **stages}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,10 @@ those records (a :class:`logging.Filter` on DVC's stage logger); at the end it
 prints, on one line, how many unchanged stages it skipped in how many pipeline files. Stages
 that run, warnings and errors print as DVC prints them; with ``-v`` nothing is
 dropped. The exit status is DVC's.
+
+Called with targets only (no options) from the project's root, a no-op is answered from a stamp
+when no file DVC would check has changed since the last run DVC found entirely up to date
+(``uptodate.py`` beside this script says what is watched); ``dvc repro`` itself always asks DVC.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from __future__ import annotations
 import logging
 import sys
 from collections import Counter
+from pathlib import Path
+
+import uptodate
 
 #: The messages DVC's stage logger writes for an unchanged stage (a pipeline stage, a .dvc file).
 SKIPPED = ("Stage '%s' didn't change, skipping", "'%s' didn't change, skipping")
@@ -45,11 +52,21 @@ class Unchanged(logging.Filter):
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help", "-v", "--verbose") or a.startswith("-v") and set(a[1:]) == {"v"} for a in argv):
+        from dvc.cli import main as dvc_main
+
+        return dvc_main(["repro", *argv])
+    root = Path.cwd()
+    stamped = (root / ".dvc").is_dir() and not any(a.startswith("-") for a in argv)
+    summary = uptodate.unchanged(root, argv) if stamped else None
+    if summary is not None:
+        print("Data and pipelines are up to date.")
+        print(f"{summary} (no watched file changed since DVC last found them so; `dvc repro` asks DVC again)")
+        return 0
+    started = uptodate.now_ns()
     import dvc.stage
     from dvc.cli import main as dvc_main
 
-    if any(a in ("-h", "--help", "-v", "--verbose") or a.startswith("-v") and set(a[1:]) == {"v"} for a in argv):
-        return dvc_main(["repro", *argv])
     unchanged = Unchanged()
     dvc.stage.logger.addFilter(unchanged)
     try:
@@ -58,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         dvc.stage.logger.removeFilter(unchanged)
     if unchanged.files and "-q" not in argv and "--quiet" not in argv:
         print(unchanged.summary())
+    if stamped and code == 0 and unchanged.files:
+        uptodate.write(root, argv, unchanged.summary(), started)
     return code
 
 

@@ -91,7 +91,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             args=(arg("--dataset", required=True, help="a key of `datasets` in params.yaml"),)),
     Command("train", "Masked training of the ancestor (no --init) or of an offspring (--init offspring.pt).", "train",
             args=(_DATA, arg("--init", type=Path, help="offspring checkpoint written by `synthesize`"),
-                  arg("--teacher", type=Path, help="the parent's model.pt (train.distill: distillation)"))),
+                  arg("--teacher", type=Path, help="the parent's model.pt (train.distill: distillation;"
+                      " with train.distill.teacher: ancestor, the ancestor's)"))),
     Command("encode", "Write the genome of the previous generation for one offspring: P(s|w) (EvoNet eq. 1),"
             " P(c)·P(s|c) (cluster-driven), or the mated genome of two parents (sexual synthesis).", "encode",
             args=(arg("--parent", type=Path, action="append", required=True,
@@ -157,15 +158,23 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             args=(arg("--widths", type=int, nargs=3, required=True, metavar=("CONV1", "CONV2", "FC1"),
                       help="one entry of probe.widths"),
                   arg("--seed", type=int, required=True, help="one of probe.seeds"),
-                  arg("--recipe", help="a key of probe.recipes (default: probe.train)"), _DATA,
+                  arg("--recipe", help="a key of probe.recipes (default: probe.train)"),
+                  arg("--kernels", type=int, help="kernel-sparse: probe.kernel_sparse.kernels, the network's conv"
+                      " kernels in all (conv2 keeps a fixed random set of whole kernels); default: dense"), _DATA,
                   arg("--teacher", type=Path, help="the reference's ancestor model.pt (probe.train.distill)"))),
     Command("scratch", "The from-scratch control: a chain's network of one generation, its architecture and mask"
             " trained from a fresh initialisation for the total epochs the network received.", "scratch",
             args=(arg("--model", type=Path, required=True, help="the network's model.pt"),
                   arg("--ancestor", type=Path, required=True, help="the chain's generation 0 model.pt"), _DATA)),
-    Command("curves", "The trade-off curves: accuracy against synaptic efficiency and MAC reduction per method over"
-            " seeds, the table at fixed operating points and the controls trained from scratch (reports/curves/).", "curves",
-            experiment=False, generation=False),
+    Command("latency", "The trade-off curves' third axis: batch-1 ONNX Runtime latency (1 thread) of every network"
+            " a curve point of one seed stands on, interleaved in one process with a second copy of the seed's"
+            " ancestor (the same-architecture control); speed-ups against the ancestor, paired by round.", "latency",
+            experiment=False, generation=False,
+            args=(arg("--seed", type=int, required=True, help="one of the evolved run's seeds"),)),
+    Command("curves", "The trade-off curves: accuracy against synaptic efficiency, MAC reduction and measured"
+            " batch-1 speed-up per method over seeds, the table at fixed operating points, the controls trained"
+            " from scratch and the search for the evolved configuration, chosen on validation (reports/curves/).",
+            "curves", experiment=False, generation=False),
     Command("probe", "The capacity probe's report: accuracy over seeds per architecture against the reference's"
             " ancestor, with a t interval and whether it lies above the accuracy line (reports/probe/).", "probe",
             experiment=False, generation=False),

@@ -94,11 +94,11 @@ def to_snakemake(project: Path) -> None:
 
 
 def _dvc_only_stages(project: Path) -> list[str]:
-    """DVC's stages Snakemake has no rule for: each pipelines/ file's params slice, as DVC addresses them."""
+    """DVC's stages Snakemake has no rule for: each dvc.yaml's params slice, as DVC addresses them."""
     import yaml
 
     names = []
-    for path in sorted(project.glob("pipelines/*/dvc.yaml")):
+    for path in [project / "dvc.yaml", *sorted(project.glob("pipelines/*/dvc.yaml"))]:
         stages = (yaml.safe_load(path.read_text()) or {}).get("stages", {})
         names += [f"{path.relative_to(project).as_posix()}:{name}" for name in stages if name.startswith("params-")]
     return names

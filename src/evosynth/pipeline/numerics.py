@@ -46,7 +46,7 @@ PORTABLE: dict[str, Any] = {
     "threads": 2,  # two threads, whatever the machine offers: the count the cross-CPU probe found equal bytes at
 }
 #: Steps that time this machine: native kernels whatever the mode.
-TIMING_STEPS = ("runtime", "picks")
+TIMING_STEPS = ("runtime", "picks", "latency")
 #: Every variable that changes numerics: the pins and the mode (the warm server's key includes them).
 ENV_NAMES = (*PORTABLE["env"], MARKER)
 

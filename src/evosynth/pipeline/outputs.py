@@ -28,7 +28,9 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "probe_train": ("model.pt", "metrics.json", "train_log.json", "probe_train.provenance.json"),
     "probe": ("probe.md", "probe.csv", "probe.png", "probe.provenance.json"),
     "scratch": ("model.pt", "metrics.json", "train_log.json", "scratch.provenance.json"),
-    "curves": ("curves.md", "curves.csv", "curves_synapses.png", "curves_macs.png", "curves.provenance.json"),
+    "latency": ("latency.json", "latency.provenance.json"),
+    "curves": ("curves.md", "curves.csv", "curves_synapses.png", "curves_macs.png", "curves_latency.png",
+               "search.csv", "curves_search.png", "curves.provenance.json"),
     "features": ("features_tsne.png", "stressednets_table4.md", "stressednets_table4.csv", "features.provenance.json"),
     "papers": (
         *(f"papers/{name}.{ext}" for name in ("stressednets_table1", "stressednets_table2", "stressednets_table3",
@@ -70,5 +72,5 @@ STEP_MODULES: dict[str, str] = {
     "retrain": "train", "evaluate": "evaluate", "report": "report", "compare": "compare", "export": "export",
     "prune": "prune", "runtime": "runtime", "features": "features", "papers": "papers", "evidence": "evidence",
     "transfer": "evaluate", "paper_tables": "tables", "picks": "picks", "probe_train": "probe_train", "probe": "probe",
-    "scratch": "scratch", "curves": "curves",
+    "scratch": "scratch", "latency": "latency", "curves": "curves",
 }

@@ -12,7 +12,7 @@ Per experiment ``e`` and population member ``m`` (docs/architecture.md §3.1)::
     encode        gen g ≥ 1         results/e/gen<g>[/m<k>]/genome.pt   (genome from g−1)
     synthesize    gen g             results/e/gen<g>[/m<k>]/offspring.pt (+ parents' and gen0 metrics.json
                                                                           with environment.adaptive)
-    retrain       gen g             results/e/gen<g>[/m<k>]/model.pt    (+ parent model.pt with train.distill)
+    retrain       gen g             results/e/gen<g>[/m<k>]/model.pt    (+ the teacher's model.pt with train.distill)
     evaluate      gen g ≥ 0         results/e/gen<g>[/m<k>]/metrics.json
     report                          reports/e/generations.{csv,md,png}
     transfer      gen g ≥ 0, d in test_on   reports/e/<d>/gen<g>[/m<k>]/metrics.json (no retraining)
@@ -84,8 +84,15 @@ from evosynth.pipeline.stage import PARAMS_FILE, Step, cmd, code_steps, make_ste
 
 
 def distills(spec: dict[str, Any]) -> bool:
-    """Offspring of this experiment learn from their parent's outputs (train.distill): the parent is a dependency."""
+    """Offspring of this experiment learn from a teacher's outputs (train.distill): the teacher is a dependency."""
     return spec["train"].get("distill", {}).get("alpha", 0.0) > 0
+
+
+def teachers(spec: dict[str, Any], parents: list[str], ancestor: str) -> list[str]:
+    """The model.pt an offspring learns from (train.distill.teacher): its parent's or its ancestor's; none without."""
+    if not distills(spec):
+        return []
+    return [ancestor] if spec["train"]["distill"].get("teacher") == "ancestor" else parents
 
 
 def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
@@ -115,7 +122,7 @@ def _experiment_steps(exp: str, spec: dict[str, Any]) -> list[Step]:
                     adaptive.append(f"{run_dir(exp, spec, 0)}/metrics.json")
                 adaptive_args = [a for m in adaptive[:-1] for a in ("--parent-metrics", m)]
                 adaptive_args += ["--ancestor-metrics", adaptive[-1]] if adaptive else []
-                teacher = parents if distills(spec) else []  # one member per generation (params.py checks)
+                teacher = teachers(spec, parents, ancestor)  # one member per generation (params.py checks)
                 steps += [
                     make_step("encode", "encode", folder, parents + fitness, parent_args + fitness_args, **where),
                     make_step("synthesize", "synthesize", folder, [genome, *adaptive], ["--genome", genome, *adaptive_args],
@@ -231,7 +238,7 @@ def _baseline_steps(name: str, spec: dict[str, Any], params: dict[str, Any]) -> 
         # its own course reads the ancestor's synapse count; following reads the followed run's at this generation
         against = ("--ancestor", ancestor) if scheduled else ("--target-metrics", f"{member_dir(followed, gen, 0, 1)}/metrics.json")
         offspring, model = f"{folder}/offspring.pt", f"{folder}/model.pt"
-        teacher = [parent] if distills(exp) else []  # the same training as the followed run: from its own parent
+        teacher = teachers(exp, [parent], ancestor)  # the followed run's training: its own parent, or the ancestor
         where = {"experiment": name, "generation": gen}
         steps += [
             make_step("prune", "prune", folder, list(dict.fromkeys([parent, against[1]])), ["--parent", parent, *against],

@@ -28,12 +28,14 @@ def probe_steps(params: dict[str, Any]) -> list[Step]:
     reads = ("probe.train", *(f"experiments.{family or name}.{key}" for key in ("dataset", "data", "seed")
                               if not (family and key == "seed")))
     steps, metrics = [], []
-    for widths, recipe, seed, folder in probe_runs(probe):
+    for widths, recipe, seed, folder, kernels in probe_runs(probe):
         args = ["--widths", *map(str, widths), "--seed", str(seed), *(["--recipe", recipe] if recipe else []),
+                *(["--kernels", str(kernels)] if kernels else []),
                 "--data", data, *(a for t in teacher for a in ("--teacher", t))]
         step = make_step("probe_train", "probe_train", folder, [data, *teacher], args,
-                         params=(*reads, *([f"probe.recipes.{recipe}"] if recipe else [])),
-                         unit=probe_unit(widths, seed, recipe))
+                         params=(*reads, *([f"probe.recipes.{recipe}"] if recipe else []),
+                                 *(["probe.kernel_sparse.kernels"] if kernels else [])),
+                         unit=probe_unit(widths, seed, recipe, kernels))
         steps.append(step)
         metrics.append(f"{folder}/metrics.json")
     deps = [*metrics, f"{ancestor}/metrics.json"]

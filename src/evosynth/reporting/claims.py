@@ -133,11 +133,11 @@ def _summary(effects: list[float], claim: dict[str, Any], confidence: float) -> 
     interval = t_interval(effects, confidence)
     inner = t_interval(effects, 1 - 2 * (1 - confidence)) if form == "equivalence" else None
     verdict = judged(interval, form, claim.get("min_effect", 0.0), claim.get("margin"), inner)
-    row = {**{k: interval[k] for k in ("mean", "sd", "low", "high")}, "verdict": verdict,
-           "seeds_usable": interval["n"], "effects": " ".join(f"{e:+.3f}" for e in effects)}
-    if inner is not None:
-        row.update(tost_low=inner["low"], tost_high=inner["high"])
-    return row
+    # every form's row has the same columns (one CSV holds them all): the TOST interval is nan outside equivalence
+    return {**{k: interval[k] for k in ("mean", "sd", "low", "high")}, "verdict": verdict,
+            "seeds_usable": interval["n"], "effects": " ".join(f"{e:+.3f}" for e in effects),
+            "tost_low": math.nan if inner is None else inner["low"],
+            "tost_high": math.nan if inner is None else inner["high"]}
 
 
 def judge_matched(claim: dict[str, Any], t: dict[int, Series], c: dict[int, Series],
@@ -187,7 +187,7 @@ def judge_claim(claim: dict[str, Any], t: dict[int, Series], c: dict[int, Series
     common = {"metric": claim["metric"], "form": form, "unit": "log10 ×" if form == "matched_accuracy"
               else unit(claim["metric"]), "seeds": len(set(t) & set(c))}
     if form == "matched_accuracy":
-        return [{**common, "at": f"within {d:g} pp", **judge_at_accuracy(claim, t, c, confidence, d)}
+        return [{**common, "at": f"within {d:g} pp", "censored": 0, **judge_at_accuracy(claim, t, c, confidence, d)}
                 for d in claim.get("drops", (1.0, 2.0, 3.0))]
     return [{**common, "at": claim.get("at", "synaptic_efficiency"), "censored": 0,
              **judge_matched(claim, t, c, confidence)}]

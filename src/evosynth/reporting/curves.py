@@ -23,8 +23,9 @@ from evosynth.errors import ArtifactError
 from evosynth.reporting.trajectories import curve, t_interval
 
 Series = dict[int, dict[str, Any]]
-#: The curves' axes and their titles (both ratios against the seed's ancestor, drawn on log x).
-AXES = {"synaptic_efficiency": "synaptic efficiency (×, log scale)", "mac_reduction": "MAC reduction (×, log scale)"}
+#: The curves' axes and their titles (ratios against the seed's ancestor, drawn on log x): two counted, one measured.
+AXES = {"synaptic_efficiency": "synaptic efficiency (×, log scale)", "mac_reduction": "MAC reduction (×, log scale)",
+        "latency_speedup": "measured batch-1 speed-up (×, log scale; ONNX Runtime, 1 thread)"}
 GRID = 64
 
 
@@ -75,7 +76,8 @@ def operating_points(methods: dict[str, dict[int, Series]], evolved: str, points
 
 def scratch_rows(methods: dict[str, dict[int, Series]], controls: dict[str, dict[int, dict[int, dict[str, Any]]]],
                  confidence: float, quote: str = "accuracy") -> list[dict[str, Any]]:
-    """Per chain and generation: the network against its architecture trained from scratch, paired by seed (pp)."""
+    """Per chain and generation: the network against its architecture trained from scratch, paired by seed (pp).
+    A control stands where its network does on the counted axes, and at its own measured speed-up where it has one."""
     rows = []
     for name, by_generation in controls.items():
         for generation, by_seed in sorted(by_generation.items()):
@@ -83,7 +85,9 @@ def scratch_rows(methods: dict[str, dict[int, Series]], controls: dict[str, dict
             paired = [100.0 * (network[s][quote] - by_seed[s][quote]) for s in sorted(by_seed)]
             rows.append({
                 "method": name, "generation": generation,
-                **{axis: float(np.mean([network[s][axis] for s in by_seed])) for axis in AXES},
+                **{axis: float(np.mean([by_seed[s].get(axis, network[s][axis]) if axis == "latency_speedup"
+                                        else network[s][axis] for s in by_seed]))
+                   for axis in AXES if all(axis in network[s] for s in by_seed)},
                 "network": t_interval([100.0 * network[s][quote] for s in sorted(by_seed)], confidence),
                 "scratch": t_interval([100.0 * by_seed[s][quote] for s in sorted(by_seed)], confidence),
                 "difference": t_interval(paired, confidence),

@@ -1,4 +1,5 @@
-"""Step ``curves``: the trade-off curves over seeds, the operating-point table and the from-scratch controls."""
+"""Step ``curves``: the trade-off curves over seeds (three axes), the operating-point table, the from-scratch
+controls and the search for the evolved configuration, chosen on validation."""
 
 from __future__ import annotations
 
@@ -8,45 +9,77 @@ from pathlib import Path
 from typing import Any
 
 from evosynth.artifacts import read_json
-from evosynth.errors import ParamsError
-from evosynth.pipeline.curves import curve_runs, scratch_folder
+from evosynth.errors import ArtifactError, ParamsError
+from evosynth.pipeline.curves import configurations, curve_runs, curve_seeds, latency_folder, scratch_folder
 from evosynth.pipeline.layout import chain_metrics
 from evosynth.pipeline.outputs import step_files
 from evosynth.pipeline.pickset import seeded_chains
 from evosynth.pipeline.steps.common import finish
 from evosynth.reporting.curves import trajectory
 from evosynth.reporting.curves_report import curves_report
+from evosynth.scores import VALIDATION
 
-#: The accuracy quoted (test); the one deciding the best other method at a point is ``curves.decide_on``.
+#: The accuracy quoted (test); the one deciding the best other method at a point is ``curves.decide_on``;
+#: the search reads validation accuracy only (:mod:`evosynth.reporting.curves_search`).
 QUOTE = "accuracy"
 
 
-def run_curves(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> list[dict[str, Any]]:
-    """Read every chain of the evolved run and its baselines, and every control; write reports/curves/."""
+def _series(params: dict[str, Any], name: str, keys: tuple[str, ...], timings: dict[int, dict[str, Any]],
+            root: Path) -> dict[int, Any]:
+    """seed → one chain's metrics by generation, each with its measured speed-up and latency."""
+    out = {}
+    for seed, chain in sorted(seeded_chains(params, name).items()):
+        metrics = [{**read_json(root / p), **_timed(timings[seed], str(Path(p).parent), chain)}
+                   for p in chain_metrics(chain, params)]
+        out[seed] = trajectory(metrics, keys, chain)
+    return out
+
+
+def _timed(timing: dict[str, Any], folder: str, where: str) -> dict[str, float]:
+    """A network's measured speed-up against its seed's ancestor and its median latency, from latency.json."""
+    network = timing["networks"].get(folder)
+    if network is None:
+        raise ArtifactError(f"{where}: {folder} is not in the latency record of seed {timing['seed']};"
+                            " allowed: a latency.json written for these runs (rerun the latency stage)")
+    return {"latency_speedup": network["speedup"]["median"], "latency_ms": network["median_ms"]}
+
+
+def run_curves(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> dict[str, Any]:
+    """Read every chain of every configuration tried and of the baselines, every control and every timing;
+    choose a configuration on validation; write reports/curves/."""
     started = time.time()
     curves = params.get("curves")
     if not curves:
         raise ParamsError("curves: missing; allowed: a curves section in params.yaml (docs/method.md §10.6)")
-    decide = curves["decide_on"]
-    keys = (QUOTE, decide, "synaptic_efficiency", "mac_reduction")
-    methods = {name: {seed: trajectory([read_json(root / p) for p in chain_metrics(chain, params)], keys, chain)
-                      for seed, chain in sorted(seeded_chains(params, name).items())}
-               for name in curve_runs(params)}
+    decide, tried = curves["decide_on"], configurations(params)
+    search = curves["search"]
+    seeds = curve_seeds(params)
+    timings = {seed: read_json(root / latency_folder(seed) / "latency.json") for seed in seeds}
+    keys = (QUOTE, decide, "synaptic_efficiency", "mac_reduction", *((VALIDATION,) if len(tried) > 1 else ()))
+    runs = {name: _series(params, name, keys, timings, root) for name in curve_runs(params)}
     scratch = curves.get("scratch") or {}
-    controls = {name: {g: {seed: read_json(root / scratch_folder(chain, g) / "metrics.json")
+    controls = {name: {g: {seed: {**read_json(root / scratch_folder(chain, g) / "metrics.json"),
+                                  **_timed(timings[seed], scratch_folder(chain, g), chain)}
                            for seed, chain in sorted(seeded_chains(params, name).items())}
                        for g in scratch.get("generations", [])}
                 for name in scratch.get("chains", [])}
-    info = {"evolved": curves["evolved"], "confidence": curves["confidence"],
-            "operating_points": curves["operating_points"], "decide_on": decide}
+    info = {"confidence": curves["confidence"], "operating_points": curves["operating_points"], "decide_on": decide,
+            "search_axis": search["axis"], "scratch_chains": scratch.get("chains", []), "seeds": seeds}
     files = step_files("curves")
-    rows = curves_report(methods, controls, info, [out_dir / f for f in files[:-1]])
+    result = curves_report({n: runs[n] for n in tried}, {n: runs[n] for n in runs if n not in tried}, controls,
+                           {seed: t["control"] for seed, t in timings.items()}, info, [out_dir / f for f in files[:-1]])
     finish("curves", {"curves": curves}, started, out_dir, files)
-    return rows
+    return result
 
 
 def main(params: dict[str, Any], args: Namespace) -> None:
-    for row in run_curves(params, args.out_dir):
+    result = run_curves(params, args.out_dir)
+    found = result["search"]
+    print(f"search: {found['tried']} configurations tried, chosen on validation: {found['chosen']}")
+    if not found["compared"]:
+        print(f"not compared yet: {found['chosen']} runs seeds {found['runs']}, the curves {curve_seeds(params)}"
+              " (reports/curves/curves.md says what to change)")
+    for row in result["rows"]:
         d = row["difference"]
-        print(f"{row['axis']} {row['point']:g}×: evolved − {row['best_other'] or 'none'}"
+        print(f"{row['axis']} {row['point']:g}×: {found['chosen']} − {row['best_other'] or 'none'}"
               f" {d['mean']:+.2f} pp over {d['n']} seeds")

@@ -13,22 +13,20 @@ verdicts), :mod:`evosynth.reporting.picks_markdown` (picks.md) and
 
 from __future__ import annotations
 
-import tempfile
 import time
 from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
 from evosynth.analysis import runtime
-from evosynth.analysis.export import export_onnx
 from evosynth.analysis.timing import speedup
 from evosynth.artifacts import read_json, write_csv, write_json, write_text
-from evosynth.nets.compaction import compact
 from evosynth.pipeline.layout import chain_metrics
 from evosynth.pipeline.outputs import step_files
 from evosynth.pipeline.pickset import pick_of, seeded_chains
-from evosynth.pipeline.steps.common import finish, load_network
+from evosynth.pipeline.steps.common import finish
 from evosynth.pipeline.steps.report import tolerance_of
+from evosynth.pipeline.steps.timed import CONTROL, time_folders
 from evosynth.reporting import picks as report
 from evosynth.reporting import picks_markdown as words
 from evosynth.reporting.picks_figures import FIGURES, pareto_figures
@@ -36,27 +34,12 @@ from evosynth.scores import DECISION
 
 #: Batch-1 latency and batch-256 throughput, both ONNX Runtime with one thread.
 PICK_CONFIGS = (("onnxruntime", 1, 1), runtime.THROUGHPUT)
-CONTROL = "control"  # the name of the timed second copy of one ancestor
 
 
 def _chains(params: dict[str, Any], names: list[str], root: Path) -> dict[str, dict[int, list[dict[str, Any]]]]:
     """run → seed → that chain's metrics rows (with the folder each was read from), by generation."""
     return {name: {seed: [{**read_json(root / m), "folder": str(Path(m).parent)} for m in chain_metrics(chain, params)]
                    for seed, chain in seeded_chains(params, name).items()} for name in names}
-
-
-def _time(folders: list[str], control: str, settings: dict[str, Any], root: Path) -> dict[str, Any]:
-    """Compact, export and time every folder's network and a second copy of ``control``, all interleaved."""
-    with tempfile.TemporaryDirectory() as tmp:
-        networks = {}
-        for i, (name, folder) in enumerate([*((f, f) for f in folders), (CONTROL, control)]):
-            model, masks, ckpt = load_network(root / folder / "model.pt")
-            shape = tuple(ckpt["input_shape"])
-            small = compact(model, masks, shape).model
-            export_onnx(small, shape, Path(tmp) / f"{i}.onnx")
-            networks[name] = {"onnx": Path(tmp) / f"{i}.onnx", "model": small, "input_shape": shape}
-        return runtime.time_networks(networks, settings["repeats"], settings["warmup"], settings["rounds"],
-                                     configs=PICK_CONFIGS)
 
 
 def run_picks(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> dict[str, Any]:
@@ -68,7 +51,7 @@ def run_picks(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> dic
     ablations = _chains(params, section["ablations"], root)
     folders = list(dict.fromkeys(r["folder"] for chains in runs.values() for rows in chains.values() for r in rows))
     first = runs[pick][min(runs[pick])][0]["folder"]  # the pick's first ancestor: the control is its copy
-    timed = _time(folders, first, settings, root)
+    timed = time_folders(folders, first, settings, root, PICK_CONFIGS)
     measured = []
     for run, chains in runs.items():
         for seed, rows in chains.items():

@@ -22,11 +22,12 @@ def run_probe(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> tup
     probe = params.get("probe")
     if not probe:
         raise ParamsError("probe: missing; allowed: a probe section in params.yaml (docs/method.md §13.7)")
-    runs = [read_json(root / folder / "metrics.json") for _, _, _, folder in probe_runs(probe)]
+    runs = [read_json(root / folder / "metrics.json") for _, _, _, folder, _ in probe_runs(probe)]
     reference = read_json(root / reference_ancestor(params) / "metrics.json")
     rows = summarise(runs, reference, probe["tolerance"], probe["targets"], probe["confidence"])
     info = {**{k: probe[k] for k in ("reference", "tolerance", "targets", "confidence", "train", "seeds", "recipes",
                                      "recipe_widths")},
+            "kernel_sparse": probe.get("kernel_sparse"),
             "test_images": runs[0]["test_images"]}
     files = step_files("probe")
     outcome, _ = probe_report(rows, reference, info, [out_dir / f for f in files[:-1]])

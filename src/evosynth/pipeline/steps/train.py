@@ -1,8 +1,9 @@
 """Step ``stress_train`` (generation 0) and ``retrain``: masked training of the compacted network, stressed when β < 1.
 
 An offspring trained with distillation (``train.distill.alpha`` > 0) learns
-from its parent's outputs too: the plan passes the parent's model.pt as
-``--teacher`` (docs/method.md §13.1).
+from its teacher's outputs too: the plan passes the parent's model.pt as
+``--teacher``, or the ancestor's with ``train.distill.teacher: ancestor``
+(docs/method.md §13.1).
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ def run_train(
     parent = None
     if config.distill_alpha > 0:
         if teacher is None:
-            raise ParamsError(f"experiments.{experiment}.train.distill: generation {generation} needs its parent;"
-                              " give --teacher <parent model.pt> (the plan does)")
+            raise ParamsError(f"experiments.{experiment}.train.distill: generation {generation} needs its teacher;"
+                              " give --teacher <parent's or ancestor's model.pt> (the plan does)")
         parent_model, parent_masks, _ = load_network(teacher)
         apply_masks(parent_model, parent_masks)
         parent = compact(parent_model, parent_masks, tuple(like["input_shape"])).model
