@@ -45,6 +45,17 @@ def test_a_collapse_beyond_the_drop_does_not_enter_the_effect():
     assert whole["mean"] > 5.0
 
 
+def test_the_accuracy_in_range_is_each_arms_at_the_matched_ranges_end_not_at_its_usable_end():
+    # the treatment stops at 4x (generation 2); the control works on to 32x (generation 5) at lower accuracy
+    t = {s: _chain([0.90, 0.89, 0.88]) for s in SEEDS}
+    c = {s: _chain([0.90, 0.895, 0.885, 0.87, 0.86, 0.85 + 0.001 * s]) for s in SEEDS}
+    row, = judge_claim(_claim(), t, c, 0.95)
+    assert row["range_high"] == pytest.approx(4.0)
+    assert (row["treatment_accuracy_in_range"], row["control_accuracy_in_range"]) == pytest.approx((88.0, 88.5))
+    on_generation, = judge_claim(_claim(at="generation"), t, c, 0.95)
+    assert on_generation["control_accuracy_in_range"] == pytest.approx(88.5)
+
+
 def test_the_range_is_read_on_validation_accuracy_not_test():
     # validation says the control collapsed at generation 1; test says it is fine: only validation decides
     t = {s: _chain([0.90, 0.895, 0.89]) for s in SEEDS}

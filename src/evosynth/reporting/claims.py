@@ -95,6 +95,13 @@ def matched_difference(treatment: Series, control: Series, metric: str, at: str)
     return float(np.mean(np.interp(grid, tx, ty) - np.interp(grid, cx, cy))), (10 ** lo, 10 ** hi)
 
 
+def accuracy_at_range_end(series: Series, at: str, high: float) -> float:
+    """Test accuracy (percent) of the chain's last network inside a matched range ending at ``high`` (a
+    generation, or an efficiency): where the claim was judged, not where the chain's usable part ends."""
+    inside = [g for g in sorted(series) if (g if at == "generation" else series[g][at]) <= high * (1 + _EPSILON)]
+    return 100.0 * series[inside[-1]]["accuracy"]
+
+
 def best_within(series: Series, metric: str, drop: float, key: str) -> tuple[float, bool]:
     """The highest ``metric`` among the generations within ``drop`` points of the ancestor on ``key``, and
     whether the chain was still within at its last generation (censored: a floor, not the reach)."""
@@ -154,7 +161,7 @@ def judge_matched(claim: dict[str, Any], t: dict[int, Series], c: dict[int, Seri
         effects.append(got[0])
         ranges.append(got[1])
         for role, series in (("treatment", tu), ("control", cu)):
-            ends[role].append(100.0 * series[max(series)]["accuracy"])
+            ends[role].append(accuracy_at_range_end(series, at, got[1][1]))
     row = _summary(effects, claim, confidence)
     row["range_low"] = min((r[0] for r in ranges), default=math.nan)
     row["range_high"] = max((r[1] for r in ranges), default=math.nan)
