@@ -163,3 +163,19 @@ def test_the_epoch_loss_is_the_float64_mean_of_the_batch_losses():
                     objective=Objective(loss=loss))
     assert [n for _, n in seen] == [32, 32, 32, 4]
     assert history[0]["loss"] == sum(value * n for value, n in seen) / 100
+
+
+def test_the_teacher_is_frozen_in_eval_mode_its_batch_norm_statistics_untouched():
+    """Distillation reads the parent in eval mode: a teacher handed over in train mode (batch norm and
+    dropout live) is switched to eval, so its running statistics stay as they were and its targets are
+    deterministic; training in its train mode would update them on every batch."""
+    torch.manual_seed(3)
+    teacher = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.BatchNorm1d(32),
+                                  torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(32, 10))
+    teacher.train()
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    model = LeNet5()
+    train(model, full_masks(model), _data(), TrainConfig(epochs=1, batch_size=32, distill_alpha=0.7), seed=0,
+          teacher=teacher)
+    assert not teacher.training
+    assert all(torch.equal(before[k], v) for k, v in teacher.state_dict().items())
