@@ -66,6 +66,30 @@ def test_distilled_training_moves_the_student_toward_its_teacher():
         train(student, full_masks(student), data, config, seed=0)
 
 
+def _distilled(monkeypatch, keep_outputs: bool) -> tuple[torch.Tensor, int]:
+    """A student distilled for 3 epochs of 8 batches; its conv1 weights and the teacher's forward passes."""
+    import evosynth.training as training
+
+    if not keep_outputs:
+        monkeypatch.setattr(training, "TEACHER_OUTPUTS_BYTES", 0)
+    torch.manual_seed(0)
+    teacher, student = LeNet5(), LeNet5()
+    calls = []
+    teacher.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    config = TrainConfig(epochs=3, batch_size=16, lr=0.05, distill_alpha=0.7, temperature=2.0)
+    train(student, full_masks(student), _data(128), config, seed=4, teacher=teacher)
+    return student.conv1.weight.detach().clone(), calls
+
+
+def test_the_teachers_outputs_are_computed_once_and_read_by_each_batchs_own_images(monkeypatch):
+    kept, once = _distilled(monkeypatch, keep_outputs=True)
+    assert once == [1, 128]                      # one image to size the outputs, then the training split
+    per_batch, every = _distilled(monkeypatch, keep_outputs=False)
+    assert every == [1] + [16] * 24              # over the limit: the teacher runs on each of 3 × 8 batches
+    # the same targets either way (up to the rounding of a batch's composition): read by the batch's indices
+    assert torch.allclose(kept, per_batch, atol=1e-5)
+
+
 # --- schedules ------------------------------------------------------------------------------------
 
 

@@ -99,6 +99,31 @@ def distillation_loss(
     return (1.0 - alpha) * hard + alpha * t * t * soft
 
 
+#: The teacher's outputs on the training split are kept when they take at most this many bytes
+#: (a LeNet's 60,000 × 10 logits: 2.4 MB); above it the teacher runs on every batch instead.
+TEACHER_OUTPUTS_BYTES = 1 << 30
+#: Images per forward pass when the teacher's outputs are computed up front.
+TEACHER_CHUNK = 1024
+
+
+def teacher_outputs(teacher: nn.Module, x: torch.Tensor, on: torch.device) -> torch.Tensor | None:
+    """The frozen teacher's outputs on every training image, computed once, in chunks of
+    :data:`TEACHER_CHUNK` (None when they would exceed :data:`TEACHER_OUTPUTS_BYTES` or are not one tensor).
+
+    The teacher is in eval mode and never updated, so its output for an image is the same at every
+    step of every epoch (Hinton et al. 2015 distil against a fixed teacher): reading it by the
+    batch's indices replaces a forward pass of the (larger) teacher per batch, which dominates the
+    cost of a small student. Only the float rounding of the batch's composition differs.
+    """
+    with torch.no_grad():
+        first = teacher(x[:1].to(on))
+        if not isinstance(first, torch.Tensor):
+            return None
+        if first.element_size() * first.numel() * len(x) > TEACHER_OUTPUTS_BYTES:
+            return None
+        return torch.cat([teacher(x[i : i + TEACHER_CHUNK].to(on)) for i in range(0, len(x), TEACHER_CHUNK)])
+
+
 class MaskedOptimizer:
     """Wrap an optimizer so that every step keeps dead synapses, and their state, at zero."""
 
@@ -147,7 +172,8 @@ def train(
     stress acts between epochs, so the weights returned (saved, evaluated, encoded) are the trained
     ones of the last epoch, not weakened after it (docs/method.md §5).
     With ``config.distill_alpha`` > 0 the loss is :func:`distillation_loss` against
-    ``teacher`` (the parent network, frozen). The model is back on the CPU when this returns.
+    ``teacher`` (the parent network, frozen), whose outputs on the training split are computed once
+    (:func:`teacher_outputs`). The model is back on the CPU when this returns.
     """
     if config.distill_alpha > 0 and teacher is None:
         raise ValueError("distillation (distill_alpha > 0) needs the parent network as teacher")
@@ -173,8 +199,10 @@ def train(
     n = len(data.y_train)
     steps = math.ceil(n / config.batch_size)
     history = []
+    targets = None
     if config.distill_alpha > 0:
         teacher = teacher.to(on).eval()
+        targets = teacher_outputs(teacher, data.x_train, on)
     model.train()
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
@@ -203,8 +231,11 @@ def train(
             logits = model(x)
             loss = objective.loss(logits, y)
             if config.distill_alpha > 0:
-                with torch.no_grad():
-                    target = teacher(x)
+                if targets is not None:
+                    target = targets[index.to(targets.device)]
+                else:
+                    with torch.no_grad():
+                        target = teacher(x)
                 loss = distillation_loss(loss, logits, target, config.distill_alpha, config.temperature)
             new_bad = (first_bad < 0) & ~torch.isfinite(loss.detach())
             first_bad = torch.where(new_bad, step, first_bad)
