@@ -66,12 +66,13 @@ def test_distilled_training_moves_the_student_toward_its_teacher():
         train(student, full_masks(student), data, config, seed=0)
 
 
-def _distilled(monkeypatch, keep_outputs: bool) -> tuple[torch.Tensor, int]:
-    """A student distilled for 3 epochs of 8 batches; its conv1 weights and the teacher's forward passes."""
+def _distilled(monkeypatch, keep_outputs: bool | int) -> tuple[torch.Tensor, list[int]]:
+    """A student distilled for 3 epochs of 8 batches; its conv1 weights and the teacher's forward passes.
+    ``keep_outputs``: True (the default limit), False (a limit of 0 bytes) or the limit in bytes."""
     import evosynth.training as training
 
-    if not keep_outputs:
-        monkeypatch.setattr(training, "TEACHER_OUTPUTS_BYTES", 0)
+    if keep_outputs is not True:
+        monkeypatch.setattr(training, "TEACHER_OUTPUTS_BYTES", int(keep_outputs))
     torch.manual_seed(0)
     teacher, student = LeNet5(), LeNet5()
     calls = []
@@ -88,6 +89,12 @@ def test_the_teachers_outputs_are_computed_once_and_read_by_each_batchs_own_imag
     assert every == [1] + [16] * 24              # over the limit: the teacher runs on each of 3 × 8 batches
     # the same targets either way (up to the rounding of a batch's composition): read by the batch's indices
     assert torch.allclose(kept, per_batch, atol=1e-5)
+
+
+def test_the_teachers_outputs_are_kept_up_to_the_byte_limit_and_no_further(monkeypatch):
+    # 128 images × 10 float32 logits = 5,120 bytes: kept at a limit of 5,120, per batch at 5,119
+    assert _distilled(monkeypatch, keep_outputs=5_120)[1] == [1, 128]
+    assert _distilled(monkeypatch, keep_outputs=5_119)[1] == [1] + [16] * 24
 
 
 # --- schedules ------------------------------------------------------------------------------------
