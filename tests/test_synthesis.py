@@ -147,6 +147,32 @@ def test_evonet_budget_counts_what_the_target_names(target):
     assert all(torch.equal(masks[n], m) for n, m in sample_mask(keep, 4).items())
 
 
+@pytest.mark.parametrize("target", ["macs", "synapses"])
+def test_cluster_driven_budgets_count_what_the_target_names_at_both_levels(target):
+    """Cluster-driven synthesis in budget mode with per-synapse costs (a conv synapse 36 MACs, a linear one 1):
+    target macs keeps F_c of the parent's cluster MACs in expectation; target synapses keeps F_c of its
+    clusters (each counts one) and ignores the costs it is handed."""
+    from evosynth.evolution.encoding import clusters_of
+    from evosynth.evolution.environment import Environment
+    from evosynth.evolution.synthesis import synthesize_clustered
+
+    genome = _genome(5)
+    gen = torch.Generator().manual_seed(6)
+    clusters = {n: torch.rand(p.shape[0], generator=gen) * (clusters_of(p, "filter") > 0).any(1)
+                for n, p in genome.items()}
+    costs = {"conv": torch.full((8, 4, 3, 3), 36.0), "fc": torch.ones(20, 50)}
+    env = Environment(0.3, cluster_factor=0.6, target=target)
+    masks, summary = synthesize_clustered(genome, clusters, "filter", env, 9, costs=costs)
+    cluster_cost = ({n: clusters_of(costs[n] * (p > 0), "filter").sum(1) for n, p in genome.items()}
+                    if target == "macs" else {n: (c > 0).double() for n, c in clusters.items()})
+    keep = {n: torch.clamp(summary["cluster_scale"] * c, max=1.0) for n, c in clusters.items()}
+    parent = sum(float(c.sum()) for c in cluster_cost.values())
+    assert math.isclose(sum(float((keep[n] * cluster_cost[n]).sum()) for n in keep), 0.6 * parent, rel_tol=1e-6)
+    if target == "synapses":  # costs handed over but not the target: the same draw as without them
+        plain, plain_summary = synthesize_clustered(genome, clusters, "filter", env, 9)
+        assert plain_summary == summary and all(torch.equal(plain[n], masks[n]) for n in masks)
+
+
 def _coupled_pair():
     """Layers s and b (rows = units) write the same three channels; b's unit i writes channel (1, 2, 0)[i]."""
     from evosynth.nets.coupling import ChannelGroup, Members
@@ -213,6 +239,42 @@ def test_a_dead_producer_of_a_living_coupled_channel_gets_its_strongest_synapse_
     genome["b"][0] = 0.0  # dead in the parent: the synthesis settles channel 0 the same way
     drawn, _ = synthesize_synapses(genome, Environment(1.0), 0, groups=groups)
     assert drawn["s"].tolist() == [[False, False], [True, True]] and not drawn["b"][0].any()
+
+
+def _conv_residual(b_unit0: torch.Tensor):
+    """Conv producers s (2×1×2×2) and b (2×3×2×2) write the coupled channels, read by a linear head h; a
+    (3×1×2×2) writes three private channels that b reads, channel 1 dead. b's unit 0 is dead, its parent row
+    ``b_unit0`` (3×2×2)."""
+    from evosynth.nets.coupling import ChannelGroup, Members
+
+    two, three = torch.arange(2), torch.arange(3)
+    groups = [ChannelGroup("s", 2, {"s": Members(two, two), "b": Members(two, two)}, {"h": Members(two, two)}),
+              ChannelGroup("a", 3, {"a": Members(three, three)}, {"b": Members(three, three)})]
+    genome = {"s": torch.full((2, 1, 2, 2), 0.6), "a": torch.full((3, 1, 2, 2), 0.7),
+              "b": torch.stack([b_unit0, torch.full((3, 2, 2), 0.4)]), "h": torch.full((2, 2), 0.5)}
+    genome["a"][1] = 0.0
+    genome["b"][1, 1] = 0.0  # b's unit 1 never read the dead channel: only the revival changes anything
+    masks = {n: g > 0 for n, g in genome.items()}
+    masks["b"][0] = False
+    return masks, genome, groups
+
+
+def test_a_dead_conv_producer_is_revived_from_a_living_input_channel_and_a_dead_channel_leaves_its_readers():
+    """Conv rows are (inputs, kh, kw): the living-input mask spans each input's whole kernel. b's unit 0 gets
+    back its strongest synapse reading a living channel (0.5 at input 2, row 1, column 0), not 0.9 at the dead
+    input 1; when it reads only input 1, channel 0 dies in s and b, and the head's synapses on it go too."""
+    from evosynth.evolution.synthesis import shared_fate
+
+    row = torch.zeros(3, 2, 2)
+    row[1, 0, 0], row[2, 1, 0], row[0, 0, 1] = 0.9, 0.5, 0.3
+    settled = shared_fate(*_conv_residual(row))
+    assert settled["b"][0].nonzero().tolist() == [[2, 1, 0]]
+    assert settled["s"].all() and settled["h"].all()
+    only_dead = torch.zeros(3, 2, 2)
+    only_dead[1] = 0.9
+    settled = shared_fate(*_conv_residual(only_dead))
+    assert not settled["s"][0].any() and not settled["b"][0].any() and settled["s"][1].all()
+    assert settled["h"].tolist() == [[False, True], [False, True]]
 
 
 def test_keep_minimum_settles_coupled_channels_first_and_revives_from_living_inputs():
