@@ -139,27 +139,27 @@ def answer(rows: list[dict[str, Any]]) -> tuple[str, list[str]]:
 
 
 def _statement(outcome: str, names: list[str], rows: list[dict[str, Any]], confidence: float) -> str:
-    best = chosen_row(rows)
-    best_text = (f" The one chosen on validation accuracy ({best['val_mean']:.2f} %), {best['architecture']}"
-                 f" ({best['kernels']} kernels, {best['synapses']:,} synapses), reaches {best['accuracy_mean']:.2f} %"
-                 f" on test (interval [{best['accuracy_low']:.2f}, {best['accuracy_high']:.2f}]),"
-                 f" {best['gap_pp']:+.2f} pp from the ancestor.") if best else ""
+    chosen = chosen_row(rows)
+    chosen_text = (f" The one chosen on validation accuracy ({chosen['val_mean']:.2f} %), {chosen['architecture']}"
+                   f" ({chosen['kernels']} kernels, {chosen['synapses']:,} synapses), reaches"
+                   f" {chosen['accuracy_mean']:.2f} % on test (interval [{chosen['accuracy_low']:.2f},"
+                   f" {chosen['accuracy_high']:.2f}]), {chosen['gap_pp']:+.2f} pp from the ancestor.") if chosen else ""
     if outcome == "reached by these recipes":
         return (f"**Reached by these recipes**: {', '.join(names)}, chosen among the rows meeting both targets on"
                 f" validation accuracy alone, lies above the line on test ({confidence:.0%} interval over seeds),"
-                f" trained from scratch with the recipe named in brackets (none: `probe.train`).{best_text}")
+                f" trained from scratch with the recipe named in brackets (none: `probe.train`).{chosen_text}")
     if outcome == "not reached by these recipes":
         return (f"**Not reached by these recipes**: every probed architecture and recipe that meets both targets"
                 f" ({', '.join(names)}) lies below the line ({confidence:.0%} interval over seeds). No network of this"
                 " topology at these widths, dense or kernel-sparse, trained from scratch with any recipe tried here,"
                 " came within the tolerance of the ancestor. This is what these recipes reached, a lower bound on"
                 " what the architectures can reach, not an upper one: another recipe, or a method that trains these"
-                f" widths better than from scratch, may still reach the line.{best_text}")
+                f" widths better than from scratch, may still reach the line.{chosen_text}")
     if outcome == "inconclusive":
         return (f"**Inconclusive**: the row chosen on validation accuracy is not above the line on test, and"
                 f" {', '.join(names)} {'is' if len(names) == 1 else 'are'} not below it (a row above it on test that"
                 f" validation did not choose is not counted: the test set would have chosen it); more seeds or"
-                f" recipes would decide.{best_text}")
+                f" recipes would decide.{chosen_text}")
     return "**No probed architecture meets both targets**: add widths with fewer kernels and synapses."
 
 
