@@ -251,6 +251,12 @@ def test_probe_dag_is_identical_in_dvc_and_snakemake_and_dvc_runs_it(tmp_path):
     assert "| 6-12-192-16 kernel-sparse | kernel-sparse, 46.2 % of its kernels | 36 | 4,132 |" in text
     status = run([str(BIN / "dvc"), "status", "pipelines/probe/dvc.yaml"], cwd=project).stdout
     assert "changed" not in status and "modified" not in status, status
+    # each training's model goes to DVC's cache and its small files to git, so that trainings run on
+    # different machines leave the report everything it reads
+    stage = yaml.safe_load((project / "pipelines/probe/dvc.yaml").read_text())["stages"]["probe_train-w4_8_16_s1"]
+    assert stage["outs"][0] == "results/probe/w4_8_16_s1/model.pt"
+    assert [list(o.values()) for o in stage["outs"][1:]] == [[{"cache": False}]] * 3, stage["outs"]
+    assert (project / "results/probe/w4_8_16_s1/.gitignore").read_text().split() == ["/model.pt"]
 
 
 @pytest.mark.slow

@@ -62,6 +62,10 @@ ROOT_STEPS = ("prepare", "report", "paper_tables", "runtime", "compare", "featur
 ROOT_FILE = "dvc.yaml"
 #: Outputs kept in DVC's cache (and remote), not in git: networks, exports and prepared datasets.
 CACHED_SUFFIXES = (".pt", ".onnx", ".ts", ".npz")
+#: Trainings whose report reads only their small files: each stage is one network, run in groups that may
+#: finish on different machines (a session's DVC cache does not follow the next one), so their metrics, logs
+#: and records live in git beside the report that reads them and only the model goes to DVC's cache.
+SPLIT_STEPS = ("probe_train", "scratch")
 #: Dependencies only the code stages of dvc.yaml have (see :func:`_stage`).
 DVC_ONLY_DEPS = (PARAMS_FILE,)
 
@@ -89,8 +93,10 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
         stage["params"] = params
     # metrics and reports are small and live in git, so `dvc metrics diff` /
     # `dvc plots diff` compare them across commits; a stage writing a model or a dataset goes to DVC's cache.
-    in_git = not any(out.endswith(CACHED_SUFFIXES) for out in step.outs)
-    stage["outs"] = [{out: {"cache": False}} if in_git else out for out in step.outs]
+    cached = [out.endswith(CACHED_SUFFIXES) for out in step.outs]
+    if step.step not in SPLIT_STEPS:
+        cached = [any(cached)] * len(cached)
+    stage["outs"] = [out if keep else {out: {"cache": False}} for out, keep in zip(step.outs, cached)]
     if step.step == "code":
         # Every stage depends on a code stage, so with params.yaml as a dependency the code stages
         # rerun first after any edit: `evosynth code` validates the file and a bad value stops
