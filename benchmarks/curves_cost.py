@@ -5,12 +5,12 @@ pipelines/curves/dvc.yaml``; or ``snakemake -c2 curves``) trains every chain
 of ``curves.evolved``, ``curves.search.candidates`` and ``curves.baselines``
 (baselines on their own schedule: their own generation count), then every
 from-scratch control of ``curves.scratch`` (``ancestor_epochs + g × epochs``
-epochs each), then one latency timing per seed, then the report. The chains
+epochs each), then one latency timing per chain, then the report. The chains
 are costed as in ``evidence_cost.py`` (its :func:`chains_cost` and reference
 figures: every network as the dense ancestor, an upper bound; one stage at a
 time); a control likewise. A latency stage compacts, exports and opens an
-ONNX Runtime session for each network of its seed and its same-architecture
-control (:data:`NETWORK_S` each), then calls every network ``warmup + rounds
+ONNX Runtime session for each network of its chain (its seed's ancestor,
+its generations, its controls) and its same-architecture control (:data:`NETWORK_S` each), then calls every network ``warmup + rounds
 × (1 + ⌈repeats / rounds⌉)`` times (``runtime``'s harness settings), each call
 costed as the dense ancestor's batch-1 latency (:data:`CALL_MS`, an upper bound).
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from evidence_cost import REFERENCE, chains_cost, cost_parser, scaled_figures
 
-from evosynth.pipeline.curves import curve_runs, curve_seeds, scratch_runs
+from evosynth.pipeline.curves import curve_chains, curve_runs, scratch_runs
 from evosynth.pipeline.curves_steps import timed_networks
 from evosynth.pipeline.params import load_params, training_spec
 from evosynth.pipeline.seeds import members
@@ -43,12 +43,14 @@ CALL_MS = 0.13
 LATENCY_STAGE_S = 10.0
 
 
-def latency_cost(params: dict) -> dict[str, float]:
-    """Wall seconds of the latency stages: networks timed per seed (with the control), calls per network."""
+def latency_cost(params: dict, chains: list[str] | None = None) -> dict[str, float]:
+    """Wall seconds of the latency stages of ``chains`` (default: every chain of the curves): networks timed per
+    chain (with the control), calls per network."""
     settings = params["runtime"]
     calls = settings["warmup"] + settings["rounds"] * (1 + -(-settings["repeats"] // settings["rounds"]))
-    networks = sum(len(timed_networks(params, seed)) + 1 for seed in curve_seeds(params))  # + the control
-    seconds = len(curve_seeds(params)) * LATENCY_STAGE_S + networks * (NETWORK_S + calls * CALL_MS / 1e3)
+    chains = curve_chains(params) if chains is None else chains
+    networks = sum(len(timed_networks(params, chain)) + 1 for chain in chains)  # + the control
+    seconds = len(chains) * LATENCY_STAGE_S + networks * (NETWORK_S + calls * CALL_MS / 1e3)
     return {"timed": networks, "calls": calls, "latency_s": seconds}
 
 
@@ -72,25 +74,25 @@ def curves_cost(params: dict, epoch_s: float, evaluate_s: float, stage_s: float,
 
 def groups(params: dict, epoch_s: float, evaluate_s: float, stage_s: float,
            other_s: float) -> list[tuple[str, int, float]]:
-    """(group, chains or controls, wall seconds) of the target's parts, in the order they can run: the evolved run
-    (it trains every seed's ancestor), each candidate, each baseline, each chain's controls. A group is what one
-    session runs and commits (``dvc repro`` of its chains' pipelines); they add up to the target less its timings
-    and report."""
+    """(run, chains, wall seconds) of the target's parts, in the order they can run: the evolved run (it trains
+    every seed's ancestor), each candidate, each baseline; each with its chains' from-scratch controls and
+    timings. A chain with its controls and its timing needs no other chain's networks (its seed's ancestor
+    aside: a few minutes to retrain on a new machine): one session runs and commits it (``dvc repro`` of its
+    ``latency-<chain>`` stage). The groups add up to the target less its report."""
     out = []
     for name in curve_runs(params):
         chains = members(params, name)
-        out.append((name, len(chains), chains_cost(params, chains, epoch_s, evaluate_s, stage_s, other_s)["wall_s"]))
-    controls = scratch_runs(params)
-    for name in (params["curves"].get("scratch") or {}).get("chains", []):
-        chains = set(members(params, name))
-        mine = [(chain, g) for chain, g, _ in controls if chain in chains]
-        out.append((f"scratch: {name}", len(mine), controls_cost(params, mine, epoch_s, evaluate_s, stage_s)[1]))
+        mine = [(chain, g) for chain, g, _ in scratch_runs(params) if chain in chains]
+        seconds = (chains_cost(params, chains, epoch_s, evaluate_s, stage_s, other_s)["wall_s"]
+                   + controls_cost(params, mine, epoch_s, evaluate_s, stage_s)[1] + latency_cost(params, chains)["latency_s"])
+        out.append((name, len(chains), seconds))
     return out
 
 
 def groups_table(params: dict, figures: tuple[float, ...]) -> str:
-    rows = ["| group | chains or controls | hours |", "|:---|---:|---:|"]
-    rows += [f"| {name} | {count} | {seconds / 3600:.2f} |" for name, count, seconds in groups(params, *figures)]
+    rows = ["| run | chains | hours | a chain with its controls and timing |", "|:---|---:|---:|---:|"]
+    rows += [f"| {name} | {count} | {seconds / 3600:.2f} | {seconds / count / 3600:.2f} |"
+             for name, count, seconds in groups(params, *figures)]
     return "\n".join(rows)
 
 
@@ -113,8 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.dry:
         lines.append(estimate_line(params, "scaled from this run, batch 64", scaled_figures(args)))
     lines.append(estimate_line(params, "quiet-machine reference", REFERENCE))
-    lines += ["", "By group at the reference figures (upper bounds; one session runs and commits a group, or a"
-              " seed's chain of one):", "", groups_table(params, REFERENCE)]
+    lines += ["", "By run at the reference figures (upper bounds; one session runs and commits a chain with its"
+              " controls and timing, or several):", "", groups_table(params, REFERENCE)]
     print("\n".join(lines))
 
 

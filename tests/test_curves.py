@@ -16,11 +16,11 @@ from evosynth.artifacts import load_checkpoint, save_checkpoint
 from evosynth.errors import ArtifactError, ParamsError
 from evosynth.nets.architectures import LeNet5
 from evosynth.nets.masks import full_masks, prunable_layers, total_synapses
-from evosynth.pipeline.curves import curve_seeds, latency_folder, scratch_runs
+from evosynth.pipeline.curves import curve_chains, latency_folder, scratch_runs
 from evosynth.pipeline.curves_steps import timed_networks
 from evosynth.pipeline.layout import chain_metrics
 from evosynth.pipeline.params import validate_params
-from evosynth.pipeline.pickset import seeded_chains
+from evosynth.pipeline.pickset import chain_seed, seeded_chains
 from evosynth.pipeline.plan import build_plan
 from evosynth.pipeline.steps.common import network_payload
 from evosynth.pipeline.steps.common import load_network
@@ -344,15 +344,15 @@ def _write_chains(root: Path, params: dict) -> None:
 
 
 def write_timings(root: Path, params: dict, speed=lambda folder, seed: 1.5 + 0.1 * seed) -> None:
-    """A latency.json per seed holding every timed folder (speed-up ``speed(folder, seed)``; gen0: 1)."""
-    for seed in curve_seeds(params):
-        folders = timed_networks(params, seed)
+    """A latency.json per chain holding every timed folder (speed-up ``speed(folder, seed)``; gen0: 1)."""
+    for chain in curve_chains(params):
+        folders, seed = timed_networks(params, chain), chain_seed(params, chain)
         networks = {f: {"median_ms": 0.1 / (1.0 if f == folders[0] else speed(f, seed)),
                         "speedup": {"median": 1.0 if f == folders[0] else speed(f, seed)}} for f in folders}
         control = {"copy_of": folders[0], "speedup": {"median": 1.001, "p10": 0.97, "p90": 1.03}, "within_spread": True}
-        path = root / latency_folder(seed) / "latency.json"
+        path = root / latency_folder(chain) / "latency.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"seed": seed, "networks": networks, "control": control}))
+        path.write_text(json.dumps({"chain": chain, "seed": seed, "networks": networks, "control": control}))
         record(path)
 
 
@@ -396,8 +396,8 @@ def test_curves_target_dag_is_identical_in_dvc_and_snakemake_and_stays_out_of_th
     dvc = dvc_dag(project, "curves")
     assert dvc == snakemake_dag(project, "curves")
     # prepare; pk: 2 seeds x (ancestor + evaluate + 2 generations x 4 steps); 3 baselines x 2 seeds x 3 steps x
-    # (prune, retrain, evaluate); 4 controls; one timing per seed; the report
-    assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 * (2 + 2 * 4) + 3 * 2 * 3 * 3 + 4 + 2 + 1
+    # (prune, retrain, evaluate); 4 controls; one timing per chain (4 runs x 2 seeds); the report
+    assert len([j for j in dvc if j[0] != "code"]) == 1 + 2 * (2 + 2 * 4) + 3 * 2 * 3 * 3 + 4 + 4 * 2 + 1
     assert not any(j[0] in ("curves", "scratch", "latency") for j in snakemake_dag(project, "all"))
 
 
@@ -414,21 +414,23 @@ def test_curves_cost_arithmetic_by_hand(cost_module):
     # epoch 10 s, evaluate 1 s, 0.5 s per stage, encode + synthesize (or prune) 2 s:
     # pk: 2 seeds x (ancestor 10 + 1 + 2 x 0.5, then 2 generations x (10 + 1 + 2 + 4 x 0.5)); the baselines on
     # their own 3 steps: 3 x 2 seeds x 3 x (10 + 1 + 2 + 3 x 0.5); 4 controls of 1 + 2 x 1 epochs: 4 x (30 + 1 + 0.5);
-    # 2 timings of 3 + 9 + 2 networks and the control, each 0.5 s and 10 + 10 x (1 + 3) calls of 0.13 ms, 10 s a stage
+    # 8 timings, one per chain, of its 3 (pk) or 4 (a baseline: the ancestor and 3 steps) networks, its control
+    # (pk's and pk_magnitude's) and the copy of the ancestor, each 0.5 s and 10 + 10 x (1 + 3) calls of 0.13 ms,
+    # 10 s a stage
     cost = cost_module.curves_cost(params, 10.0, 1.0, 0.5, 2.0)
     assert (cost["chains"], cost["ancestors"], cost["generations"]) == (8, 2, 4 + 18)
     assert (cost["controls"], cost["scratch_epochs"]) == (4, 12)
-    assert (cost["timed"], cost["calls"]) == (30, 50)
-    assert cost["latency_s"] == pytest.approx(2 * 10 + 30 * (0.5 + 50 * 0.13e-3))
+    assert (cost["timed"], cost["calls"]) == (2 * (3 + 1 + 1 + 3 * (4 + 1) + 1), 50)
+    assert cost["latency_s"] == pytest.approx(8 * 10 + 42 * (0.5 + 50 * 0.13e-3))
     assert cost["wall_s"] == pytest.approx(2 * (12 + 30) + 18 * 14.5 + 4 * 31.5 + cost["latency_s"] + cost_module.REPORT_S)
-    # by group: pk with its ancestors, each baseline, each chain's controls (2 seeds x generation 2 each)
+    # by run: pk with its ancestors, each baseline; each with its controls (2 seeds x generation 2) and timings
     parts = cost_module.groups(params, 10.0, 1.0, 0.5, 2.0)
-    assert [(name, n) for name, n, _ in parts] == [
-        ("pk", 2), ("pk_magnitude", 2), ("pk_random", 2), ("pk_l1_filter", 2), ("scratch: pk", 2),
-        ("scratch: pk_magnitude", 2)]
-    assert [seconds for _, _, seconds in parts] == pytest.approx([2 * (12 + 30), *[6 * 14.5] * 3, 2 * 31.5, 2 * 31.5])
-    assert sum(seconds for _, _, seconds in parts) == pytest.approx(cost["wall_s"] - cost["latency_s"]
-                                                                    - cost_module.REPORT_S)
+    assert [(name, n) for name, n, _ in parts] == [("pk", 2), ("pk_magnitude", 2), ("pk_random", 2), ("pk_l1_filter", 2)]
+    timing = 10 + 0.5 + 50 * 0.13e-3  # a stage and one network's share
+    assert [seconds for _, _, seconds in parts] == pytest.approx([
+        2 * (12 + 30) + 2 * 31.5 + 2 * (10 + 5 * (timing - 10)), 6 * 14.5 + 2 * 31.5 + 2 * (10 + 6 * (timing - 10)),
+        6 * 14.5 + 2 * (10 + 5 * (timing - 10)), 6 * 14.5 + 2 * (10 + 5 * (timing - 10))])
+    assert sum(seconds for _, _, seconds in parts) == pytest.approx(cost["wall_s"] - cost_module.REPORT_S)
 
 
 def test_a_cost_run_without_the_prepared_data_stops_in_one_line_naming_the_stage_that_makes_it(
@@ -446,9 +448,10 @@ def test_curves_cost_dry_run_prints_the_estimate_of_the_committed_params(cost_mo
     out = capsys.readouterr().out
     # 5 seeds of curve_pick and 3 baselines, 2 seeds of 6 candidates; controls: 2 chains x 4 generations x 5 seeds
     assert "quiet-machine reference: 32 chains, 5 ancestors" in out and "40 from-scratch controls" in out
-    # per seed of 5: curve_pick's 13 networks and 3 x 14 of the baselines, 8 controls, the timing control; per seed
-    # of 2: the candidates' offspring (16 + 5 x 12): 5 x (13 + 42 + 8 + 1) + 2 x 76
-    assert "472 networks timed (50 calls each" in out
+    # one timing per chain, each with its seed's ancestor and the copy of it: per seed of 5, curve_pick's 12
+    # generations and 4 controls, 3 baselines' 14 steps and l1_filter_curve's 4 controls; per seed of 2, the
+    # candidates' generations (16 + 5 x 12): 5 x ((2 + 12 + 4) + 3 x (2 + 14) + 4) + 2 x (6 x 2 + 16 + 5 x 12)
+    assert "526 networks timed (50 calls each" in out
 
 
 def test_the_committed_curves_run_five_seeds_of_the_picks_configuration_against_baselines_on_their_own_course():

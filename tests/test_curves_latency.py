@@ -1,4 +1,4 @@
-"""The trade-off curves' third axis: batch-1 latency of every network a curve point stands on, one timing per seed."""
+"""The trade-off curves' third axis: batch-1 latency of every network a curve point stands on, one timing per chain."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from evosynth.reporting.curves_latency import control_lines, geometric, latency_
 
 
 def _small() -> dict:
-    """The curves with one baseline and one control: 7 networks per seed, small harness settings."""
+    """The curves with one baseline and one control: pk's chain times 3 networks and a control, small settings."""
     params = _curves()
     params["baselines"] = {"pk_magnitude": params["baselines"]["pk_magnitude"]}
     params["curves"].update(baselines=["pk_magnitude"], scratch={"chains": ["pk"], "generations": [1]})
@@ -34,21 +34,26 @@ def _small() -> dict:
     return params
 
 
-def test_one_timing_per_seed_reads_every_network_of_its_chains_and_controls_with_native_numerics():
+def test_one_timing_per_chain_reads_its_networks_and_controls_and_no_other_chains_with_native_numerics():
     params = validate_params(_curves())
     steps = {s.name: s for s in build_plan(params) if s.step == "latency"}
-    assert sorted(steps) == ["latency-s0", "latency-s1"]
-    step = steps["latency-s1"]
+    assert sorted(steps) == sorted(f"latency-{run}_s{seed}" for run in ("pk", "pk_magnitude", "pk_random",
+                                                                        "pk_l1_filter") for seed in (0, 1))
+    step = steps["latency-pk_magnitude_s1"]
     models = set(step.deps) - {"results/.code/latency.json"}
-    assert models == {f"{f}/model.pt" for f in timed_networks(params, 1)}
-    assert len(models) == 3 + 3 * 3 + 2  # pk gen0-2; three baselines' 3 steps; two controls (pk, pk_magnitude)
-    assert "results/scratch/pk_magnitude_s1/gen2/model.pt" in models and not any("_s0/" in m for m in models)
-    assert step.cmd.endswith("latency --params params.yaml --seed 1 --out-dir results/latency/s1")
-    assert step.outs == ("results/latency/s1/latency.json", "results/latency/s1/latency.provenance.json")
+    assert models == {f"{f}/model.pt" for f in timed_networks(params, "pk_magnitude_s1")}
+    # its seed's ancestor, its own 3 steps, its control; no other chain's network, no other seed's
+    assert models == {"results/pk_s1/gen0/model.pt", *(f"results/pk_magnitude_s1/gen{g}/model.pt" for g in (1, 2, 3)),
+                      "results/scratch/pk_magnitude_s1/gen2/model.pt"}
+    assert timed_networks(params, "pk_random_s0")[0] == "results/pk_s0/gen0"  # the ancestor first: the reference
+    assert step.cmd.endswith("latency --params params.yaml --chain pk_magnitude_s1 --out-dir"
+                             " results/latency/pk_magnitude_s1")
+    assert step.outs == ("results/latency/pk_magnitude_s1/latency.json",
+                         "results/latency/pk_magnitude_s1/latency.provenance.json")
     assert not step.default and "numerics" not in step.params and "runtime.repeats" in step.params
     assert numerics.mode_of({"numerics": "portable"}, "latency") == "native"  # it times what users run
     curves = next(s for s in build_plan(params) if s.step == "curves")
-    assert {"results/latency/s0/latency.json", "results/latency/s1/latency.json"} <= set(curves.deps)
+    assert {f"{s.folder}/latency.json" for s in steps.values()} <= set(curves.deps)
 
 
 def _network(path, keep: float, seed: int) -> None:
@@ -67,14 +72,15 @@ def _network(path, keep: float, seed: int) -> None:
 
 def test_the_latency_step_times_every_network_beside_a_copy_of_the_ancestor(tmp_path):
     params = validate_params(_small())
-    folders = timed_networks(params, 1)
-    assert folders[0] == "results/pk_s1/gen0" and len(folders) == 3 + 3 + 1
+    folders = timed_networks(params, "pk_s1")
+    assert folders == ["results/pk_s1/gen0", "results/pk_s1/gen1", "results/pk_s1/gen2", "results/scratch/pk_s1/gen1"]
     for i, folder in enumerate(folders):
         _network(tmp_path / folder / "model.pt", 1.0 if i == 0 else 0.3, i)
-    record_ = run_latency(params, 1, tmp_path / "out", root=tmp_path)
+    record_ = run_latency(params, "pk_s1", tmp_path / "out", root=tmp_path)
     written = json.loads((tmp_path / "out/latency.json").read_text())
     assert written == json.loads(json.dumps(record_))
     assert sorted(written["networks"]) == sorted(folders) and written["configuration"] == "onnxruntime_1thread"
+    assert (written["chain"], written["seed"]) == ("pk_s1", 1)
     ancestor = written["networks"][folders[0]]
     assert ancestor["speedup"]["median"] == 1.0  # against itself, round by round
     assert len(ancestor["rounds_ms"]) == 2 and all(len(r) == 3 for r in ancestor["rounds_ms"])  # 6 runs, 2 rounds
@@ -85,8 +91,9 @@ def test_the_latency_step_times_every_network_beside_a_copy_of_the_ancestor(tmp_
         assert net["speedup"]["median"] == pytest.approx((ratios[0] + ratios[1]) / 2)
     provenance = json.loads((tmp_path / "out/latency.provenance.json").read_text())
     assert provenance["params"]["networks"] == folders and provenance["params"]["runtime"]["repeats"] == 6
-    with pytest.raises(ParamsError, match=r"^--seed: 7 is not a seed of the curves; allowed: 0, 1$"):
-        run_latency(params, 7, tmp_path / "bad", root=tmp_path)
+    with pytest.raises(ParamsError, match=r"^--chain: 'pk_s7' is not a chain of the curves; allowed: pk_s0, pk_s1,"
+                                          r" pk_magnitude_s0, pk_magnitude_s1$"):
+        run_latency(params, "pk_s7", tmp_path / "bad", root=tmp_path)
 
 
 def _median(values: list[float]) -> float:
@@ -107,9 +114,9 @@ def test_the_latency_table_averages_speed_ups_geometrically_and_flags_a_control_
     assert rows[1]["b"]["n"] == 0 and rows[0]["b"]["latency_ms"] == pytest.approx(0.25)
     good = {"copy_of": "results/a/gen0", "speedup": {"median": 1.004, "p10": 0.98, "p90": 1.02}, "within_spread": True}
     bad = {**good, "speedup": {"median": 1.2, "p10": 1.1, "p90": 1.3}, "within_spread": False}
-    lines = control_lines({1: bad, 0: good})
-    assert lines[0].startswith("- seed 0: a second copy of results/a/gen0 reads 1.004× [0.980–1.020] (1.00× within")
-    assert "seed 1" in lines[1] and "NOT 1.00× within the spread" in lines[1]
+    lines = control_lines({"a_s0": good, "b_s0": bad})
+    assert lines[0].startswith("- a_s0: a second copy of results/a/gen0 reads 1.004× [0.980–1.020] (1.00× within")
+    assert lines[1].startswith("- b_s0:") and "NOT 1.00× within the spread" in lines[1]
 
 
 def test_the_curves_report_draws_accuracy_against_measured_speed_up_and_tables_it(tmp_path):
@@ -120,7 +127,7 @@ def test_the_curves_report_draws_accuracy_against_measured_speed_up_and_tables_i
     rows = run_curves(params, out, root=tmp_path)["rows"]
     text = (out / "curves.md").read_text()
     assert "## At fixed latency speedup" in text and "## Measured batch-1 latency" in text
-    assert "- seed 1: a second copy of results/pk_s1/gen0 reads 1.001×" in text
+    assert "- pk_random_s1: a second copy of results/pk_s1/gen0 reads 1.001×" in text
     # every later network of seed s reads 1.5 + s: over seeds 0 and 1, the geometric mean of 1.5 and 2.5
     assert f"| 1 | {math.sqrt(1.5 * 2.5):.2f}× [" in text
     at2 = next(r for r in rows if r["axis"] == "latency_speedup" and r["point"] == 2)
@@ -143,17 +150,17 @@ def test_a_control_stands_at_its_own_measured_speed_up_and_at_its_networks_count
     assert row["mac_reduction"] == 3 and row["synaptic_efficiency"] == 7
 
 
-def test_a_network_missing_from_its_seeds_timing_is_refused_in_one_line(tmp_path):
+def test_a_network_missing_from_its_chains_timing_is_refused_in_one_line(tmp_path):
     params = validate_params(_curves())
     _write_chains(tmp_path, params)
     write_timings(tmp_path, params)
-    path = tmp_path / "results/latency/s1/latency.json"
+    path = tmp_path / "results/latency/pk_random_s1/latency.json"
     timing = json.loads(path.read_text())
     del timing["networks"]["results/pk_random_s1/gen2"]
     path.write_text(json.dumps(timing))
     record(path)
     with pytest.raises(ArtifactError, match=r"^pk_random_s1: results/pk_random_s1/gen2 is not in the latency record"
-                                            r" of seed 1; allowed: "):
+                                            r" of pk_random_s1; allowed: "):
         run_curves(params, tmp_path / "out", root=tmp_path)
 
 
@@ -161,20 +168,22 @@ def test_the_timings_dag_is_identical_in_dvc_and_snakemake_and_its_record_stays_
     """With the search's candidates, one distilled from the ancestor: the same jobs in both engines."""
     params = _searched(distill={"alpha": 0.5, "temperature": 2.0, "teacher": "ancestor"})
     project = _rendered(tmp_path, "curves", params)
-    dvc = dvc_dag(project, "latency-s1")
-    assert dvc == snakemake_dag(project, "results/latency/s1/latency.json")
+    dvc = dvc_dag(project, "latency-pk_e2_s1")
+    assert dvc == snakemake_dag(project, "results/latency/pk_e2_s1/latency.json")
     (latency,) = [j for j in dvc if j[0] == "latency"]
-    assert "evosynth latency --params params.yaml --seed 1" in latency[1]
-    # the seed's chains (pk: ancestor + 2 generations; pk_e2 and pk_slow: 2 each; 3 baselines x 3 steps) and
-    # its 2 controls are upstream; pk_e2 learns from pk_s1's ancestor in both engines
-    assert len([j for j in dvc if j[0] in ("stress_train", "retrain")]) == 1 + 2 + 2 + 2 + 9
+    assert "evosynth latency --params params.yaml --chain pk_e2_s1" in latency[1]
+    # upstream: the seed's ancestor and pk_e2's 2 generations, no other chain; pk_e2 learns from pk_s1's
+    # ancestor in both engines
+    assert len([j for j in dvc if j[0] in ("stress_train", "retrain")]) == 1 + 2
     (e2,) = [j for j in dvc if j[0] == "retrain" and "--experiment pk_e2_s1 --generation 2" in j[1]]
     assert "--teacher results/pk_s1/gen0/model.pt" in e2[1]
-    assert len([j for j in dvc if j[0] == "scratch"]) == 2
+    assert not [j for j in dvc if j[0] == "scratch"]  # pk_e2 has no controls
+    assert snakemake_dag(project, "results/latency/pk_s1/latency.json") == dvc_dag(project, "latency-pk_s1")
+    assert len([j for j in dvc_dag(project, "latency-pk_s1") if j[0] == "scratch"]) == 1  # pk's own control
     import yaml
 
     stages = yaml.safe_load((project / "pipelines/curves/dvc.yaml").read_text())["stages"]
-    assert stages["latency-s1"]["outs"][0] == {"results/latency/s1/latency.json": {"cache": False}}
+    assert stages["latency-pk_e2_s1"]["outs"][0] == {"results/latency/pk_e2_s1/latency.json": {"cache": False}}
 
 
 def test_a_timing_runs_through_the_cli_with_native_kernels(tmp_path):
@@ -182,11 +191,13 @@ def test_a_timing_runs_through_the_cli_with_native_kernels(tmp_path):
     params["numerics"] = "portable"
     project = make_project(tmp_path / "p", params, git=False)
     checked = validate_params(params)
-    for i, folder in enumerate(timed_networks(checked, 0)):
+    for i, folder in enumerate(timed_networks(checked, "pk_s0")):
         _network(project / folder / "model.pt", 1.0 if i == 0 else 0.5, i)
-    out = run([str(BIN / "evosynth"), "latency", "--seed", "0", "--out-dir", "results/latency/s0"], cwd=project)
-    assert "seed 0: 7 networks timed; control (a copy of results/pk_s0/gen0)" in out.stdout
-    provenance = json.loads((project / "results/latency/s0/latency.provenance.json").read_text())
+    out = run([str(BIN / "evosynth"), "latency", "--chain", "pk_s0", "--out-dir", "results/latency/pk_s0"],
+              cwd=project)
+    assert "pk_s0: 4 networks timed; control (a copy of results/pk_s0/gen0)" in out.stdout
+    provenance = json.loads((project / "results/latency/pk_s0/latency.provenance.json").read_text())
     assert '"numerics": "native"' in json.dumps(provenance)  # portable params: the timing runs native anyway
-    bad = run([str(BIN / "evosynth"), "latency", "--seed", "5", "--out-dir", "x"], cwd=project, check=False)
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.strip().endswith("allowed: 0, 1")
+    bad = run([str(BIN / "evosynth"), "latency", "--chain", "pk_s5", "--out-dir", "x"], cwd=project, check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().endswith("allowed: pk_s0, pk_s1, pk_magnitude_s0, pk_magnitude_s1")

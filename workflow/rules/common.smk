@@ -68,7 +68,7 @@ wildcard_constraints:
     scored=f"(?={_one_of(SCORED)}/)[A-Za-z][A-Za-z0-9_]*[/][A-Za-z][A-Za-z0-9_]*[/]gen[0-9]+([/]m[0-9]+)?",
     net=_one_of({s.unit for s in PLAN.values() if s.step == "probe_train"}),  # a probe network: w<widths>_s<seed>
     scratched=_one_of({Path(*s.unit.rsplit("-", 1)).as_posix() for s in PLAN.values() if s.step == "scratch"}),  # <chain>/gen<g>
-    timed=_one_of({s.unit for s in PLAN.values() if s.step == "latency"}),  # s<seed>: one latency timing of the curves
+    timed=_one_of({s.unit for s in PLAN.values() if s.step == "latency"}),  # <chain>: one latency timing of the curves
 
 
 def all_outputs():

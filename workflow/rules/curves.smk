@@ -1,5 +1,5 @@
 # The trade-off curves (named target: `snakemake -c2 curves`; docs/method.md §10.6): the from-scratch
-# controls of curves.scratch, one latency timing per seed, and the curves report over every chain of
+# controls of curves.scratch, one latency timing per chain, and the curves report over every chain of
 # curves.evolved, curves.search.candidates and curves.baselines.
 # Every rule runs the command the plan gives it (params.cmd: the same string as dvc.yaml's cmd,
 # `evosynth <step> …`), with its threads as torch's thread count (EVOSYNTH_THREADS).

@@ -167,10 +167,10 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             args=(arg("--model", type=Path, required=True, help="the network's model.pt"),
                   arg("--ancestor", type=Path, required=True, help="the chain's generation 0 model.pt"), _DATA)),
     Command("latency", "The trade-off curves' third axis: batch-1 ONNX Runtime latency (1 thread) of every network"
-            " a curve point of one seed stands on, interleaved in one process with a second copy of the seed's"
-            " ancestor (the same-architecture control); speed-ups against the ancestor, paired by round.", "latency",
-            experiment=False, generation=False,
-            args=(arg("--seed", type=int, required=True, help="one of the evolved run's seeds"),)),
+            " a curve point of one chain stands on (its generations and its from-scratch controls), interleaved in"
+            " one process with a second copy of its seed's ancestor (the same-architecture control); speed-ups"
+            " against the ancestor, paired by round.", "latency", experiment=False, generation=False,
+            args=(arg("--chain", required=True, help="a chain of a run of the curves at one seed (curve_pick_s0)"),)),
     Command("curves", "The trade-off curves: accuracy against synaptic efficiency, MAC reduction and measured"
             " batch-1 speed-up per method over seeds, the table at fixed operating points, the controls trained"
             " from scratch and the search for the evolved configuration, chosen on validation (reports/curves/).",

@@ -14,14 +14,16 @@ that seed's ancestor, the evolved run's generation 0 (one line per seed).
 Every chain of ``curves.scratch.chains`` (a name with seeds: each seed's
 chain) gets the from-scratch control of each generation of
 ``curves.scratch.generations``. Every network a curve point stands on is
-timed, one stage per seed::
+timed, one stage per chain: a chain, its controls and its timing need no
+other chain's networks, so a group of chains runs, is timed and is committed
+in one session, and the report reads only files kept in git::
 
     scratch   results/scratch/<chain>/gen<g>/model.pt, metrics.json, train_log.json
               (deps: the chain's generation g model.pt, its ancestor's model.pt, its prepared data)
-    latency   results/latency/s<seed>/latency.json: batch-1 ONNX Runtime latency, 1 thread, of every
-              generation of every chain of the seed and of its controls, interleaved with a second
-              copy of the seed's ancestor (the same-architecture control); speed-ups against the ancestor
-              (deps: those model.pt files)
+    latency   results/latency/<chain>/latency.json: batch-1 ONNX Runtime latency, 1 thread, of every
+              generation of the chain (its seed's ancestor first) and of its controls, interleaved with a
+              second copy of that ancestor (the same-architecture control); speed-ups against the
+              ancestor (deps: those model.pt files)
     curves    reports/curves/curves.{md,csv}, curves_{synapses,macs,latency,search}.png, search.csv
               (deps: every generation's metrics.json of every chain, every scratch metrics.json,
               every latency.json)
@@ -54,8 +56,8 @@ def scratch_unit(chain: str, generation: int) -> str:
     return f"{chain}-gen{generation}"
 
 
-def latency_folder(seed: int) -> str:
-    return f"{LATENCY_RESULTS}/s{seed}"
+def latency_folder(chain: str) -> str:
+    return f"{LATENCY_RESULTS}/{chain}"
 
 
 def configurations(params: dict[str, Any]) -> list[str]:
@@ -73,6 +75,12 @@ def curve_runs(params: dict[str, Any]) -> list[str]:
 def curve_seeds(params: dict[str, Any]) -> list[int]:
     """The seeds of the curves: the evolved run's (every run of the curves has them)."""
     return sorted(seeded_chains(params, params["curves"]["evolved"]))
+
+
+def curve_chains(params: dict[str, Any]) -> list[str]:
+    """Every chain of every run of the curves (each run's seeds in order), each timed on its own."""
+    return list(dict.fromkeys(chain for name in curve_runs(params)
+                              for _, chain in sorted(seeded_chains(params, name).items())))
 
 
 def search_seeds(params: dict[str, Any]) -> list[int]:

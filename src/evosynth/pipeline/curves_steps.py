@@ -5,25 +5,17 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from evosynth.pipeline.curves import CURVES_DIR, curve_runs, curve_seeds, latency_folder, scratch_runs, scratch_unit
+from evosynth.pipeline.curves import CURVES_DIR, curve_chains, curve_runs, latency_folder, scratch_runs, scratch_unit
 from evosynth.pipeline.layout import chain_metrics, member_dir, prepared_path, run_dir
-from evosynth.pipeline.pickset import seeded_chains
 from evosynth.pipeline.seeds import BASELINE_FAMILIES, members
 from evosynth.pipeline.stage import Step, make_step
 
 
-def timed_networks(params: dict[str, Any], seed: int) -> list[str]:
-    """The folders of every network a curve point of ``seed`` stands on, the seed's ancestor first: every
-    generation of every run's chain of that seed, then its from-scratch controls."""
-    mine = members_at(params, seed)
-    folders = [str(PurePosixPath(m).parent) for chain in mine for m in chain_metrics(chain, params)]
-    folders += [folder for chain, _, folder in scratch_runs(params) if chain in mine]
-    return list(dict.fromkeys(folders))
-
-
-def members_at(params: dict[str, Any], seed: int) -> list[str]:
-    """The chain of every run of the curves at ``seed`` (a candidate searched on other seeds has none)."""
-    return [chains[seed] for name in curve_runs(params) if seed in (chains := seeded_chains(params, name))]
+def timed_networks(params: dict[str, Any], chain: str) -> list[str]:
+    """The folders of every network a curve point of ``chain`` stands on: its generations, its seed's ancestor
+    first (a baseline's generation 0 is the run's it follows), then its from-scratch controls."""
+    folders = [str(PurePosixPath(m).parent) for m in chain_metrics(chain, params)]
+    return [*folders, *(folder for c, _, folder in scratch_runs(params) if c == chain)]
 
 
 def _followed(params: dict[str, Any], chain: str) -> str:
@@ -57,15 +49,15 @@ def _reach(params: dict[str, Any]) -> tuple[str, ...]:
 
 
 def latency_steps(params: dict[str, Any]) -> list[Step]:
-    """One timing per seed: every network of the seed's chains and controls, with the same-architecture control."""
+    """One timing per chain: every network of the chain and its controls, with the same-architecture control."""
     steps = []
     # what it reads: the harness settings, which runs and controls are timed, how far each run goes
     reads = ("runtime.repeats", "runtime.rounds", "runtime.warmup", "curves.evolved", "curves.baselines",
              "curves.search.candidates", "curves.scratch", *_reach(params))
-    for seed in curve_seeds(params):
-        deps = [f"{folder}/model.pt" for folder in timed_networks(params, seed)]
-        steps.append(make_step("latency", "latency", latency_folder(seed), deps, ["--seed", str(seed)],
-                               params=reads, unit=f"s{seed}"))
+    for chain in curve_chains(params):
+        deps = [f"{folder}/model.pt" for folder in timed_networks(params, chain)]
+        steps.append(make_step("latency", "latency", latency_folder(chain), deps, ["--chain", chain],
+                               params=reads, unit=chain))
     return steps
 
 

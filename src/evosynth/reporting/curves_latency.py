@@ -1,11 +1,11 @@
 """The trade-off curves' measured axis: batch-1 speed-up against the seed's ancestor (docs/method.md §10.6).
 
-Each network's speed-up is measured per seed (the latency step: ONNX Runtime,
+Each network's speed-up is measured per chain (the latency step: ONNX Runtime,
 one thread, batch 1, interleaved with a second copy of the seed's ancestor)
 and sits in its generation's metrics as ``latency_speedup``. Over seeds a
 speed-up is a ratio, so it is averaged as a geometric mean, with the t
 interval taken on log10 and mapped back. The same-architecture control of
-each seed must read 1.00× within the spread of its rounds.
+each chain's timing must read 1.00× within the spread of its rounds.
 """
 
 from __future__ import annotations
@@ -38,19 +38,20 @@ def latency_rows(methods: dict[str, dict[int, dict[int, dict[str, Any]]]], confi
     return rows
 
 
-def control_lines(controls: dict[int, dict[str, Any]]) -> list[str]:
-    """One line per seed: the copy of its ancestor against the ancestor, and whether it reads 1.00×."""
+def control_lines(controls: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per timing (a chain): the copy of its seed's ancestor against the ancestor, and whether it reads
+    1.00×."""
     lines = []
-    for seed, c in sorted(controls.items()):
+    for chain, c in controls.items():
         s = c["speedup"]
         verdict = ("1.00× within the spread" if c["within_spread"]
-                   else "NOT 1.00× within the spread: the timings of this seed are suspect")
-        lines.append(f"- seed {seed}: a second copy of {c['copy_of']} reads {s['median']:.3f}× [{s['p10']:.3f}–"
+                   else "NOT 1.00× within the spread: the timings of this chain are suspect")
+        lines.append(f"- {chain}: a second copy of {c['copy_of']} reads {s['median']:.3f}× [{s['p10']:.3f}–"
                      f"{s['p90']:.3f}] ({verdict})")
     return lines
 
 
-def markdown(rows: list[dict[str, Any]], controls: dict[int, dict[str, Any]], methods: list[str]) -> list[str]:
+def markdown(rows: list[dict[str, Any]], controls: dict[str, dict[str, Any]], methods: list[str]) -> list[str]:
     """The latency section of curves.md: speed-up by generation per method, then the controls."""
     def cell(c: dict[str, Any]) -> str:
         if not c["n"]:
@@ -60,8 +61,9 @@ def markdown(rows: list[dict[str, Any]], controls: dict[int, dict[str, Any]], me
 
     lines = ["## Measured batch-1 latency", "",
              "Speed-up against the seed's ancestor, ONNX Runtime, 1 thread, batch 1 (geometric mean over seeds"
-             " [95 % t interval on log10]; mean latency in parentheses). Every network of a seed timed in one"
-             " process, interleaved in rounds; a speed-up is the median over rounds of the ratio of medians.", "",
+             " [95 % t interval on log10]; mean latency in parentheses). Every network of a chain (its generations"
+             " and its from-scratch controls) timed in one process beside its seed's ancestor, interleaved in"
+             " rounds; a speed-up is the median over rounds of the ratio of medians.", "",
              "| generation | " + " | ".join(methods) + " |", "|---:|" + "---:|" * len(methods)]
     lines += [f"| {r['generation']} | " + " | ".join(cell(r[m]) for m in methods) + " |" for r in rows]
     return [*lines, "", "Same-architecture control (must read 1.00×):", *control_lines(controls), ""]

@@ -167,7 +167,7 @@ def figure(methods: dict[str, Any], controls: list[dict[str, Any]], axis: str, c
 
 
 def curves_report(configurations: dict[str, dict[int, Any]], baselines: dict[str, dict[int, Any]],
-                  scratch: dict[str, Any], timing_controls: dict[int, dict[str, Any]], info: dict[str, Any],
+                  scratch: dict[str, Any], timing_controls: dict[str, dict[str, Any]], info: dict[str, Any],
                   paths: list[Path]) -> dict[str, Any]:
     """Choose a configuration on validation, then write curves.md, curves.csv, one figure per axis, search.csv and
     curves_search.png; the operating-point rows and the search."""

@@ -10,7 +10,8 @@ from typing import Any
 
 from evosynth.artifacts import read_json
 from evosynth.errors import ArtifactError, ParamsError
-from evosynth.pipeline.curves import configurations, curve_runs, curve_seeds, latency_folder, scratch_folder
+from evosynth.pipeline.curves import (configurations, curve_chains, curve_runs, curve_seeds, latency_folder,
+                                      scratch_folder)
 from evosynth.pipeline.layout import chain_metrics
 from evosynth.pipeline.outputs import step_files
 from evosynth.pipeline.pickset import seeded_chains
@@ -24,12 +25,12 @@ from evosynth.scores import VALIDATION
 QUOTE = "accuracy"
 
 
-def _series(params: dict[str, Any], name: str, keys: tuple[str, ...], timings: dict[int, dict[str, Any]],
+def _series(params: dict[str, Any], name: str, keys: tuple[str, ...], timings: dict[str, dict[str, Any]],
             root: Path) -> dict[int, Any]:
     """seed → one chain's metrics by generation, each with its measured speed-up and latency."""
     out = {}
     for seed, chain in sorted(seeded_chains(params, name).items()):
-        metrics = [{**read_json(root / p), **_timed(timings[seed], str(Path(p).parent), chain)}
+        metrics = [{**read_json(root / p), **_timed(timings[chain], str(Path(p).parent), chain)}
                    for p in chain_metrics(chain, params)]
         out[seed] = trajectory(metrics, keys, chain)
     return out
@@ -39,7 +40,7 @@ def _timed(timing: dict[str, Any], folder: str, where: str) -> dict[str, float]:
     """A network's measured speed-up against its seed's ancestor and its median latency, from latency.json."""
     network = timing["networks"].get(folder)
     if network is None:
-        raise ArtifactError(f"{where}: {folder} is not in the latency record of seed {timing['seed']};"
+        raise ArtifactError(f"{where}: {folder} is not in the latency record of {timing['chain']};"
                             " allowed: a latency.json written for these runs (rerun the latency stage)")
     return {"latency_speedup": network["speedup"]["median"], "latency_ms": network["median_ms"]}
 
@@ -54,12 +55,12 @@ def run_curves(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> di
     decide, tried = curves["decide_on"], configurations(params)
     search = curves["search"]
     seeds = curve_seeds(params)
-    timings = {seed: read_json(root / latency_folder(seed) / "latency.json") for seed in seeds}
+    timings = {chain: read_json(root / latency_folder(chain) / "latency.json") for chain in curve_chains(params)}
     keys = (QUOTE, decide, "synaptic_efficiency", "mac_reduction", *((VALIDATION,) if len(tried) > 1 else ()))
     runs = {name: _series(params, name, keys, timings, root) for name in curve_runs(params)}
     scratch = curves.get("scratch") or {}
     controls = {name: {g: {seed: {**read_json(root / scratch_folder(chain, g) / "metrics.json"),
-                                  **_timed(timings[seed], scratch_folder(chain, g), chain)}
+                                  **_timed(timings[chain], scratch_folder(chain, g), chain)}
                            for seed, chain in sorted(seeded_chains(params, name).items())}
                        for g in scratch.get("generations", [])}
                 for name in scratch.get("chains", [])}
@@ -67,7 +68,7 @@ def run_curves(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> di
             "search_axis": search["axis"], "scratch_chains": scratch.get("chains", []), "seeds": seeds}
     files = step_files("curves")
     result = curves_report({n: runs[n] for n in tried}, {n: runs[n] for n in runs if n not in tried}, controls,
-                           {seed: t["control"] for seed, t in timings.items()}, info, [out_dir / f for f in files[:-1]])
+                           {chain: t["control"] for chain, t in timings.items()}, info, [out_dir / f for f in files[:-1]])
     finish("curves", {"curves": curves}, started, out_dir, files)
     return result
 
