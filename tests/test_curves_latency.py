@@ -19,6 +19,7 @@ from evosynth.pipeline import numerics
 from evosynth.pipeline.curves_steps import timed_networks
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan
+from evosynth.pipeline.stage import param_values
 from evosynth.pipeline.steps.common import network_payload
 from evosynth.pipeline.steps.curves import run_curves
 from evosynth.pipeline.steps.latency import run_latency
@@ -54,6 +55,25 @@ def test_one_timing_per_chain_reads_its_networks_and_controls_and_no_other_chain
     assert numerics.mode_of({"numerics": "portable"}, "latency") == "native"  # it times what users run
     curves = next(s for s in build_plan(params) if s.step == "curves")
     assert {f"{s.folder}/latency.json" for s in steps.values()} <= set(curves.deps)
+
+
+def test_a_chains_timing_stays_as_it_is_when_other_runs_and_controls_join_the_curves():
+    """A chain timed in one session is not timed again because the search or the controls grew elsewhere."""
+    def timing(params: dict, chain: str) -> tuple:
+        raw = validate_params(params)
+        step = next(s for s in build_plan(raw) if s.step == "latency" and s.unit == chain)
+        return step.cmd, step.deps, param_values(raw, step.params)
+
+    before = _curves()
+    after = _searched()  # two candidates join the search
+    after["curves"]["scratch"]["chains"].append("pk_l1_filter")  # and another baseline gets its controls
+    for chain in ("pk_s1", "pk_magnitude_s0", "pk_random_s1"):
+        assert timing(before, chain) == timing(after, chain), chain
+    gained = timing(after, "pk_l1_filter_s1")  # the chain given controls times them too
+    assert set(gained[1]) - set(timing(before, "pk_l1_filter_s1")[1]) == {"results/scratch/pk_l1_filter_s1/gen2/model.pt"}
+    longer = _curves()
+    longer["baselines"]["pk_random"]["schedule"]["generations"] += 1  # its own run's course: read, and timed again
+    assert timing(longer, "pk_random_s1")[2] != timing(before, "pk_random_s1")[2]
 
 
 def _network(path, keep: float, seed: int) -> None:

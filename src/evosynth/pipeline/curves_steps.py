@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from evosynth.pipeline.curves import CURVES_DIR, curve_chains, curve_runs, latency_folder, scratch_runs, scratch_unit
+from evosynth.pipeline.curves import CURVES_DIR, curve_runs, latency_folder, scratch_runs, scratch_unit
 from evosynth.pipeline.layout import chain_metrics, member_dir, prepared_path, run_dir
 from evosynth.pipeline.seeds import BASELINE_FAMILIES, members
 from evosynth.pipeline.stage import Step, make_step
@@ -42,22 +42,29 @@ def scratch_steps(params: dict[str, Any]) -> list[Step]:
     return steps
 
 
+def _reach_key(params: dict[str, Any], name: str) -> str:
+    """The key saying how far a run of the curves goes (as written: a family's key)."""
+    return f"baselines.{name}" if name in {*params["baselines"], *params[BASELINE_FAMILIES]} \
+        else f"experiments.{name}.generations"
+
+
 def _reach(params: dict[str, Any]) -> tuple[str, ...]:
-    """The keys saying how far each run of the curves goes (as written: a family's keys)."""
-    return tuple(f"baselines.{n}" if n in {*params["baselines"], *params[BASELINE_FAMILIES]}
-                 else f"experiments.{n}.generations" for n in curve_runs(params))
+    """The keys saying how far each run of the curves goes."""
+    return tuple(_reach_key(params, n) for n in curve_runs(params))
 
 
 def latency_steps(params: dict[str, Any]) -> list[Step]:
     """One timing per chain: every network of the chain and its controls, with the same-architecture control."""
     steps = []
-    # what it reads: the harness settings, which runs and controls are timed, how far each run goes
-    reads = ("runtime.repeats", "runtime.rounds", "runtime.warmup", "curves.evolved", "curves.baselines",
-             "curves.search.candidates", "curves.scratch", *_reach(params))
-    for chain in curve_chains(params):
-        deps = [f"{folder}/model.pt" for folder in timed_networks(params, chain)]
-        steps.append(make_step("latency", "latency", latency_folder(chain), deps, ["--chain", chain],
-                               params=reads, unit=chain))
+    # what it reads: the harness settings and how far its own run goes. Which networks it times is in its deps
+    # (a chain given controls gains their models), and nothing of the other runs is read, so a chain timed in one
+    # session stays timed when runs or controls of other chains are added to the curves later
+    reads = ("runtime.repeats", "runtime.rounds", "runtime.warmup")
+    for name in curve_runs(params):
+        for chain in members(params, name):
+            deps = [f"{folder}/model.pt" for folder in timed_networks(params, chain)]
+            steps.append(make_step("latency", "latency", latency_folder(chain), deps, ["--chain", chain],
+                                   params=(*reads, _reach_key(params, name)), unit=chain))
     return steps
 
 
