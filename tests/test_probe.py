@@ -328,7 +328,8 @@ def test_the_committed_probe_asks_the_issues_question_at_the_picks_training():
     recipes = len(probe["recipes"]) * len(probe["recipe_widths"])
     sparse = len(probe["kernel_sparse"]["widths"]) * (1 + len(probe["recipes"]))
     assert cost["networks"] == (len(probe["widths"]) + recipes + sparse) * len(probe["seeds"])
-    assert cost["sparse_networks"] == sparse * len(probe["seeds"]) and cost["probe_s"] <= 3.5 * 3600
+    # a seed's trainings are a group one session runs and commits (docs/pickset.md)
+    assert cost["sparse_networks"] == sparse * len(probe["seeds"]) and cost["probe_s"] / len(probe["seeds"]) <= 2.5 * 3600
     # the kernel-sparse networks have the target's kernel count and meet both targets at wider conv widths
     from evosynth.pipeline.steps.probe_train import network_counts, probe_masks
 
