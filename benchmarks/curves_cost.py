@@ -10,8 +10,9 @@ are costed as in ``evidence_cost.py`` (its :func:`chains_cost` and reference
 figures: every network as the dense ancestor, an upper bound; one stage at a
 time); a control likewise. A latency stage compacts, exports and opens an
 ONNX Runtime session for each network of its chain (its seed's ancestor,
-its generations, its controls) and its same-architecture control (:data:`NETWORK_S` each), then calls every network ``warmup + rounds
-× (1 + ⌈repeats / rounds⌉)`` times (``runtime``'s harness settings), each call
+its generations, its controls) and its same-architecture control
+(:data:`NETWORK_S` each), then calls every network ``warmup + rounds × (1 +
+⌈repeats / rounds⌉)`` times (``runtime``'s harness settings), each call
 costed as the dense ancestor's batch-1 latency (:data:`CALL_MS`, an upper bound).
 
     python benchmarks/curves_cost.py --dry                       # reference figures, nothing measured
@@ -84,7 +85,8 @@ def groups(params: dict, epoch_s: float, evaluate_s: float, stage_s: float,
         chains = members(params, name)
         mine = [(chain, g) for chain, g, _ in scratch_runs(params) if chain in chains]
         seconds = (chains_cost(params, chains, epoch_s, evaluate_s, stage_s, other_s)["wall_s"]
-                   + controls_cost(params, mine, epoch_s, evaluate_s, stage_s)[1] + latency_cost(params, chains)["latency_s"])
+                   + controls_cost(params, mine, epoch_s, evaluate_s, stage_s)[1]
+                   + latency_cost(params, chains)["latency_s"])
         out.append((name, len(chains), seconds))
     return out
 

@@ -86,26 +86,26 @@ def plan_cost(params: dict, fixed_s: float, per_mac_s: float, sparse_factor: flo
 def estimate_line(params: dict, label: str, fixed_s: float, per_mac_s: float, sparse_factor: float,
                   network_s: float, ancestor_epoch_s: float = ANCESTOR_EPOCH_S) -> str:
     cost = plan_cost(params, fixed_s, per_mac_s, sparse_factor, network_s, ancestor_epoch_s)
+    minutes, seeds = cost["probe_s"] / 60, len(params["probe"]["seeds"])
     return (f"- {label}: {cost['networks']} networks ({cost['epochs']} epochs in all); epoch = {fixed_s:.2f} s +"
             f" {per_mac_s * 1e6:.2f} s per million MACs, kernel-sparse ×{sparse_factor:.2f}, {network_s:.0f} s a"
-            f" network besides: **{cost['probe_s'] / 60:.0f} min** ({cost['probe_s'] / 60 / len(params['probe']['seeds']):.0f}"
-            f" min a seed), plus {cost['ancestor_s'] / 60:.0f} min for the reference's ancestor if it is not trained"
-            f" yet (`dvc repro`, one stage at a time; a diverging network is costed as trained); of these, {cost['sparse_networks']} kernel-sparse networks take"
-            f" {cost['sparse_s'] / 60:.0f} min.")
+            f" network besides: **{minutes:.0f} min** ({minutes / seeds:.0f} min a seed), plus"
+            f" {cost['ancestor_s'] / 60:.0f} min for the reference's ancestor if it is not trained yet (`dvc repro`,"
+            " one stage at a time; a diverging network is costed as trained); of these,"
+            f" {cost['sparse_networks']} kernel-sparse networks take {cost['sparse_s'] / 60:.0f} min.")
 
 
 def read_runs(root: Path) -> list[dict]:
-    """Every probe network with a run record under ``root``/results/probe: its widths, variant, recipe, MACs,
-    epoch times and wall time (a diverged network has no epochs)."""
+    """Every probe network with a run record under ``root``/results/probe: its widths, variant, MACs, epoch times
+    and wall time (a diverged network has no epochs)."""
     out = []
     for folder in sorted((root / PROBE_RESULTS).iterdir() if (root / PROBE_RESULTS).is_dir() else []):
         run, metrics = folder / "probe_train.run.json", folder / "metrics.json"
         if not (run.is_file() and metrics.is_file()):
             continue
         r, m = json.loads(run.read_text()), json.loads(metrics.read_text())
-        out.append({"unit": folder.name, "widths": tuple(m["widths"]), "variant": m["variant"], "recipe": m["recipe"],
-                    "macs": macs(tuple(m["widths"])), "epoch_s": r["epoch_seconds"], "wall_s": r["wall_seconds"],
-                    "diverged": bool(m.get("diverged"))})
+        out.append({"unit": folder.name, "widths": tuple(m["widths"]), "variant": m["variant"],
+                    "macs": macs(tuple(m["widths"])), "epoch_s": r["epoch_seconds"], "wall_s": r["wall_seconds"]})
     return out
 
 

@@ -92,7 +92,8 @@ def _stage(step: Step, raw: dict[str, Any], wdir: str | None) -> dict[str, Any]:
     if params:
         stage["params"] = params
     # metrics and reports are small and live in git, so `dvc metrics diff` /
-    # `dvc plots diff` compare them across commits; a stage writing a model or a dataset goes to DVC's cache.
+    # `dvc plots diff` compare them across commits; a stage writing a model or a dataset goes to DVC's cache
+    # (a split step's model alone: SPLIT_STEPS).
     cached = [out.endswith(CACHED_SUFFIXES) for out in step.outs]
     if step.step not in SPLIT_STEPS:
         cached = [any(cached)] * len(cached)

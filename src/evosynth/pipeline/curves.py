@@ -78,9 +78,8 @@ def curve_seeds(params: dict[str, Any]) -> list[int]:
 
 
 def curve_chains(params: dict[str, Any]) -> list[str]:
-    """Every chain of every run of the curves (each run's seeds in order), each timed on its own."""
-    return list(dict.fromkeys(chain for name in curve_runs(params)
-                              for _, chain in sorted(seeded_chains(params, name).items())))
+    """Every chain of every run of the curves (each run's chains in seed order), each timed on its own."""
+    return [chain for name in curve_runs(params) for chain in members(params, name)]
 
 
 def search_seeds(params: dict[str, Any]) -> list[int]:

@@ -68,7 +68,8 @@ def run_curves(params: dict[str, Any], out_dir: Path, root: Path = Path()) -> di
             "search_axis": search["axis"], "scratch_chains": scratch.get("chains", []), "seeds": seeds}
     files = step_files("curves")
     result = curves_report({n: runs[n] for n in tried}, {n: runs[n] for n in runs if n not in tried}, controls,
-                           {chain: t["control"] for chain, t in timings.items()}, info, [out_dir / f for f in files[:-1]])
+                           {chain: t["control"] for chain, t in timings.items()}, info,
+                           [out_dir / f for f in files[:-1]])
     finish("curves", {"curves": curves}, started, out_dir, files)
     return result
 

@@ -32,9 +32,9 @@ from evosynth.analysis.timing import speedup, within
 from evosynth.artifacts import write_json
 from evosynth.errors import ParamsError
 from evosynth.pipeline.curves import curve_chains
-from evosynth.pipeline.pickset import chain_seed
 from evosynth.pipeline.curves_steps import timed_networks
 from evosynth.pipeline.outputs import step_files
+from evosynth.pipeline.pickset import chain_seed
 from evosynth.pipeline.steps.common import finish
 from evosynth.pipeline.steps.timed import CONTROL, time_folders
 
@@ -60,7 +60,8 @@ def run_latency(params: dict[str, Any], chain: str, out_dir: Path, root: Path = 
     networks = {folder: {**{k: v for k, v in timed[folder][KEY].items() if k not in ("batch", "threads", "fps")},
                          "speedup": speedup(base, timed[folder][KEY]["rounds_ms"])} for folder in folders}
     control = speedup(base, timed[CONTROL][KEY]["rounds_ms"])
-    record = {"chain": chain, "seed": chain_seed(params, chain), "configuration": KEY, "ancestor": ancestor, "host": runtime.host(),
+    record = {"chain": chain, "seed": chain_seed(params, chain), "configuration": KEY, "ancestor": ancestor,
+              "host": runtime.host(),
               "control": {"copy_of": ancestor, "speedup": control, "within_spread": within(1.0, control)},
               "networks": networks}
     files = step_files("latency")
