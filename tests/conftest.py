@@ -11,6 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+# ``pytest -n 2`` runs two modules at a time, each starting steps of two torch threads: with libgomp's default
+# spin (300,000) idle threads spin out each other's time slices (docs/numerics.md, benchmarks/spin_cost.py).
+# Set before torch loads here; the steps the tests start inherit it.
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -133,3 +138,17 @@ def root_stages_text(project: Path) -> list[str]:
     """Each stage of the root dvc.yaml as "name command outputs" (its params slice's code deps left out)."""
     stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
     return [f"{name} {stage['cmd']} {' '.join(str(o) for o in stage.get('outs', []))}" for name, stage in stages.items()]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with the most end-to-end runs first (SLURM's first of all), the order kept within a module.
+
+    ``pytest -n 2 --dist loadfile`` hands whole modules to its two workers in this order: a long module
+    handed out last would run alone at the end while the other worker idles.
+    """
+    weight: dict[str, tuple[int, int]] = {}
+    for item in items:
+        slurm, slow = weight.get(item.nodeid.split("::")[0], (0, 0))
+        weight[item.nodeid.split("::")[0]] = (slurm or item.get_closest_marker("slurm") is not None,
+                                              slow + (item.get_closest_marker("slow") is not None))
+    items.sort(key=lambda item: weight[item.nodeid.split("::")[0]], reverse=True)

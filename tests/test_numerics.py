@@ -108,6 +108,8 @@ def test_the_warm_servers_key_covers_the_numerics(tmp_path):
     key = warm.server_key(warm.PACKAGE, {}, paths=[])
     for name, value in {**numerics.PORTABLE["env"], numerics.MARKER: "portable"}.items():
         assert warm.server_key(warm.PACKAGE, {name: value}, paths=[]) != key, name
+    for name, value in {"GOMP_SPINCOUNT": "1000", "OMP_WAIT_POLICY": "passive"}.items():  # read as torch loads
+        assert warm.server_key(warm.PACKAGE, {name: value}, paths=[]) != key, name
 
 
 def test_provenance_records_the_mode_in_effect(monkeypatch):

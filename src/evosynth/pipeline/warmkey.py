@@ -25,6 +25,7 @@ from evosynth.pipeline import numerics
 IMPORT_TIME_ENV = tuple(dict.fromkeys((
     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "PYTHONPATH", "PYTHONHOME",
     "LD_LIBRARY_PATH", "LD_PRELOAD", "TORCH_HOME", "MKL_ENABLE_INSTRUCTIONS", "OPENBLAS_CORETYPE",
+    "GOMP_SPINCOUNT", "OMP_WAIT_POLICY",  # how long torch's idle OpenMP threads spin (docs/numerics.md)
     *ISA_ENV, *numerics.ENV_NAMES,
 )))
 PACKAGE = Path(__file__).resolve().parent.parent  # the whole evosynth package: edited code gets a new server
