@@ -27,6 +27,7 @@ import random
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 SETTINGS = ("portable", "native", "native-pinned-threads")
 
@@ -53,12 +54,24 @@ def worker(setting: str, images: int, epochs: int) -> None:
                       "onednn": torch.backends.mkldnn.enabled, "threads": torch.get_num_threads()}))
 
 
-def measure(setting: str, images: int, epochs: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "EVOSYNTH_NUMERICS"}
-    done = subprocess.run([sys.executable, __file__, "--worker", setting, "--images", str(images),
-                           "--epochs", str(epochs)], env=env, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def start(setting: str, images: int, epochs: int, **env: str) -> subprocess.Popen:
+    """A fresh worker process for ``setting`` (no numerics inherited from the caller), ``env`` added."""
+    environ = {k: v for k, v in os.environ.items() if k != "EVOSYNTH_NUMERICS"} | env
+    return subprocess.Popen([sys.executable, __file__, "--worker", setting, "--images", str(images),
+                             "--epochs", str(epochs)], env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
 
+
+def result(process: subprocess.Popen) -> dict:
+    """What a worker printed, once it ends; a failed worker stops the benchmark."""
+    out, err = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"{Path(__file__).name}: a worker failed ({process.returncode}): {err.strip()[-500:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def measure(setting: str, images: int, epochs: int) -> dict:
+    return result(start(setting, images, epochs))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -19,33 +19,15 @@ of a pair against one alone (2.0x is two jobs sharing two cores fairly).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
-import subprocess
-import sys
-from pathlib import Path
 
+from numerics_cost import result, start
 from sections import publish
 
-COST = Path(__file__).with_name("numerics_cost.py")
 #: libgomp's own spin count (OMP_WAIT_POLICY unset), set explicitly against a caller's, and the tests' short one
 SETTINGS = {"libgomp default": "300000", "short": "1000"}
-
-
-def _start(spin: str, images: int, epochs: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "EVOSYNTH_NUMERICS"} | {"GOMP_SPINCOUNT": spin}
-    return subprocess.Popen([sys.executable, str(COST), "--worker", "portable", "--images", str(images),
-                             "--epochs", str(epochs)], env=env, stdout=subprocess.PIPE, text=True)
-
-
-def _epochs(process: subprocess.Popen) -> list[float]:
-    out, _ = process.communicate()
-    if process.returncode != 0:
-        raise SystemExit(f"spin_cost: a worker failed ({process.returncode})")
-    seconds = json.loads(out.strip().splitlines()[-1])["seconds"]
-    return seconds[1:] or seconds  # the first epoch warms up
 
 
 def main() -> None:
@@ -60,9 +42,11 @@ def main() -> None:
     samples: dict[tuple[str, bool], list[float]] = {run: [] for run in runs}
     for _ in range(args.rounds):
         for name, pair in order.sample(runs, len(runs)):
-            started = [_start(SETTINGS[name], args.images, args.epochs) for _ in range(1 + pair)]
+            started = [start("portable", args.images, args.epochs, GOMP_SPINCOUNT=SETTINGS[name])
+                       for _ in range(1 + pair)]
             for process in started:
-                samples[name, pair] += _epochs(process)
+                seconds = result(process)["seconds"]
+                samples[name, pair] += seconds[1:] or seconds  # the first epoch warms up
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [f"One epoch of LeNet5-Caffe, portable numerics (2 threads), {args.images:,} images, batch 64;"
              f" {args.rounds} rounds; {os.cpu_count()} CPUs; load average at the end {load:.2f}.", "",
@@ -72,6 +56,7 @@ def main() -> None:
         alone, pair = statistics.median(samples[name, False]), statistics.median(samples[name, True])
         lines.append(f"| {spin} ({name}) | {alone:.2f} | {pair:.2f} | {pair / alone:.2f}x |")
     publish("Two steps side by side: the threads' spin", "\n".join(lines))
+
 
 if __name__ == "__main__":
     main()

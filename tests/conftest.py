@@ -146,9 +146,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ``pytest -n 2 --dist loadfile`` hands whole modules to its two workers in this order: a long module
     handed out last would run alone at the end while the other worker idles.
     """
-    weight: dict[str, tuple[int, int]] = {}
+    weight: dict[Path, tuple[bool, int]] = {}
     for item in items:
-        slurm, slow = weight.get(item.nodeid.split("::")[0], (0, 0))
-        weight[item.nodeid.split("::")[0]] = (slurm or item.get_closest_marker("slurm") is not None,
-                                              slow + (item.get_closest_marker("slow") is not None))
-    items.sort(key=lambda item: weight[item.nodeid.split("::")[0]], reverse=True)
+        slurm, slow = weight.get(item.path, (False, 0))
+        weight[item.path] = (slurm or item.get_closest_marker("slurm") is not None,
+                             slow + (item.get_closest_marker("slow") is not None))
+    items.sort(key=lambda item: weight[item.path], reverse=True)
