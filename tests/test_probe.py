@@ -314,6 +314,11 @@ def test_the_committed_probe_asks_the_issues_question_at_the_picks_training():
     for key in ("batch_size", "lr", "momentum", "weight_decay", "schedule", "distill"):
         assert probe["train"][key] == pick["train"][key], key
     assert probe["train"]["epochs"] >= pick["train"]["ancestor_epochs"]
+    # the line is drawn from the reference's metrics as the current code writes them: trained on the training
+    # images less the validation split, like every probe network (the pick set's run predates the split)
+    line = json.loads((ROOT / "results" / probe["reference"] / "gen0" / "metrics.json").read_text())
+    assert "val_accuracy" in line and "val_accuracy" in json.loads(
+        (ROOT / "results/probe/w20_50_500_s0/metrics.json").read_text())
     build = lambda w: build_model("lenet5", SHAPE, 10, widths=tuple(w))
     both = [w for w in probe["widths"] if sum(p.numel() for n, p in build(w).named_parameters()
                                               if n.endswith("weight")) <= 4_305
