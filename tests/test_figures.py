@@ -98,6 +98,22 @@ def test_save_figure_refuses_what_a_reader_cannot_read(tmp_path):
          "xscale": "linear", "yscale": "log"}]
 
 
+def test_named_ticks_are_as_many_as_the_rows_they_name(tmp_path):
+    """One row per architecture: 26 names on one axis are 26 rows, not a crowded number axis (the capacity
+    probe's figure); 26 numbers on the other axis of the same figure are still refused."""
+    plt = figures.pyplot()
+    fig, ax = plt.subplots(figsize=(5, 9))
+    ax.plot(range(26), range(26), "o")
+    ax.set(xlabel="accuracy (%)", ylabel="architecture (widths)")
+    ax.set_yticks(range(26), [f"4-8-{k}" for k in range(26)])
+    assert figures.named_ticks(ax.yaxis) and not figures.named_ticks(ax.xaxis)
+    assert figures.problems(fig) == []
+    ax.set_xticks(range(26))
+    with pytest.raises(ArtifactError, match="26 ticks on one axis"):
+        figures.save_figure(fig, tmp_path / "numbers.png")
+    plt.close("all")
+
+
 @pytest.mark.parametrize("low, high, most", [(1.0, 1.04, 6), (1.0, 9.0, 5), (1.0, 20.0, 8), (1.0, 430.0, 8), (1.0, 1e5, 7)])
 def test_log_axes_carry_a_readable_number_of_plain_ticks(low, high, most):
     plt = figures.pyplot()

@@ -21,7 +21,7 @@ from evosynth.nets.architectures import build_model
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan
 from evosynth.reporting.trajectories import t_interval
-from evosynth.reporting.probe import answer, line_verdict, summarise
+from evosynth.reporting.probe import _statement, answer, line_verdict, summarise
 
 SHAPE = (1, 28, 28)
 TARGETS = {"synaptic_efficiency": 100, "cluster_efficiency": 27}
@@ -129,7 +129,14 @@ def test_a_diverged_seed_is_listed_apart_and_the_interval_is_over_the_seeds_that
     assert tried["seeds"] == 2 and tried["diverged_seeds"] == "1" and tried["per_seed"] == "80.00 80.40"
     assert tried["accuracy_mean"] == pytest.approx(80.2) and tried["verdict"] == "below"
     assert lost["seeds"] == 0 and lost["diverged_seeds"] == "0 1" and math.isnan(lost["accuracy_mean"])
-    assert lost["verdict"] == "inconclusive" and answer([tried, lost]) == ("inconclusive", ["4-8-16"])
+    # a recipe on which every seed diverged trained no network: it did not reach the line, nor can it keep the
+    # answer open (a learning rate too high for every seed would otherwise leave every probe inconclusive)
+    assert lost["verdict"] == "diverged"
+    assert answer([tried, lost]) == ("not reached by these recipes", ["5-6-32", "4-8-16"])
+    text = _statement(*answer([tried, lost]), [tried, lost], 0.95)
+    assert "trained (5-6-32) lies below" in text and "4-8-16 diverged on every seed" in text
+    above = summarise(_runs((4, 8, 24), [92.0, 92.2, 92.1], 4_212, 36), REFERENCE, 0.01, TARGETS)
+    assert answer([tried, lost] + above)[0] == "reached by these recipes"
 
 
 def test_a_probe_network_whose_loss_diverges_is_recorded_not_a_crash(tmp_path):

@@ -20,6 +20,7 @@ records each panel's title, axis titles and scales in a ``tEXt`` chunk named
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -193,8 +194,6 @@ def panels(fig: Any) -> list[dict[str, str]]:
 
 def problems(fig: Any) -> list[str]:
     """What would make ``fig`` unreadable (the rules of this module's docstring); empty when none."""
-    from matplotlib.ticker import FixedFormatter
-
     found = []
     described = panels(fig)
     for k, p in enumerate(described):
@@ -217,13 +216,27 @@ def problems(fig: Any) -> list[str]:
             found.append("a legend over a panel's data area")
     for ax in shown:
         for axis in (ax.xaxis, ax.yaxis):
-            if isinstance(axis.get_major_formatter(), FixedFormatter):
-                continue  # named ticks (one per architecture): as many as there are names
+            if named_ticks(axis):
+                continue  # one per architecture, say: as many as there are names
             low, high = sorted(ax.get_xlim() if axis is ax.xaxis else ax.get_ylim())
             ticks = [t for t in axis.get_majorticklocs() if low <= t <= high]
             if len(ticks) > MAX_TICKS:
                 found.append(f"{ax.get_title() or 'a panel'}: {len(ticks)} ticks on one axis")
     return found
+
+
+def named_ticks(axis: Any) -> bool:
+    """Whether ``axis`` labels its ticks with names given to them (``set_yticks(ys, names)``), not numbers.
+
+    Older matplotlib keeps such names in a ``FixedFormatter``; the pinned 3.11 in a ``FuncFormatter`` over a
+    partial holding the ``{location: name}`` dict.
+    """
+    from matplotlib.ticker import FixedFormatter
+
+    formatter = axis.get_major_formatter()
+    func = getattr(formatter, "func", None)
+    return isinstance(formatter, FixedFormatter) or (
+        isinstance(func, functools.partial) and any(isinstance(a, dict) for a in func.args))
 
 
 def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 100) -> list[dict[str, str]]:

@@ -13,8 +13,10 @@ diverged is listed apart and has no accuracy), the mean accuracy with a two-side
 interval (:func:`evosynth.reporting.trajectories.t_interval`, n − 1 degrees of
 freedom). The architecture is *above* the line when the whole interval lies
 above it, *below* when the whole interval lies below it, *inconclusive*
-otherwise (or with one seed: no interval). Accuracies are in percent; the
-gap to the ancestor in percentage points.
+otherwise (or with one seed: no interval); *diverged* when every seed's loss
+diverged (the recipe trained no network: it reached nothing, so it counts as
+not reaching the line). Accuracies are in percent; the gap to the ancestor in
+percentage points.
 
 **Per recipe.** A width may be trained with several recipes (``probe.train``
 and ``probe.recipes``: more epochs, another learning rate); each (width,
@@ -32,7 +34,7 @@ dense network's of the same widths.
 validation accuracy alone (the highest mean over seeds; the test set only
 reports, docs/method.md §9): *reached by these recipes* when the chosen row is
 above the line on test; *not reached by these recipes* when every one is below
-it (no network of that topology and those widths, dense or kernel-sparse,
+it or diverged (no network of that topology and those widths, dense or kernel-sparse,
 trained with any of the recipes tried, came within the tolerance; a statement
 over all rows, so nothing is chosen); *inconclusive* otherwise, also when
 another row is above on test (picking it would let the test set choose); and
@@ -51,11 +53,16 @@ from evosynth import figures
 from evosynth.artifacts import write_csv, write_text
 from evosynth.reporting.trajectories import t_interval
 
-VERDICTS = ("above", "below", "inconclusive")
+VERDICTS = ("above", "below", "inconclusive", "diverged")
+#: Verdicts of a row that did not reach the line: below it, or every seed diverged (no network trained).
+NOT_REACHED = ("below", "diverged")
 
 
 def line_verdict(interval: dict[str, float], line: float) -> str:
-    """above (interval lies above ``line``), below (lies below it), inconclusive (contains it, or no interval)."""
+    """above (interval lies above ``line``), below (lies below it), inconclusive (contains it, or no interval),
+    diverged (no seed trained: ``n`` = 0)."""
+    if interval["n"] == 0:
+        return "diverged"
     if interval["n"] < 2 or math.isnan(interval["low"]):
         return "inconclusive"
     if interval["low"] > line:
@@ -126,16 +133,17 @@ def chosen_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 def answer(rows: list[dict[str, Any]]) -> tuple[str, list[str]]:
     """The probe's answer and the architectures it rests on: among those meeting both targets,
     ``reached by these recipes`` (the row chosen on validation accuracy is above the line),
-    ``not reached by these recipes`` (all below), ``inconclusive``, or ``no architecture meets the targets``."""
+    ``not reached by these recipes`` (all below or diverged), ``inconclusive``, or ``no architecture meets the
+    targets``."""
     eligible = [r for r in rows if r["meets_targets"]]
     if not eligible:
         return "no architecture meets the targets", []
-    if all(r["verdict"] == "below" for r in eligible):
+    if all(r["verdict"] in NOT_REACHED for r in eligible):
         return "not reached by these recipes", [r["architecture"] for r in eligible]
     chosen = chosen_row(eligible)
     if chosen is not None and chosen["verdict"] == "above":
         return "reached by these recipes", [chosen["architecture"]]
-    return "inconclusive", [r["architecture"] for r in eligible if r["verdict"] != "below"]
+    return "inconclusive", [r["architecture"] for r in eligible if r["verdict"] not in NOT_REACHED]
 
 
 def _statement(outcome: str, names: list[str], rows: list[dict[str, Any]], confidence: float) -> str:
@@ -149,12 +157,16 @@ def _statement(outcome: str, names: list[str], rows: list[dict[str, Any]], confi
                 f" validation accuracy alone, lies above the line on test ({confidence:.0%} interval over seeds),"
                 f" trained from scratch with the recipe named in brackets (none: `probe.train`).{chosen_text}")
     if outcome == "not reached by these recipes":
+        diverged = [r["architecture"] for r in rows if r["meets_targets"] and r["verdict"] == "diverged"]
+        below = [n for n in names if n not in diverged]
+        apart = (f"; {', '.join(diverged)} diverged on every seed and trained no network" if diverged else "")
         return (f"**Not reached by these recipes**: every probed architecture and recipe that meets both targets"
-                f" ({', '.join(names)}) lies below the line ({confidence:.0%} interval over seeds). No network of this"
-                " topology at these widths, dense or kernel-sparse, trained from scratch with any recipe tried here,"
-                " came within the tolerance of the ancestor. This is what these recipes reached, a lower bound on"
-                " what the architectures can reach, not an upper one: another recipe, or a method that trains these"
-                f" widths better than from scratch, may still reach the line.{chosen_text}")
+                f" and trained ({', '.join(below)}) lies below the line ({confidence:.0%} interval over"
+                f" seeds){apart}. No network of this topology at these widths, dense or kernel-sparse, trained from"
+                " scratch with any recipe tried here, came within the tolerance of the ancestor. This is what these"
+                " recipes reached, a lower bound on what the architectures can reach, not an upper one: another"
+                " recipe, or a method that trains these widths better than from scratch, may still reach the"
+                f" line.{chosen_text}")
     if outcome == "inconclusive":
         return (f"**Inconclusive**: the row chosen on validation accuracy is not above the line on test, and"
                 f" {', '.join(names)} {'is' if len(names) == 1 else 'are'} not below it (a row above it on test that"
@@ -200,13 +212,19 @@ def probe_report(rows: list[dict[str, Any]], reference: dict[str, Any], info: di
             f"| {r['architecture']} | {_variant(r)} | {r['kernels']:,} | {r['synapses']:,} | {r['macs']:,} |"
             f" {r['synaptic_efficiency']:.1f}× | {r['cluster_efficiency']:.1f}× | {'yes' if r['meets_targets'] else 'no'} |"
             f" {r['seeds']} | {'–' if math.isnan(r['val_mean']) else format(r['val_mean'], '.2f')} |"
-            f" {r['accuracy_mean']:.2f} | {interval} | {r['gap_pp']:+.2f} pp | {r['per_seed']} |"
+            f" {_number(r['accuracy_mean'], '.2f')} | {interval} | {_number(r['gap_pp'], '+.2f', ' pp')} |"
+            f" {r['per_seed'] or '–'} |"
             f" {r['diverged_seeds'] or '–'} | **{r['verdict']}** |")
     lines += ["", "## Answer", "", _statement(outcome, names, rows, confidence), ""]
     write_text(md, "\n".join(lines))
     write_csv(csv, rows)
     _plot(rows, ancestor, line, limits, info, png)
     return outcome, names
+
+
+def _number(value: float, spec: str, unit: str = "") -> str:
+    """A table cell: the number in ``spec`` with its unit, or – when there is none (every seed diverged)."""
+    return "–" if math.isnan(value) else format(value, spec) + unit
 
 
 def _variant(row: dict[str, Any]) -> str:
