@@ -282,10 +282,10 @@ def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict
     Architectures of one size no longer pile up: each has its own row."""
     from matplotlib.lines import Line2D
 
-    rows = sorted((r for r in rows if not math.isnan(r["accuracy_mean"])),  # every seed diverged: nothing to plot
-                  key=lambda r: (r["synapses"], r["kernels"]))
+    lost = sum(math.isnan(r["accuracy_mean"]) for r in rows)  # every seed diverged: nothing to plot
+    rows = sorted((r for r in rows if not math.isnan(r["accuracy_mean"])), key=lambda r: (r["synapses"], r["kernels"]))
     targets = info["targets"]
-    fig, axes = figures.grid(3, panel=(3.6, 0.42 * len(rows) + 1.6), sharey=True)
+    fig, axes = figures.grid(3, panel=(figures.PANEL[0], 0.42 * len(rows) + 1.6), sharey=True)
     ys = list(range(len(rows)))
     for y, r in zip(ys, rows):
         colour, marker, _ = SERIES[r.get("variant", "dense")]
@@ -299,13 +299,13 @@ def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict
             ax.plot([r[key]], [y], marker, color=colour, mfc=face)
     axes[0].axvline(ancestor, color="black", lw=1)
     axes[0].axvline(line, color="tab:red", ls="--", lw=1)
-    axes[0].set(xlabel="test accuracy (%)", ylabel="architecture (widths)", title="accuracy over seeds")
+    axes[0].set(xlabel="test accuracy (%)", ylabel="architecture (widths)", title="accuracy over seeds\n(mean, interval, each seed)")
     axes[0].set_yticks(ys, [r["architecture"] for r in rows])
     for ax, key, title, target in ((axes[1], "synapses", "synapses", "synaptic_efficiency"),
                                    (axes[2], "kernels", "conv kernels", "cluster_efficiency")):
         ax.axvline(limits[key], color="tab:green", ls=":", lw=1.5)
         figures.log_axis(ax, "x", [r[key] for r in rows] + [limits[key]])
-        ax.set(xlabel=f"{title} (log scale)", title=f"{title} (target: ≤ {limits[key]:,}, {targets[target]:g}×)")
+        ax.set(xlabel=f"{title} (log scale)", title=f"{title}\n(target: ≤ {limits[key]:,}, {targets[target]:g}×)")
     for ax in axes:
         figures.tidy(ax, generations=False)
     shown = [v for v in SERIES if any(r.get("variant", "dense") == v for r in rows)]
@@ -318,5 +318,6 @@ def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict
             Line2D([], [], color="tab:red", ls="--", lw=1, label=f"ancestor − {100 * info['tolerance']:g} pp"),
             Line2D([], [], color="tab:green", ls=":", lw=1.5, label="target limit (synapses, kernels)")]
     figures.figure_legend(fig, keys, [k.get_label() for k in keys], columns=4)
-    fig.suptitle(f"Capacity probe against {info['reference']}'s ancestor", fontsize="medium")
+    fig.suptitle(f"Capacity probe against {info['reference']}'s ancestor"
+                 + (f" ({lost} rows not drawn: every seed diverged, see the table)" if lost else ""), fontsize="medium")
     figures.save_figure(fig, path, dpi=90)  # refuses an unreadable figure, records the panels in the PNG
