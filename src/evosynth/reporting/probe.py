@@ -285,7 +285,7 @@ def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict
     lost = sum(math.isnan(r["accuracy_mean"]) for r in rows)  # every seed diverged: nothing to plot
     rows = sorted((r for r in rows if not math.isnan(r["accuracy_mean"])), key=lambda r: (r["synapses"], r["kernels"]))
     targets = info["targets"]
-    fig, axes = figures.grid(3, panel=(figures.PANEL[0], 0.42 * len(rows) + 1.6), sharey=True)
+    fig, axes = figures.grid(3, panel=(figures.PANEL[0], max(0.42 * len(rows) + 1.6, figures.PANEL[1])), sharey=True)
     ys = list(range(len(rows)))
     for y, r in zip(ys, rows):
         colour, marker, _ = SERIES[r.get("variant", "dense")]
