@@ -73,6 +73,7 @@ def result(process: subprocess.Popen) -> dict:
 def measure(setting: str, images: int, epochs: int) -> dict:
     return result(start(setting, images, epochs))
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=20000, help="training images per epoch")

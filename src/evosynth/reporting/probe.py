@@ -211,7 +211,7 @@ def probe_report(rows: list[dict[str, Any]], reference: dict[str, Any], info: di
         lines.append(
             f"| {r['architecture']} | {_variant(r)} | {r['kernels']:,} | {r['synapses']:,} | {r['macs']:,} |"
             f" {r['synaptic_efficiency']:.1f}× | {r['cluster_efficiency']:.1f}× | {'yes' if r['meets_targets'] else 'no'} |"
-            f" {r['seeds']} | {'–' if math.isnan(r['val_mean']) else format(r['val_mean'], '.2f')} |"
+            f" {r['seeds']} | {_number(r['val_mean'], '.2f')} |"
             f" {_number(r['accuracy_mean'], '.2f')} | {interval} | {_number(r['gap_pp'], '+.2f', ' pp')} |"
             f" {r['per_seed'] or '–'} |"
             f" {r['diverged_seeds'] or '–'} | **{r['verdict']}** |")
@@ -282,8 +282,9 @@ def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict
     Architectures of one size no longer pile up: each has its own row."""
     from matplotlib.lines import Line2D
 
-    lost = sum(math.isnan(r["accuracy_mean"]) for r in rows)  # every seed diverged: nothing to plot
-    rows = sorted((r for r in rows if not math.isnan(r["accuracy_mean"])), key=lambda r: (r["synapses"], r["kernels"]))
+    drawn = sorted((r for r in rows if not math.isnan(r["accuracy_mean"])),  # every seed diverged: nothing to plot
+                   key=lambda r: (r["synapses"], r["kernels"]))
+    lost, rows = len(rows) - len(drawn), drawn
     targets = info["targets"]
     fig, axes = figures.grid(3, panel=(figures.PANEL[0], max(0.42 * len(rows) + 1.6, figures.PANEL[1])), sharey=True)
     ys = list(range(len(rows)))
@@ -299,7 +300,8 @@ def _plot(rows: list[dict[str, Any]], ancestor: float, line: float, limits: dict
             ax.plot([r[key]], [y], marker, color=colour, mfc=face)
     axes[0].axvline(ancestor, color="black", lw=1)
     axes[0].axvline(line, color="tab:red", ls="--", lw=1)
-    axes[0].set(xlabel="test accuracy (%)", ylabel="architecture (widths)", title="accuracy over seeds\n(mean, interval, each seed)")
+    axes[0].set(xlabel="test accuracy (%)", ylabel="architecture (widths)",
+                title="accuracy over seeds\n(mean, interval, each seed)")
     axes[0].set_yticks(ys, [r["architecture"] for r in rows])
     for ax, key, title, target in ((axes[1], "synapses", "synapses", "synaptic_efficiency"),
                                    (axes[2], "kernels", "conv kernels", "cluster_efficiency")):
