@@ -144,6 +144,64 @@ def test_literal_mode_is_fc_times_pc_then_fs_times_ps(synapse_factor):
                             rel_tol=1e-6)
 
 
+def test_literal_scale_multiplies_the_cluster_and_the_synapse_draw():
+    """k·F_c·P(c), then k·F_s·P(s|c): the literal scale k reaches both levels (F_s = F / F_c = 0.8 here)."""
+    synapses, clusters, _ = _genomes()
+    env = Environment(factor=0.48, cluster_factor=0.6, mode="literal", literal_scale=1.5)
+    for seed in range(3):
+        out, summary = synthesize_clustered(synapses, clusters, "kernel", env, seed)
+        masks, _ = _literal_by_hand(synapses, clusters, "kernel", 0.9, 1.2, seed)
+        assert all(torch.equal(out[n], masks[n]) for n in out), seed
+        assert math.isclose(summary["cluster_scale"], 0.9) and math.isclose(summary["synapse_scale"], 1.2)
+
+
+def test_literal_synapse_factor_is_capped_at_one_when_f_exceeds_fc():
+    """F = 0.9 over F_c = 0.5 asks F_s = 1.8; a probability cannot be scaled past certainty, so F_s = 1."""
+    synapses, clusters, _ = _genomes()
+    env = Environment(factor=0.9, cluster_factor=0.5, mode="literal")
+    for seed in range(3):
+        out, summary = synthesize_clustered(synapses, clusters, "kernel", env, seed)
+        masks, _ = _literal_by_hand(synapses, clusters, "kernel", 0.5, 1.0, seed)
+        assert all(torch.equal(out[n], masks[n]) for n in out), seed
+        assert summary["synapse_factor"] == 1.0
+
+
+@pytest.mark.parametrize(("target", "factor", "cluster_factor"),
+                         [("synapses", 0.6, 0.8), ("macs", 0.6, 0.8), ("synapses", 0.9, 0.5)])
+def test_derived_synapse_factor_is_the_budget_over_what_the_clusters_hold(target, factor, cluster_factor):
+    """Derived F_s = min(1, F·Σ cost of the parent / Σ cost inside the surviving clusters), recorded as drawn."""
+    synapses, clusters, masks = _genomes()
+    g = torch.Generator().manual_seed(7)
+    costs = {n: torch.randint(1, 9, p.shape, generator=g).double() for n, p in synapses.items()}
+    env = Environment(factor=factor, cluster_factor=cluster_factor, target=target)
+    weigh = costs if target == "macs" else {n: torch.ones_like(p) for n, p in synapses.items()}
+    for seed in range(3):
+        _, summary = synthesize_clustered(synapses, clusters, "kernel", env, seed, costs=costs)
+        survivors = sample_mask({n: (summary["cluster_scale"] * p).clamp(max=1) for n, p in clusters.items()},
+                                seed_for(seed, 0, "clusters"))
+        inside = {n: (clusters_of(torch.ones_like(p, dtype=torch.bool), "kernel") & survivors[n][:, None]).view_as(p)
+                  & masks[n] for n, p in synapses.items()}
+        parent = sum(float((weigh[n] * masks[n]).sum()) for n in masks)
+        held = sum(float((weigh[n] * inside[n]).sum()) for n in inside)
+        assert summary["held_synapses"] == sum(int(m.sum()) for m in inside.values())
+        assert math.isclose(summary["synapse_factor"], min(1.0, factor * parent / held), rel_tol=1e-12)
+    assert (summary["synapse_factor"] == 1.0) == (cluster_factor < factor)  # the last case asks more than held
+
+
+def test_protected_dead_cluster_stays_dead():
+    """Protection keeps the living clusters of a layer; a cluster dead in the parent (P(c) = 0) never returns."""
+    synapses, clusters, masks = _genomes(kind="filter")
+    synapses["fc"][3], masks["fc"][3], clusters["fc"][3] = 0.0, False, 0.0  # class 3 has no synapse left
+    env = Environment(factor=0.5, cluster_factor=0.5)
+    for seed in range(3):
+        _, summary = synthesize_clustered(synapses, clusters, "filter", env, seed, protected={"fc"})
+        keep = {"conv": (summary["cluster_scale"] * clusters["conv"]).clamp(max=1), "fc": (clusters["fc"] > 0).double()}
+        survivors = sample_mask(keep, seed_for(seed, 0, "clusters"))
+        assert int(survivors["fc"].sum()) == 9 and not survivors["fc"][3]
+        assert summary["clusters"] == sum(int(s.sum()) for s in survivors.values())
+        assert math.isclose(summary["expected_clusters"], float(keep["conv"].sum()) + 9, rel_tol=1e-6)
+
+
 def test_cluster_truncation_and_z_count_living_weights_only():
     """⌊|w|⌋ truncates below 0.1 × the largest *living* |w| (1.0 here), not a stale dead weight of 30."""
     w = torch.tensor([[1.0, 0.5, 0.05, 30.0], [0.2, 0.08, 0.0, 0.0], [9.0, 9.0, 9.0, 9.0]])
