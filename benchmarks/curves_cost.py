@@ -42,6 +42,9 @@ NETWORK_S = 0.5
 CALL_MS = 0.13
 #: A latency stage's own overhead: the process, torch and onnxruntime imports, the record.
 LATENCY_STAGE_S = 10.0
+#: The command of one chain's group: its timing (which needs its networks and its controls) and its generation
+#: report (which needs every generation's metrics: the last generation's evaluation is needed by nothing else).
+GROUP = "dvc repro pipelines/curves/dvc.yaml:latency-{chain} pipelines/{chain}/dvc.yaml:report-{chain}"
 
 
 def latency_cost(params: dict, chains: list[str] | None = None) -> dict[str, float]:
@@ -78,8 +81,8 @@ def groups(params: dict, epoch_s: float, evaluate_s: float, stage_s: float,
     """(run, chains, wall seconds) of the target's parts, in the order they can run: the evolved run (it trains
     every seed's ancestor), each candidate, each baseline; each with its chains' from-scratch controls and
     timings. A chain with its controls and its timing needs no other chain's networks (its seed's ancestor
-    aside: a few minutes to retrain on a new machine): one session runs and commits it (``dvc repro`` of its
-    ``latency-<chain>`` stage). The groups add up to the target less its report."""
+    aside: a few minutes to retrain on a new machine): one session runs and commits it (:data:`GROUP`). The
+    groups add up to the target less its report."""
     out = []
     for name in curve_runs(params):
         chains = members(params, name)
@@ -118,7 +121,8 @@ def main(argv: list[str] | None = None) -> None:
         lines.append(estimate_line(params, "scaled from this run, batch 64", scaled_figures(args)))
     lines.append(estimate_line(params, "quiet-machine reference", REFERENCE))
     lines += ["", "By run at the reference figures (upper bounds; one session runs and commits a chain with its"
-              " controls and timing, or several):", "", groups_table(params, REFERENCE)]
+              " controls and timing, or several):", "", groups_table(params, REFERENCE), "",
+              f"One chain's group (`render_dvc.py --with curves` first): `{GROUP}`."]
     print("\n".join(lines))
 
 

@@ -454,6 +454,26 @@ def test_curves_cost_dry_run_prints_the_estimate_of_the_committed_params(cost_mo
     assert "526 networks timed (50 calls each" in out
 
 
+@pytest.mark.parametrize("searched", [False, True])
+def test_one_chains_group_makes_every_file_the_curves_report_reads_of_that_chain(cost_module, searched):
+    """The group command the cost script prints (a session runs it, commits its files, and a new machine keeps
+    no cache) reaches every metrics file of its chain, its controls' and its timing: nothing left for the report."""
+    params = validate_params(_searched() if searched else _curves())
+    steps = {s.name: s for s in build_plan(params)}
+    maker = {out: s for s in steps.values() for out in (*s.outs, *s.metrics)}
+    targets = [t.split(":", 1)[1] for t in cost_module.GROUP.split()[2:]]
+    for chain in curve_chains(params):
+        todo, made = [steps[t.format(chain=chain)] for t in targets], set()
+        while todo:
+            step = todo.pop()
+            made |= {*step.outs, *step.metrics}
+            todo += [maker[d] for d in step.deps if d in maker and not {*maker[d].outs} <= made]
+        needed = {*chain_metrics(chain, params), f"{latency_folder(chain)}/latency.json"}
+        needed |= {f"results/scratch/{c}/gen{g}/metrics.json" for c, g, _ in scratch_runs(params) if c == chain}
+        assert needed <= made, (chain, sorted(needed - made))
+    assert any(c == "pk_s0" for c, _, _ in scratch_runs(params))  # the case that reads controls is in
+
+
 def test_the_committed_curves_run_five_seeds_of_the_picks_configuration_against_baselines_on_their_own_course():
     from evosynth.pipeline.params import load_params
     from evosynth.pipeline.seeds import FAMILIES
