@@ -380,6 +380,25 @@ def test_the_curves_step_writes_the_table_the_figures_and_the_controls(tmp_path)
         assert axis in panel["xlabel"] and "log scale" in panel["xlabel"] and panel["ylabel"] == "test accuracy (%)"
 
 
+def test_the_curves_step_prints_each_point_with_its_seeds_and_says_where_none_reaches(tmp_path, monkeypatch,
+                                                                                     capsys):
+    from argparse import Namespace
+
+    from evosynth.pipeline.steps.curves import main
+
+    params = validate_params(_curves())
+    _write_chains(tmp_path, params)
+    write_timings(tmp_path, params)
+    monkeypatch.chdir(tmp_path)
+    main(params, Namespace(out_dir=Path("reports/curves")))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "search: 1 configurations tried, chosen on validation: pk"
+    assert "synaptic_efficiency 30×: no seed on which pk and another method both reach it" in lines
+    assert any(line.startswith("mac_reduction 2×: pk − pk_l1_filter ") and line.endswith(" pp over 2 seed(s)")
+               for line in lines)
+    assert not any("nan" in line for line in lines)
+
+
 def test_metrics_without_the_decisions_validation_accuracy_are_refused_in_one_line(tmp_path):
     params = validate_params(_curves())
     _write_chains(tmp_path, params)

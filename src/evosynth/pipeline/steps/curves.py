@@ -82,6 +82,8 @@ def main(params: dict[str, Any], args: Namespace) -> None:
         print(f"not compared yet: {found['chosen']} runs seeds {found['runs']}, the curves {curve_seeds(params)}"
               " (reports/curves/curves.md says what to change)")
     for row in result["rows"]:
-        d = row["difference"]
-        print(f"{row['axis']} {row['point']:g}×: {found['chosen']} − {row['best_other'] or 'none'}"
-              f" {d['mean']:+.2f} pp over {d['n']} seeds")
+        d, name = row["difference"], f"{row['axis']} {row['point']:g}×"
+        if not d["n"]:  # no seed where the evolved run and another both reach the point
+            print(f"{name}: no seed on which {found['chosen']} and another method both reach it")
+            continue
+        print(f"{name}: {found['chosen']} − {row['best_other']} {d['mean']:+.2f} pp over {d['n']} seed(s)")
