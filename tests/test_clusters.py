@@ -185,7 +185,26 @@ def test_derived_synapse_factor_is_the_budget_over_what_the_clusters_hold(target
         held = sum(float((weigh[n] * inside[n]).sum()) for n in inside)
         assert summary["held_synapses"] == sum(int(m.sum()) for m in inside.values())
         assert math.isclose(summary["synapse_factor"], min(1.0, factor * parent / held), rel_tol=1e-12)
+        # the synapse draw is calibrated in the target's own cost: it expects F x the parent's cost, or all it holds
+        keep = {n: (summary["synapse_scale"] * p * inside[n]).clamp(max=1) for n, p in synapses.items()}
+        expected = sum(float((keep[n] * weigh[n]).sum()) for n in keep)
+        assert math.isclose(expected, min(factor * parent, held), rel_tol=1e-6)
     assert (summary["synapse_factor"] == 1.0) == (cluster_factor < factor)  # the last case asks more than held
+
+
+def test_when_no_cluster_survives_nothing_is_held_and_f_s_is_one():
+    """Two weak filters at F_c = 0.2: on some seeds both die; the child is empty and F_s is recorded as 1."""
+    w = torch.tensor([[0.9, 0.8], [0.2, 0.1]])
+    mask = torch.ones_like(w, dtype=torch.bool)
+    genome, clusters = encode({"fc": w}, {"fc": mask}), encode_clusters({"fc": w}, {"fc": mask}, "filter", 0.0)
+    env = Environment(factor=0.2, cluster_factor=0.2)
+    empty = 0
+    for seed in range(40):
+        out, summary = synthesize_clustered(genome, clusters, "filter", env, seed)
+        if summary["clusters"] == 0:
+            empty += 1
+            assert summary["held_synapses"] == 0 and summary["synapse_factor"] == 1.0 and not out["fc"].any()
+    assert empty > 0
 
 
 def test_protected_dead_cluster_stays_dead():
@@ -199,6 +218,7 @@ def test_protected_dead_cluster_stays_dead():
         survivors = sample_mask(keep, seed_for(seed, 0, "clusters"))
         assert int(survivors["fc"].sum()) == 9 and not survivors["fc"][3]
         assert summary["clusters"] == sum(int(s.sum()) for s in survivors.values())
+        assert summary["parent_clusters"] == 16 + 9  # the dead class is no cluster of the parent
         assert math.isclose(summary["expected_clusters"], float(keep["conv"].sum()) + 9, rel_tol=1e-6)
 
 

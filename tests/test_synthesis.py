@@ -91,6 +91,14 @@ def test_seeds_differ_per_generation_and_purpose():
     assert seed_for(3, 1, "train") == seed_for(3, 1, "train")
 
 
+def test_seeds_span_63_bits_and_fit_a_signed_64_bit_generator_seed():
+    """Every seed lies in [0, 2^63) (torch and numpy take it), spread over the whole range: none of them
+    squeezed into fewer bits (2^-300 chance that 300 fair draws all miss the top half)."""
+    seeds = [seed_for(s, g, "synthesize") for s in range(30) for g in range(10)]
+    assert all(0 <= x < 2**63 for x in seeds) and max(seeds) >= 2**62
+    torch.Generator().manual_seed(max(seeds))
+
+
 def test_the_synthesize_step_draws_generation_g_with_the_seed_of_g(tmp_path):
     """encode → synthesize as the pipeline runs them (EvoNet, literal F = 0.5): the child of generation g is the
     draw F·P(s|w) > U (then compacted) with U seeded by seed_for(experiment seed, g, "synthesize[/m<member>]"), so generations and
