@@ -117,11 +117,16 @@ def test_protected_output_layer_keeps_every_class_cluster():
     assert unprotected_losses > 0  # without protection, F_c = 0.2 kills classes: the protection is doing it
 
 
+def _inside(synapses, survivors, kind):
+    """Per layer, the synapses that lie in a cluster surviving the cluster draw."""
+    return {n: (clusters_of(torch.ones_like(p, dtype=torch.bool), kind) & survivors[n][:, None]).view_as(p)
+            for n, p in synapses.items()}
+
+
 def _literal_by_hand(synapses, clusters, kind, f_c, f_s, seed):
     """Cluster paper eq. 1–5 as printed: clusters kept iff F_c·P(c) > U, then synapses iff F_s·P(s) > U inside them."""
     survivors = sample_mask({n: (f_c * p).clamp(max=1) for n, p in clusters.items()}, seed_for(seed, 0, "clusters"))
-    inside = {n: (clusters_of(torch.ones_like(p, dtype=torch.bool), kind) & survivors[n][:, None]).view_as(p)
-              for n, p in synapses.items()}
+    inside = _inside(synapses, survivors, kind)
     drawn = sample_mask({n: (f_s * p * inside[n]).clamp(max=1) for n, p in synapses.items()},
                         seed_for(seed, 0, "synapses"))
     return {n: m & inside[n] for n, m in drawn.items()}, inside
@@ -179,8 +184,7 @@ def test_derived_synapse_factor_is_the_budget_over_what_the_clusters_hold(target
         _, summary = synthesize_clustered(synapses, clusters, "kernel", env, seed, costs=costs)
         survivors = sample_mask({n: (summary["cluster_scale"] * p).clamp(max=1) for n, p in clusters.items()},
                                 seed_for(seed, 0, "clusters"))
-        inside = {n: (clusters_of(torch.ones_like(p, dtype=torch.bool), "kernel") & survivors[n][:, None]).view_as(p)
-                  & masks[n] for n, p in synapses.items()}
+        inside = {n: m & masks[n] for n, m in _inside(synapses, survivors, "kernel").items()}
         parent = sum(float((weigh[n] * masks[n]).sum()) for n in masks)
         held = sum(float((weigh[n] * inside[n]).sum()) for n in inside)
         assert summary["held_synapses"] == sum(int(m.sum()) for m in inside.values())
