@@ -219,7 +219,7 @@ def test_permuting_the_test_accuracies_in_the_metrics_files_leaves_the_choice_an
     assert (tmp_path / "a/search.csv").read_bytes() == (tmp_path / "b/search.csv").read_bytes()
 
 
-def test_the_committed_search_tries_seven_configurations_one_knob_from_the_pick_on_two_of_its_seeds():
+def test_the_committed_search_tries_eight_configurations_one_knob_from_the_pick_on_two_of_its_seeds():
     from conftest import ROOT
 
     from evosynth.pipeline.params import load_params
@@ -227,7 +227,7 @@ def test_the_committed_search_tries_seven_configurations_one_knob_from_the_pick_
 
     params = load_params(ROOT / "params.yaml")
     tried, families = configurations(params), params[FAMILIES]
-    assert len(tried) == 7 and tried[0] == params["curves"]["evolved"] == "curve_pick"
+    assert len(tried) == 8 and tried[0] == params["curves"]["evolved"] == "curve_pick"
     pick = families["curve_pick"]
     knobs = {"generations", "environment", "train"}
     for name in tried[1:]:
