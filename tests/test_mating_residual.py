@@ -162,3 +162,60 @@ def test_chains_mate_bit_identically_with_or_without_groups(find) -> None:
         assert torch.equal(plain.weights[name], grouped.weights[name])
         assert torch.equal(plain.cluster_strengths[name], grouped.cluster_strengths[name])
     assert (plain.parent_synapses, plain.parent_clusters) == (grouped.parent_synapses, grouped.parent_clusters)
+
+
+def test_clustered_synthesis_settles_the_coupled_filters_its_synapse_draw_empties(family, monkeypatch) -> None:
+    """At F_s = 1/4 inside surviving filters some producer of a living residual channel draws no synapse: the
+    synthesis itself gives it back its strongest one from a living input (with the synapse genome), so its
+    output, before any keep_minimum, already has every coupled channel alive in all producers or in none."""
+    import evosynth.evolution.synthesis as synthesis
+
+    groups, (model, masks), _ = family
+    genome = encode(_weights(model), masks)
+    clusters = encode_clusters(_weights(model), masks, "filter", 0.1, groups=groups)
+    env = Environment(0.2, cluster_factor=0.8)
+    settled, _ = synthesize_clustered(genome, clusters, "filter", env, 3, {"fc"}, groups=groups)
+    with monkeypatch.context() as m:  # the same draw left unsettled
+        m.setattr(synthesis, "shared_fate", lambda drawn, _genome, _groups: drawn)
+        raw, _ = synthesize_clustered(genome, clusters, "filter", env, 3, {"fc"}, groups=groups)
+    assert _split(groups, raw) > 0 and _split(groups, settled) == 0
+    revived = 0
+    for name in settled:
+        assert not (settled[name] & ~masks[name]).any()  # nothing dead in the parent comes back
+        for unit in (unit_mask(settled[name]) & ~unit_mask(raw[name])).nonzero().flatten().tolist():
+            gained = settled[name][unit] & ~raw[name][unit]
+            assert int(gained.sum()) == 1  # one synapse given back: the strongest of the unit's living inputs
+            revived += 1
+    assert revived > 0
+
+
+class _OneChannelResidual(nn.Module):
+    """stem → (conv_a → relu → conv_b) + skip → head, one channel each and one output: the smallest network
+    with a coupled channel (its groups hold 3 channels in all)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 1, 3, padding=1)
+        self.conv_a = nn.Conv2d(1, 1, 3, padding=1)
+        self.conv_b = nn.Conv2d(1, 1, 3, padding=1)
+        self.head = nn.Linear(64, 1)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        x = x + self.conv_b(torch.relu(self.conv_a(x)))
+        return self.head(torch.relu(x).flatten(1))
+
+
+def test_settling_follows_a_cascade_to_its_end_in_the_smallest_residual_network() -> None:
+    """conv_a's only filter is dead: conv_b reads nothing, so the residual channel's conv_b producer is dead and
+    has no living input to take a synapse from, so the channel dies in the stem too, and then the head's
+    synapses that read it die: three passes, however few channels the network has."""
+    from evosynth.evolution.synthesis import shared_fate
+
+    torch.manual_seed(0)
+    model = _OneChannelResidual()
+    groups = coupled_channels(model, (1, 8, 8))
+    masks = full_masks(model)
+    masks["conv_a"][:] = False
+    settled = shared_fate(masks, encode(_weights(model), full_masks(model)), groups)
+    assert all(not settled[name].any() for name in ("stem", "conv_a", "conv_b", "head"))
