@@ -1,4 +1,4 @@
-"""The pick set's cost (issue 16): the estimated wall time of the pickset target from params.yaml.
+"""The pick set's cost: the estimated wall time of the pickset target from params.yaml.
 
 The pickset (``render_dvc.py --with pickset``, then ``dvc repro
 pipelines/picks/dvc.yaml``; or ``snakemake pickset``) trains every chain of

@@ -1,4 +1,4 @@
-"""Issue 16's additions, each rule on tiny tensors: distillation, schedules and rewinding, the adaptive
+"""The pick's additions, each rule on tiny tensors: distillation, schedules and rewinding, the adaptive
 environment, and the plan dependencies they need (the parent's network, the parents' metrics)."""
 
 from __future__ import annotations

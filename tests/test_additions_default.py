@@ -1,4 +1,4 @@
-"""Issue 16's additions are off by default: the pipeline then writes the very masks and weights it wrote before.
+"""The pick's additions are off by default: the pipeline then writes the very masks and weights it wrote before.
 
 The tiny experiments (EvoNet; cluster-driven with filter clusters and a MAC
 budget; an L1-filter and a magnitude baseline) run step by step through the
@@ -19,7 +19,7 @@ import pytest
 import torch
 from conftest import ROOT, TINY_PARAMS, engine_env, write_params
 
-#: The last commit before issue 16's additions (distillation, schedules, adaptive environment).
+#: The last commit before the pick's additions (distillation, schedules, adaptive environment).
 BEFORE = "8e575a0"
 
 DRIVER = """
@@ -50,8 +50,8 @@ def _params(explicit: bool) -> dict:
         for exp in params["experiments"].values():
             exp["train"].update(schedule="constant", rewind=False, distill={"alpha": 0.0, "temperature": 4.0})
             exp["environment"]["adaptive"] = None
-            # issue 15's budget correction (F measured after compaction) changes masks on purpose; its
-            # switch back to the uncorrected calibration isolates issue 16's additions
+            # the budget correction (F measured after compaction) changes masks on purpose; its
+            # switch back to the uncorrected calibration isolates the pick's additions
             exp["environment"]["calibrate"] = "sampled"
     return params
 

@@ -1,4 +1,4 @@
-"""Issue 8, beyond LeNet5: the papers' architectures through encode → synthesize → compact → train.
+"""Beyond LeNet5: the papers' architectures through encode → synthesize → compact → train.
 
 Shapes are checked at the papers' widths; the end-to-end runs use tiny inputs
 and, where a constructor has a ``width``, reduced widths (ResNet-56 and

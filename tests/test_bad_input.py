@@ -198,7 +198,7 @@ def test_the_default_target_cannot_lean_on_a_named_experiment():
         validate_params(params)
 
 
-# Issue 14, class 2: values the schema let through and a step, the DVC renderer or Snakemake then
+# Values the schema let through and a step, the DVC renderer or Snakemake then
 # crashed on. Each must be refused by `check` (and every step) in one line.
 NAN, INF = float("nan"), float("inf")
 TINY = TINY_PARAMS["experiments"]["tiny"]
@@ -248,7 +248,7 @@ def test_a_long_path_component_is_one_line(workspace: Path):
     assert "datasets.mine.root: " in stderr and "\n" not in stderr, stderr
 
 
-# Issue 14, class 2 (duplicates) and class 7 (size): the file as text. Each is one line, exit 2.
+# Duplicate keys and oversized files: the file as text. Each is one line, exit 2.
 BASE = yaml.safe_dump(TINY_PARAMS, sort_keys=False)
 TEXT_CASES = [
     ("duplicate key", BASE.replace("factor: 0.5", "factor: 0.5\n      factor: 0.9"),

@@ -1,4 +1,4 @@
-"""Deviation 2 (issue 15): budget mode delivers F measured after keep_minimum and compaction.
+"""Deviation 2: budget mode delivers F measured after keep_minimum and compaction.
 
 The old calibration ("sampled") budgeted the sampled masks; compaction then
 removed fc1's inputs from dead conv2 filters, so filter clusters at F = 0.7

@@ -48,7 +48,7 @@ def test_verdict_at_last_common_generation(tmp_path):
 
 
 def test_verdict_reports_cluster_efficiencies_whatever_the_metric(tmp_path):
-    """Issue 15: the sexual paper's claim is about synaptic and cluster efficiency; both are stated."""
+    """The sexual paper's claim is about synaptic and cluster efficiency; both are stated."""
     t = [{**r, "cluster_efficiency": 3.83} for r in _rows([0.9, 0.9], [1, 9])]
     c = [{**r, "cluster_efficiency": 6.18} for r in _rows([0.9, 0.9], [1, 3])]
     results = comparison_report({"demo": SPEC}, {"t": t, "c": c}, tmp_path / "c.md", tmp_path / "c.csv",

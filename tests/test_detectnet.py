@@ -1,4 +1,4 @@
-"""Issue 17 (1): DetectNet on KITTI (cluster paper §3, Tables 3 and 6; NVIDIA DIGITS' DetectNet).
+"""DetectNet on KITTI (cluster paper §3, Tables 3 and 6; NVIDIA DIGITS' DetectNet).
 
 The network's shape on a KITTI-sized frame, its grid targets from hand-made
 boxes, the clustering of a hand-made coverage map, one generation through

@@ -1,4 +1,4 @@
-"""Issue 17 (2): EvoNet Table II on HKU-IS as a stage of the saliency experiment, in both engines.
+"""EvoNet Table II on HKU-IS as a stage of the saliency experiment, in both engines.
 
 Every generation of an experiment with ``test_on: [hku_is]`` is scored on all
 of HKU-IS without retraining (the ``transfer`` stages, running ``evosynth

@@ -1,4 +1,4 @@
-"""Issue 17 (3): sexual synthesis of residual networks (sexual paper eq. 3–5 with coupled channels).
+"""Sexual synthesis of residual networks (sexual paper eq. 3–5 with coupled channels).
 
 Two ResNet-56 parents with different residual masks mate; the offspring's
 coupled channels live or die together in every member layer, and its

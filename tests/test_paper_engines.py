@@ -1,4 +1,4 @@
-"""Issue 17 end to end: the papers' new experiments run in both engines on their datasets' on-disk formats.
+"""End to end: the papers' new experiments run in both engines on their datasets' on-disk formats.
 
 One project holds three named experiments (``default: false``) at reduced widths
 (``width``): sexual synthesis of ResNet-56 on CIFAR-10 for two generations (the

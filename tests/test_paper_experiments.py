@@ -1,4 +1,4 @@
-"""Issue 8 in the pipeline: every architecture runs a generation on its dataset's real on-disk format.
+"""The papers' architectures in the pipeline: every architecture runs a generation on its dataset's real on-disk format.
 
 Each test writes a tiny copy of its dataset (CIFAR-10 pickles, MSRA-B image and
 mask pairs, KITTI's image_2/label_2), builds the plan of a one-generation

@@ -1,4 +1,4 @@
-"""Issue 14, class 5: a bad value in params.yaml stops either engine before it deletes anything.
+"""A bad value in params.yaml stops either engine before it deletes anything.
 
 DVC removes a stage's outputs before it runs the stage, so the check must come
 first: every stage depends on a code stage, and in dvc.yaml the code stages

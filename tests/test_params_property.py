@@ -1,4 +1,4 @@
-"""Issue 14, class 2: the schema is the whole contract, checked on params generated from it.
+"""Values the schema let through: the schema is the whole contract, checked on params generated from it.
 
 Params files are drawn from params.schema.json (names of the other sections
 drawn from the generated keys so that cross-references can hold), and some

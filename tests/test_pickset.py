@@ -1,4 +1,4 @@
-"""The pick set (issue 16): baselines per seed, the picks report's verdicts over seeds, the pickset target."""
+"""The pick set: baselines per seed, the picks report's verdicts over seeds, the pickset target."""
 
 from __future__ import annotations
 

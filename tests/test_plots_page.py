@@ -1,4 +1,4 @@
-"""`dvc plots show` writes a page that renders with no network (issue 13, item 6).
+"""`dvc plots show` writes a page that renders with no network.
 
 DVC's default page loads Vega from a CDN and is blank offline; the project's
 `.dvc/config` names `.dvc/plots/offline.html`, which inlines the libraries.

@@ -1,4 +1,4 @@
-"""The capacity probe (issue 16): narrower LeNet5s, the verdict per architecture, both engines, bad params."""
+"""The capacity probe: narrower LeNet5s, the verdict per architecture, both engines, bad params."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 13 items 2, 4 and 10: reruns write the same bytes; the instruction set is recorded; dry runs.
+"""Reruns write the same bytes; the instruction set is recorded; dry runs.
 
 A forced rerun of one stage of each step kind on the tiny project must leave
 every output DVC and Snakemake hash byte for byte as it was: times, host and

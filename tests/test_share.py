@@ -1,4 +1,4 @@
-"""What a DVC or Snakemake user meets (issue 13): a shareable project, small metrics, readable figures and reports."""
+"""What a DVC or Snakemake user meets: a shareable project, small metrics, readable figures and reports."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Deviation 1 (issue 15): the StressedNets experiments use StressedNets' own encoding (its eq. 2).
+"""Deviation 1: the StressedNets experiments use StressedNets' own encoding (its eq. 2).
 
 Clusters first, then synapses, with filters (and fc neurons) as clusters: filters die, which plain
 EvoNet encoding never did (stressed_f080 gen 5 was 20-50-800-493). Run through the pipeline's own

@@ -1,4 +1,4 @@
-"""The timing harness (issue 16, item 5): networks timed interleaved in rounds, speed-ups paired by round.
+"""The timing harness: networks timed interleaved in rounds, speed-ups paired by round.
 
 Its test: two copies of one network read 1.00× within the reported spread,
 and a network with a fraction of the MACs reads faster, outside it.

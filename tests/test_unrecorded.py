@@ -1,5 +1,5 @@
 """No artifact is loaded without a provenance record that names it with its sha256, and a step's outputs
-and its record appear together or not at all, also on a full disk (issue 14, classes 3 and 4)."""
+and its record appear together or not at all, also on a full disk."""
 
 from __future__ import annotations
 

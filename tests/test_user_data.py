@@ -1,6 +1,6 @@
 """User datasets: a conversion that would lose information, a class count the labels do not support,
 or a file that cannot be read is refused in one line (exit 2) naming it, and leaves no prepared file,
-card or provenance behind; what is accepted is prepared exactly (issue 14, classes 1 and 3)."""
+card or provenance behind; what is accepted is prepared exactly."""
 
 from __future__ import annotations
 
@@ -200,7 +200,7 @@ def test_accepted_pixels_are_prepared_exactly(case):
 
 
 def _old_as_uint8(x: np.ndarray) -> np.ndarray:
-    """The conversion before issue 14 (clipping included), for the inputs it got right."""
+    """The conversion before the input checks (clipping included), for the inputs it got right."""
     if x.dtype == np.uint8:
         return x
     x = np.asarray(x, dtype=np.float64)

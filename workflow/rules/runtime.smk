@@ -80,7 +80,7 @@ rule picks:
         "EVOSYNTH_THREADS={threads} {params.cmd} 2> {log}"
 
 
-# The pick set (issue 16) by name, as `render_dvc.py --with pickset` renders it for DVC: the picks report
+# The pick set by name, as `render_dvc.py --with pickset` renders it for DVC: the picks report
 # and every chain of the pick, its ablations and its baselines it reads (snakemake -c2 pickset).
 rule pickset:
     input:

@@ -26,7 +26,7 @@ its file is deleted. The evidence set's verdict stage is
 ``pipelines/evidence/dvc.yaml``, rendered with every chain it needs by
 ``--with evidence`` (then ``dvc repro pipelines/evidence/dvc.yaml``): a
 stage of the root file would run in every plain ``dvc repro``, which
-reproduces all of ./dvc.yaml. The pick set (issue 16) is the same:
+reproduces all of ./dvc.yaml. The pick set is the same:
 ``--with pickset`` renders the picks stage (``pipelines/picks/dvc.yaml``)
 with every chain of the pick, its ablations and its baselines, each chain's
 file complete with its report. An experiment with seeds is named by its
