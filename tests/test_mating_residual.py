@@ -189,16 +189,16 @@ def test_clustered_synthesis_settles_the_coupled_filters_its_synapse_draw_emptie
     assert revived > 0
 
 
-class _OneChannelResidual(nn.Module):
-    """stem → (conv_a → relu → conv_b) + skip → head, one channel each and one output: the smallest network
-    with a coupled channel (its groups hold 3 channels in all)."""
+class _SmallResidual(nn.Module):
+    """stem → (conv_a → relu → conv_b) + skip → head with ``channels`` residual channels, one conv_a channel and
+    one output: with one residual channel the smallest network with a coupled channel (3 channels in all)."""
 
-    def __init__(self):
+    def __init__(self, channels: int = 1):
         super().__init__()
-        self.stem = nn.Conv2d(1, 1, 3, padding=1)
-        self.conv_a = nn.Conv2d(1, 1, 3, padding=1)
-        self.conv_b = nn.Conv2d(1, 1, 3, padding=1)
-        self.head = nn.Linear(64, 1)
+        self.stem = nn.Conv2d(1, channels, 3, padding=1)
+        self.conv_a = nn.Conv2d(channels, 1, 3, padding=1)
+        self.conv_b = nn.Conv2d(1, channels, 3, padding=1)
+        self.head = nn.Linear(channels * 64, 1)
 
     def forward(self, x):
         x = torch.relu(self.stem(x))
@@ -213,9 +213,27 @@ def test_settling_follows_a_cascade_to_its_end_in_the_smallest_residual_network(
     from evosynth.evolution.synthesis import shared_fate
 
     torch.manual_seed(0)
-    model = _OneChannelResidual()
+    model = _SmallResidual()
     groups = coupled_channels(model, (1, 8, 8))
     masks = full_masks(model)
     masks["conv_a"][:] = False
     settled = shared_fate(masks, encode(_weights(model), full_masks(model)), groups)
     assert all(not settled[name].any() for name in ("stem", "conv_a", "conv_b", "head"))
+
+
+def test_a_residual_channel_no_reader_reads_dies_in_every_producer_and_only_it() -> None:
+    """Neither the head nor conv_a reads residual channel 1 any more: the stem and conv_b filters writing it die
+    (compaction removes it), channel 0 and every reader's other synapses are left as they were."""
+    from evosynth.evolution.synthesis import shared_fate
+
+    torch.manual_seed(0)
+    model = _SmallResidual(channels=2)
+    groups = coupled_channels(model, (1, 8, 8))
+    masks = full_masks(model)
+    masks["head"][:, 64:] = False  # the head's features of channel 1 (channel-major flatten of 2 x 8 x 8)
+    masks["conv_a"][:, 1] = False
+    settled = shared_fate(masks, encode(_weights(model), full_masks(model)), groups)
+    for producer in ("stem", "conv_b"):
+        assert not settled[producer][1].any() and settled[producer][0].all()
+    for reader in ("head", "conv_a"):
+        assert torch.equal(settled[reader], masks[reader])
