@@ -64,14 +64,17 @@ def test_a_layer_never_vanishes():
 
 
 class TinyResidual(nn.Module):
-    """stem → (conv_a → relu → conv_b) + skip → head: conv_b and stem channels are coupled."""
+    """stem → (conv_a → relu → conv_b) + skip → head on 8 x 8 inputs: conv_b and stem channels are coupled.
 
-    def __init__(self):
+    One residual channel, one conv_a channel and one output make the smallest network with a coupled channel.
+    """
+
+    def __init__(self, channels: int = 8, inner: int = 6, outputs: int = 5):
         super().__init__()
-        self.stem = nn.Conv2d(1, 8, 3, padding=1)
-        self.conv_a = nn.Conv2d(8, 6, 3, padding=1)
-        self.conv_b = nn.Conv2d(6, 8, 3, padding=1)
-        self.head = nn.Linear(8 * 8 * 8, 5)
+        self.stem = nn.Conv2d(1, channels, 3, padding=1)
+        self.conv_a = nn.Conv2d(channels, inner, 3, padding=1)
+        self.conv_b = nn.Conv2d(inner, channels, 3, padding=1)
+        self.head = nn.Linear(channels * 8 * 8, outputs)
 
     def forward(self, x):
         x = torch.relu(self.stem(x))

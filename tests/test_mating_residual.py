@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 from test_architectures import _randomise_norms
+from test_compaction import TinyResidual
 from torch import nn
 
 from evosynth.evolution.encoding import encode, encode_clusters
@@ -189,23 +190,6 @@ def test_clustered_synthesis_settles_the_coupled_filters_its_synapse_draw_emptie
     assert revived > 0
 
 
-class _SmallResidual(nn.Module):
-    """stem → (conv_a → relu → conv_b) + skip → head with ``channels`` residual channels, one conv_a channel and
-    one output: with one residual channel the smallest network with a coupled channel (3 channels in all)."""
-
-    def __init__(self, channels: int = 1):
-        super().__init__()
-        self.stem = nn.Conv2d(1, channels, 3, padding=1)
-        self.conv_a = nn.Conv2d(channels, 1, 3, padding=1)
-        self.conv_b = nn.Conv2d(1, channels, 3, padding=1)
-        self.head = nn.Linear(channels * 64, 1)
-
-    def forward(self, x):
-        x = torch.relu(self.stem(x))
-        x = x + self.conv_b(torch.relu(self.conv_a(x)))
-        return self.head(torch.relu(x).flatten(1))
-
-
 def test_settling_follows_a_cascade_to_its_end_in_the_smallest_residual_network() -> None:
     """conv_a's only filter is dead: conv_b reads nothing, so the residual channel's conv_b producer is dead and
     has no living input to take a synapse from, so the channel dies in the stem too, and then the head's
@@ -213,7 +197,7 @@ def test_settling_follows_a_cascade_to_its_end_in_the_smallest_residual_network(
     from evosynth.evolution.synthesis import shared_fate
 
     torch.manual_seed(0)
-    model = _SmallResidual()
+    model = TinyResidual(channels=1, inner=1, outputs=1)
     groups = coupled_channels(model, (1, 8, 8))
     masks = full_masks(model)
     masks["conv_a"][:] = False
@@ -227,7 +211,7 @@ def test_a_residual_channel_no_reader_reads_dies_in_every_producer_and_only_it()
     from evosynth.evolution.synthesis import shared_fate
 
     torch.manual_seed(0)
-    model = _SmallResidual(channels=2)
+    model = TinyResidual(channels=2, inner=1, outputs=1)
     groups = coupled_channels(model, (1, 8, 8))
     masks = full_masks(model)
     masks["head"][:, 64:] = False  # the head's features of channel 1 (channel-major flatten of 2 x 8 x 8)
