@@ -16,7 +16,7 @@ from evosynth.errors import ParamsError
 from evosynth.pipeline.params import validate_params
 from evosynth.pipeline.plan import build_plan, param_values
 from evosynth.reporting.evidence import judge
-from evosynth.reporting.trajectories import paired_effect, t_interval, verdict
+from evosynth.reporting.trajectories import GRID, curve, paired_effect, t_interval, verdict
 
 SEEDS = [0, 1, 2, 3, 4]
 
@@ -69,11 +69,10 @@ def test_trajectories_that_do_not_overlap_are_compared_where_they_are_closest():
     assert paired_effect(treatment, control, "accuracy") == pytest.approx(-7.0)
     assert paired_effect(control, treatment, "accuracy") == pytest.approx(7.0)
 
+
 def test_a_stalled_axis_keeps_each_value_at_its_first_generation_however_long_the_chain():
     """17 generations (curve_f080 runs 16) whose axis is out of order and stalls: each value of the axis keeps
     the earliest generation's accuracy (a stable order; numpy's default sort reorders ties past 16 items)."""
-    from evosynth.reporting.trajectories import curve
-
     steps = [3, 4, 1, 4, 4, 0, 4, 1, 1, 0, 4, 1, 1, 2, 4, 1, 4]
     series = {g: {"accuracy": g / 100, "synaptic_efficiency": 2.0 ** k} for g, k in enumerate(steps)}
     x, y = curve(series, "accuracy", "synaptic_efficiency")
@@ -84,8 +83,6 @@ def test_a_stalled_axis_keeps_each_value_at_its_first_generation_however_long_th
 def test_the_effect_is_the_mean_difference_over_the_grid_of_the_matched_range():
     """A tent (0, 10, 0 pp at 1x, 10x, 100x) against a flat control: the mean of the tent at GRID evenly spaced
     points of log10 efficiency in [0, 2], which a grid of another size does not give."""
-    from evosynth.reporting.trajectories import GRID
-
     tent = {g: {"accuracy": a, "synaptic_efficiency": 10.0 ** g} for g, a in enumerate([0.0, 0.1, 0.0])}
     flat = {0: {"accuracy": 0.0, "synaptic_efficiency": 1.0}, 1: {"accuracy": 0.0, "synaptic_efficiency": 100.0}}
     points = [2 * i / (GRID - 1) for i in range(GRID)]

@@ -16,7 +16,7 @@ from torch import nn
 from evosynth.evolution.encoding import encode, encode_clusters
 from evosynth.evolution.environment import Environment, parent_sized
 from evosynth.evolution.mating import MatingWeights, blend_state, mate
-from evosynth.evolution.synthesis import keep_minimum, synthesize_clustered
+from evosynth.evolution.synthesis import keep_minimum, shared_fate, synthesize_clustered
 from evosynth.nets.architectures import LeNet5
 from evosynth.nets.architectures.resnet import ResNet56
 from evosynth.nets.compaction import compact
@@ -194,8 +194,6 @@ def test_settling_follows_a_cascade_to_its_end_in_the_smallest_residual_network(
     """conv_a's only filter is dead: conv_b reads nothing, so the residual channel's conv_b producer is dead and
     has no living input to take a synapse from, so the channel dies in the stem too, and then the head's
     synapses that read it die: three passes, however few channels the network has."""
-    from evosynth.evolution.synthesis import shared_fate
-
     torch.manual_seed(0)
     model = TinyResidual(channels=1, inner=1, outputs=1)
     groups = coupled_channels(model, (1, 8, 8))
@@ -208,8 +206,6 @@ def test_settling_follows_a_cascade_to_its_end_in_the_smallest_residual_network(
 def test_a_residual_channel_no_reader_reads_dies_in_every_producer_and_only_it() -> None:
     """Neither the head nor conv_a reads residual channel 1 any more: the stem and conv_b filters writing it die
     (compaction removes it), channel 0 and every reader's other synapses are left as they were."""
-    from evosynth.evolution.synthesis import shared_fate
-
     torch.manual_seed(0)
     model = TinyResidual(channels=2, inner=1, outputs=1)
     groups = coupled_channels(model, (1, 8, 8))
