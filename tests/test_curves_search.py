@@ -219,7 +219,7 @@ def test_permuting_the_test_accuracies_in_the_metrics_files_leaves_the_choice_an
     assert (tmp_path / "a/search.csv").read_bytes() == (tmp_path / "b/search.csv").read_bytes()
 
 
-def test_the_committed_search_tries_eight_configurations_one_knob_from_the_pick_on_two_of_its_seeds():
+def test_the_committed_search_tries_nine_configurations_each_a_knob_or_earlier_knobs_together_on_two_seeds():
     from conftest import ROOT
 
     from evosynth.pipeline.params import load_params
@@ -227,15 +227,29 @@ def test_the_committed_search_tries_eight_configurations_one_knob_from_the_pick_
 
     params = load_params(ROOT / "params.yaml")
     tried, families = configurations(params), params[FAMILIES]
-    assert len(tried) == 8 and tried[0] == params["curves"]["evolved"] == "curve_pick"
+    assert len(tried) == 9 and tried[0] == params["curves"]["evolved"] == "curve_pick"
     pick = families["curve_pick"]
     knobs = {"generations", "environment", "train"}
+
+    def changes(spec):
+        """What a configuration changes of the pick: (knob, value) for generations, (knob, key, value) inside."""
+        differ = {k for k in {*spec, *pick} if spec.get(k) != pick.get(k)} - {"ancestor", "seeds"}
+        assert differ and differ <= knobs, differ
+        inner = {(k, key, repr(spec[k].get(key))) for k in differ & {"environment", "train"}
+                 for key in {*spec[k], *pick[k]} if spec[k].get(key) != pick[k].get(key)}
+        return {(k, repr(spec[k])) for k in differ - {"environment", "train"}} | inner
+
+    earlier, rounds = [], []
     for name in tried[1:]:
         spec = families[name]
         assert spec["ancestor"] == "curve_pick" and spec["seeds"] == search_seeds(params) == pick["seeds"][:2]
-        differ = {k for k in {*spec, *pick} if spec.get(k) != pick.get(k)} - {"ancestor", "seeds"}
-        assert differ and differ <= knobs, (name, differ)
-        inner = [(k, key) for k in differ & {"environment", "train"} for key in {*spec[k], *pick[k]}
-                 if spec[k].get(key) != pick[k].get(key)]
-        assert len(inner) <= 2, (name, inner)  # one knob: F with its split, or one training setting
+        made = changes(spec)
+        # one knob (F with its split and length, or one training setting), or earlier candidates' knobs together
+        one_knob = len([c for c in made if c[0] != "generations"]) <= 2 and len({c[0] for c in made} - {
+            "generations"}) <= 1
+        combined = [c for c in earlier if c <= made]
+        assert one_knob or (len(combined) >= 2 and set().union(*combined) == made), (name, made)
+        earlier.append(made)
+        rounds.append(one_knob)
+    assert rounds == [True] * 7 + [False]  # the second round (one configuration) comes after the first
     assert params["curves"]["search"]["axis"] == "mac_reduction"
