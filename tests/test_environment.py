@@ -75,9 +75,10 @@ def test_parent_sized_factors_refer_to_the_parents_mean_size_not_their_union():
     assert sized.factor == pytest.approx(0.7 * 4.5 / 6)
     assert sized.cluster_factor == pytest.approx(0.85 * 3.0 / 4)
     assert sized.target == "macs" and sized.synapse_factor is None
-    # parents as large as the union (or larger): the factors stay
-    same = parent_sized(env, _mated(6.0, 5.0))
-    assert (same.factor, same.cluster_factor) == (0.7, 0.85)
+    # parents as large as the union (or larger): the factors stay, never raised above the environment's
+    for synapses, clusters in [(6.0, 4.0), (7.5, 5.0)]:
+        same = parent_sized(env, _mated(synapses, clusters))
+        assert (same.factor, same.cluster_factor) == (0.7, 0.85)
     # a genome that was not mated, and literal mode, keep the environment as it is
     genome = _mated(4.5, 3.0)
     del genome["parent_synapses"]
@@ -93,6 +94,9 @@ def test_the_adaptive_record_holds_the_decision_and_the_raised_factors():
     assert record == pytest.approx({"ancestor_accuracy": 0.75, "parent_accuracy": 0.375, "drop": 0.375,
                                     "tolerance": 0.25, "slowed": True, "factor": 1 - 0.4 * 0.75,
                                     "cluster_factor": 1 - 0.2 * 0.75, "synapse_factor": None})
+    split = Environment(0.6, cluster_factor=0.8, synapse_factor=0.9)  # F_s set: raised alike, and recorded
+    slowed, record = adapted(split, rule, 0.75, 0.375)
+    assert slowed.synapse_factor == record["synapse_factor"] == pytest.approx(1 - 0.1 * 0.75)
     kept, record = adapted(env, rule, 0.75, 0.5)  # a drop of exactly the tolerance is tolerated
     assert kept is env and record == {"ancestor_accuracy": 0.75, "parent_accuracy": 0.5, "drop": 0.25,
                                       "tolerance": 0.25, "slowed": False}

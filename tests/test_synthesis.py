@@ -80,6 +80,16 @@ def test_calibrate_scale_clips_probabilities_to_one():
     assert math.isclose(float(torch.clamp(s * p[0], max=1).sum()), 2.5, rel_tol=1e-6)
 
 
+def test_the_default_mode_is_the_budget_and_an_unknown_mode_is_refused():
+    genome = _genome()
+    parent = sum(int((p > 0).sum()) for p in genome.values())
+    keep, scale = environmental_factor(genome, 0.3)
+    assert math.isclose(sum(float(p.sum()) for p in keep.values()), 0.3 * parent, rel_tol=1e-6)
+    assert not math.isclose(scale, 0.3)  # calibrated to the budget, not the literal F
+    with pytest.raises(ValueError, match=r"^unknown environment mode 'exact'; allowed: budget, literal$"):
+        environmental_factor(genome, 0.3, "exact")
+
+
 @pytest.mark.parametrize("bad", [0.0, -0.1, 1.5])
 def test_factor_outside_unit_interval_is_refused(bad):
     with pytest.raises(ValueError, match="environmental factor"):
