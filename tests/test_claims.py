@@ -64,6 +64,9 @@ def test_the_range_is_read_on_validation_accuracy_not_test():
     assert row["verdict"] == NOT_TESTABLE and math.isnan(row["mean"])
     on_test, = judge_claim(_claim(decide_on="accuracy"), t, c, 0.95)
     assert on_test["verdict"] == "supported"
+    unsaid = _claim()
+    del unsaid["decide_on"]  # validation unless a claim says otherwise
+    assert judge_claim(unsaid, t, c, 0.95)[0]["verdict"] == NOT_TESTABLE
 
 
 def test_no_usable_range_is_not_testable_and_not_a_number():
@@ -161,6 +164,11 @@ def test_matched_accuracy_levels_are_read_on_validation_accuracy():
         t[s][3]["val_accuracy"] = 0.86
     row, = judge_claim(_claim(metric="mac_reduction", form="matched_accuracy", drops=[3]), t, c, 0.95)
     assert row["mean"] == pytest.approx(math.log10(3.0 / 8.0))
+    unsaid = _claim(metric="mac_reduction", form="matched_accuracy", drops=[3])
+    del unsaid["decide_on"]  # validation unless a claim says otherwise
+    assert judge_claim(unsaid, t, c, 0.95)[0]["mean"] == pytest.approx(math.log10(3.0 / 8.0))
+    on_test, = judge_claim({**unsaid, "decide_on": "accuracy"}, t, c, 0.95)  # test: generation 3 is within
+    assert on_test["mean"] == pytest.approx(math.log10(6.0 / 8.0))
 
 
 def test_literal_scale_multiplies_every_literal_probability_and_clips_at_one():
