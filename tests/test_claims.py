@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from evosynth.reporting.claims import NOT_TESTABLE, judge_claim, judged, usable
+from evosynth.reporting.claims import NOT_TESTABLE, judge_claim, judged, usable, usable_range_text
 
 SEEDS = range(5)
 
@@ -146,6 +146,14 @@ def test_compute_claims_compare_the_reduction_reached_at_matched_accuracy():
     assert all(r["censored"] == 0 for r in rows)
     censored = judge_claim(_claim(metric="mac_reduction", form="matched_accuracy", drops=[30]), t, c, 0.95)
     assert censored[0]["censored"] == 10   # both arms of every seed still within 30 pp at their last generation
+    # the level is the row's range, no accuracy in range; a treatment seed without a control takes no part
+    extra = {**t, 5: _chain(acc, macs=[1, 9.0, 9.0, 9.0, 9.0])}
+    row, = judge_claim(_claim(metric="mac_reduction", form="matched_accuracy", drops=[2]), extra, c, 0.95)
+    assert row["seeds"] == 5 and row["mean"] == pytest.approx(rows[1]["mean"])
+    assert (row["range_low"], row["range_high"]) == (2, 2)
+    assert math.isnan(row["treatment_accuracy_in_range"]) and math.isnan(row["control_accuracy_in_range"])
+    text = "best reached within 30 pp of each arm's ancestor (10 arm-seeds censored)"
+    assert usable_range_text(censored[0], 1.0) == text
 
 
 def test_seeds_are_paired_by_number():
