@@ -215,8 +215,16 @@ def test_literal_scale_reaches_both_levels_of_synthesis(method):
 
 
 def test_a_claim_without_a_drop_limit_and_without_overlap_is_described_in_words():
-    from evosynth.reporting.claims import usable_range_text
-
     row = {"form": "difference", "at": "synaptic_efficiency", "range_low": math.nan, "range_high": math.nan}
     assert usable_range_text(row, None) == "none (no seed beyond the ancestor)"
     assert usable_range_text(row, 5.0) == "none (no seed with both arms within 5 pp beyond the ancestor)"
+
+
+def test_the_usable_range_is_written_on_its_own_axis_with_its_limit():
+    on_generations = {"form": "difference", "at": "generation", "range_low": 1.0, "range_high": 7.0}
+    assert usable_range_text(on_generations, None) == "generations 1–7"
+    assert usable_range_text(on_generations, 2.5) == "generations 1–7, both arms within 2.5 pp of their ancestors"
+    on_efficiency = {"form": "equivalence", "at": "synaptic_efficiency", "range_low": 1.25, "range_high": 31.62}
+    assert usable_range_text(on_efficiency, None) == "synaptic efficiency 1.25–31.6×"
+    assert usable_range_text(on_efficiency, 1.0) == (
+        "synaptic efficiency 1.25–31.6×, both arms within 1 pp of their ancestors")
