@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from evosynth.reporting.claims import NOT_TESTABLE, judge_claim, judged, usable, usable_range_text
+from evosynth.reporting.trajectories import GRID
 
 SEEDS = range(5)
 
@@ -67,6 +69,25 @@ def test_the_range_is_read_on_validation_accuracy_not_test():
     unsaid = _claim()
     del unsaid["decide_on"]  # validation unless a claim says otherwise
     assert judge_claim(unsaid, t, c, 0.95)[0]["verdict"] == NOT_TESTABLE
+
+
+def test_the_matched_range_and_the_mean_over_its_grid_are_the_rows():
+    # on efficiency: a 2 pp tent over log10 1x-4x; its mean at GRID points (not the integral, not another grid)
+    t = {s: _chain([0.90, 0.90, 0.88]) for s in SEEDS}
+    c = {s: _chain([0.90, 0.88, 0.88]) for s in SEEDS}
+    row, = judge_claim(_claim(usable_drop=None), t, c, 0.95)
+    grid = np.linspace(0.0, math.log10(4.0), GRID)
+    tent = np.interp(grid, [0.0, math.log10(2.0), math.log10(4.0)], [0.0, 2.0, 0.0])
+    assert row["mean"] == pytest.approx(float(np.mean(tent)), rel=1e-9)
+    assert (row["range_low"], row["range_high"]) == pytest.approx((1.0, 4.0))
+    unsaid = _claim(usable_drop=None)
+    del unsaid["at"]  # synaptic efficiency unless a claim says otherwise
+    assert judge_claim(unsaid, t, c, 0.95)[0] == row
+    # on generations: the common ones after the ancestor, 1 to 3
+    t = {s: _chain([0.90, 0.89, 0.88, 0.87]) for s in SEEDS}
+    c = {s: _chain([0.90, 0.88, 0.88, 0.86]) for s in SEEDS}
+    row, = judge_claim(_claim(at="generation", usable_drop=None), t, c, 0.95)
+    assert (row["range_low"], row["range_high"], row["mean"]) == pytest.approx((1, 3, 2 / 3))
 
 
 def test_no_usable_range_is_not_testable_and_not_a_number():
