@@ -47,6 +47,17 @@ def test_a_collapse_beyond_the_drop_does_not_enter_the_effect():
     assert whole["mean"] > 5.0
 
 
+def test_each_arm_is_cut_at_its_own_drop_and_a_seed_without_its_pair_takes_no_part():
+    # the treatment collapses after generation 2, the control works on: the range stops where the treatment does
+    t = {s: _chain([0.90, 0.89, 0.88 + 0.001 * s, 0.60, 0.40]) for s in SEEDS}
+    c = {s: _chain([0.90, 0.88, 0.87, 0.86, 0.85]) for s in SEEDS}
+    row, = judge_claim(_claim(), t, c, 0.95)
+    assert row["range_high"] == pytest.approx(4.0) and 0.5 < row["mean"] < 1.2 and row["verdict"] == "supported"
+    alone = {**t, 7: _chain([0.90, 0.50, 0.40, 0.30, 0.20])}  # no control of seed 7
+    again, = judge_claim(_claim(), alone, c, 0.95)
+    assert again["mean"] == row["mean"] and again["seeds_usable"] == row["seeds_usable"] == 5
+
+
 def test_the_accuracy_in_range_is_each_arms_at_the_matched_ranges_end_not_at_its_usable_end():
     # the treatment stops at 4x (generation 2); the control works on to 32x (generation 5) at lower accuracy
     t = {s: _chain([0.90, 0.89, 0.88]) for s in SEEDS}
