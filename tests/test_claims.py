@@ -106,8 +106,13 @@ def test_no_usable_range_is_not_testable_and_not_a_number():
     c = {s: _chain([0.90, 0.40, 0.10]) for s in SEEDS}
     row, = judge_claim(_claim(), t, c, 0.95)
     assert row["verdict"] == NOT_TESTABLE and row["seeds_usable"] == 0 and row["effects"] == ""
+    assert all(math.isnan(row[k]) for k in ("mean", "range_low", "range_high", "control_accuracy_in_range"))
     on_generation, = judge_claim(_claim(at="generation", metric="synaptic_efficiency"), t, c, 0.95)
     assert on_generation["verdict"] == NOT_TESTABLE
+    # one seed without a usable range leaves the others to judge, whichever seed it is
+    mixed = {**t, **{s: _chain([0.90, 0.89, 0.88 + 0.001 * s]) for s in (1, 2, 3, 4)}}
+    row, = judge_claim(_claim(), mixed, {**c, **{s: _chain([0.90, 0.88, 0.87]) for s in (1, 2, 3, 4)}}, 0.95)
+    assert row["seeds_usable"] == 4 and row["verdict"] == "supported"
 
 
 def test_accuracy_is_compared_as_the_drop_from_each_arms_own_ancestor():
