@@ -159,6 +159,27 @@ def test_equivalence_uses_the_two_one_sided_tests_interval():
     assert row["verdict"] == "supported"
 
 
+def test_the_rows_intervals_take_the_confidence_given_and_the_claims_own_thresholds():
+    from scipy import stats
+
+    offsets = [0.30, -0.25, 0.45, 0.20, -0.10]  # effects on generations 1-2, pp: around 0, inside 0.6 and 1.0
+    t = {s: _chain([0.90, 0.89 + offsets[s] / 100, 0.88 + offsets[s] / 100]) for s in SEEDS}
+    c = {s: _chain([0.90, 0.89, 0.88]) for s in SEEDS}
+    mean, sd = float(np.mean(offsets)), float(np.std(offsets, ddof=1))
+    row, = judge_claim(_claim(form="equivalence", margin=0.6, at="generation"), t, c, 0.8)
+    for key, confidence in (("high", 0.8), ("tost_high", 0.6)):  # the two-sided 80 % and TOST's 1 - 2 x 20 %
+        half = float(stats.t.ppf(0.5 + confidence / 2, 4)) * sd / math.sqrt(5)
+        assert row[key] == pytest.approx(mean + half, rel=1e-9)
+    assert row["verdict"] == "supported"  # TOST inside the margin, where a difference claim has no verdict
+    assert judge_claim(_claim(at="generation"), t, c, 0.8)[0]["verdict"] == "inconclusive"
+    # the claim's minimum effect, and 0 when it names none
+    shifted = {s: _chain([0.90, 0.895 + offsets[s] / 1000, 0.885 + offsets[s] / 1000]) for s in SEEDS}
+    assert judge_claim(_claim(at="generation", min_effect=1.0), shifted, c, 0.95)[0]["verdict"] == "negligible"
+    unsaid = _claim(at="generation")
+    del unsaid["min_effect"]
+    assert judge_claim(unsaid, shifted, c, 0.95)[0]["verdict"] == "supported"
+
+
 def test_every_form_gives_a_row_of_the_same_columns_in_the_same_order():
     # the report writes every claim's rows into one CSV: a difference row first, then an equivalence row
     t = {s: _chain([0.90, 0.89 + 0.001 * s, 0.88]) for s in SEEDS}
