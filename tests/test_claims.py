@@ -180,6 +180,17 @@ def test_the_rows_intervals_take_the_confidence_given_and_the_claims_own_thresho
     assert judge_claim(unsaid, shifted, c, 0.95)[0]["verdict"] == "supported"
 
 
+def test_the_rows_unit_follows_the_form_and_an_unknown_form_is_refused_in_one_line():
+    t = {s: _chain([0.90, 0.89 + 0.001 * s, 0.88]) for s in SEEDS}
+    c = {s: _chain([0.90, 0.89, 0.88]) for s in SEEDS}
+    difference, = judge_claim(_claim(), t, c, 0.95)
+    matched, = judge_claim(_claim(metric="mac_reduction", form="matched_accuracy", drops=[1]), t, c, 0.95)
+    assert (difference["unit"], matched["unit"]) == ("pp", "log10 ×")
+    with pytest.raises(ValueError) as error:
+        judge_claim(_claim(form="ratio"), t, c, 0.95)
+    assert str(error.value) == "unknown claim form 'ratio'; allowed: difference, equivalence, matched_accuracy"
+
+
 def test_every_form_gives_a_row_of_the_same_columns_in_the_same_order():
     # the report writes every claim's rows into one CSV: a difference row first, then an equivalence row
     t = {s: _chain([0.90, 0.89 + 0.001 * s, 0.88]) for s in SEEDS}
