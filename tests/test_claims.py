@@ -25,6 +25,13 @@ def _claim(**extra):
             "decide_on": "val_accuracy", "min_effect": 0.0, **extra}
 
 
+def _unsaid(key, **extra):
+    """A claim that does not name ``key`` (its default applies)."""
+    claim = _claim(**extra)
+    del claim[key]
+    return claim
+
+
 def test_the_usable_part_ends_before_the_first_generation_past_the_drop_even_if_it_recovers():
     chain = _chain([0.90, 0.88, 0.84, 0.80, 0.89])
     assert sorted(usable(chain, 5.0, "accuracy")) == [0, 1]   # 6 pp at generation 2; generation 4's 89 % not counted
@@ -77,9 +84,8 @@ def test_the_range_is_read_on_validation_accuracy_not_test():
     assert row["verdict"] == NOT_TESTABLE and math.isnan(row["mean"])
     on_test, = judge_claim(_claim(decide_on="accuracy"), t, c, 0.95)
     assert on_test["verdict"] == "supported"
-    unsaid = _claim()
-    del unsaid["decide_on"]  # validation unless a claim says otherwise
-    assert judge_claim(unsaid, t, c, 0.95)[0]["verdict"] == NOT_TESTABLE
+    # validation unless a claim says otherwise
+    assert judge_claim(_unsaid("decide_on"), t, c, 0.95)[0]["verdict"] == NOT_TESTABLE
 
 
 def test_the_matched_range_and_the_mean_over_its_grid_are_the_rows():
@@ -91,9 +97,8 @@ def test_the_matched_range_and_the_mean_over_its_grid_are_the_rows():
     tent = np.interp(grid, [0.0, math.log10(2.0), math.log10(4.0)], [0.0, 2.0, 0.0])
     assert row["mean"] == pytest.approx(float(np.mean(tent)), rel=1e-9)
     assert (row["range_low"], row["range_high"]) == pytest.approx((1.0, 4.0))
-    unsaid = _claim(usable_drop=None)
-    del unsaid["at"]  # synaptic efficiency unless a claim says otherwise
-    assert judge_claim(unsaid, t, c, 0.95)[0] == row
+    # synaptic efficiency unless a claim says otherwise
+    assert judge_claim(_unsaid("at", usable_drop=None), t, c, 0.95)[0] == row
     # on generations: the common ones after the ancestor, 1 to 3
     t = {s: _chain([0.90, 0.89, 0.88, 0.87]) for s in SEEDS}
     c = {s: _chain([0.90, 0.88, 0.88, 0.86]) for s in SEEDS}
@@ -175,9 +180,7 @@ def test_the_rows_intervals_take_the_confidence_given_and_the_claims_own_thresho
     # the claim's minimum effect, and 0 when it names none
     shifted = {s: _chain([0.90, 0.895 + offsets[s] / 1000, 0.885 + offsets[s] / 1000]) for s in SEEDS}
     assert judge_claim(_claim(at="generation", min_effect=1.0), shifted, c, 0.95)[0]["verdict"] == "negligible"
-    unsaid = _claim(at="generation")
-    del unsaid["min_effect"]
-    assert judge_claim(unsaid, shifted, c, 0.95)[0]["verdict"] == "supported"
+    assert judge_claim(_unsaid("min_effect", at="generation"), shifted, c, 0.95)[0]["verdict"] == "supported"
 
 
 def test_the_rows_unit_follows_the_form_and_an_unknown_form_is_refused_in_one_line():
@@ -241,8 +244,7 @@ def test_matched_accuracy_levels_are_read_on_validation_accuracy():
         t[s][3]["val_accuracy"] = 0.86
     row, = judge_claim(_claim(metric="mac_reduction", form="matched_accuracy", drops=[3]), t, c, 0.95)
     assert row["mean"] == pytest.approx(math.log10(3.0 / 8.0))
-    unsaid = _claim(metric="mac_reduction", form="matched_accuracy", drops=[3])
-    del unsaid["decide_on"]  # validation unless a claim says otherwise
+    unsaid = _unsaid("decide_on", metric="mac_reduction", form="matched_accuracy", drops=[3])  # validation
     assert judge_claim(unsaid, t, c, 0.95)[0]["mean"] == pytest.approx(math.log10(3.0 / 8.0))
     on_test, = judge_claim({**unsaid, "decide_on": "accuracy"}, t, c, 0.95)  # test: generation 3 is within
     assert on_test["mean"] == pytest.approx(math.log10(6.0 / 8.0))
