@@ -219,7 +219,7 @@ def test_permuting_the_test_accuracies_in_the_metrics_files_leaves_the_choice_an
     assert (tmp_path / "a/search.csv").read_bytes() == (tmp_path / "b/search.csv").read_bytes()
 
 
-def test_the_committed_search_tries_ten_configurations_each_a_knob_or_earlier_knobs_together_on_two_seeds():
+def test_the_committed_search_tries_ten_configurations_each_a_knob_alone_together_or_on_the_leader_on_two_seeds():
     from conftest import ROOT
 
     from evosynth.pipeline.params import load_params
@@ -239,17 +239,28 @@ def test_the_committed_search_tries_ten_configurations_each_a_knob_or_earlier_kn
                  for key in {*spec[k], *pick[k]} if spec[k].get(key) != pick[k].get(key)}
         return {(k, repr(spec[k])) for k in differ - {"environment", "train"}} | inner
 
+    def one_knob(made):
+        """F with its split and length, or one training setting (a schedule and its rewinding count as one)."""
+        inner = [c for c in made if c[0] != "generations"]
+        return bool(made) and len(inner) <= 2 and len({c[0] for c in inner}) <= 1
+
     earlier, rounds = [], []
     for name in tried[1:]:
         spec = families[name]
         assert spec["ancestor"] == "curve_pick" and spec["seeds"] == search_seeds(params) == pick["seeds"][:2]
         made = changes(spec)
-        # one knob (F with its split and length, or one training setting), or earlier candidates' knobs together
-        inner = [c for c in made if c[0] != "generations"]
-        one_knob = len(inner) <= 2 and len({c[0] for c in inner}) <= 1
         combined = [c for c in earlier if c <= made]
-        assert one_knob or (len(combined) >= 2 and set().union(*combined) == made), (name, made)
+        base = set().union(*combined)
+        new = made - base
+        if one_knob(made):  # the first round: one knob of the pick
+            rounds.append("knob")
+        elif not new:  # earlier candidates' knobs together, each exactly as in its own candidate
+            assert len(combined) >= 2, (name, made)
+            rounds.append("together")
+        else:  # one knob not tried before, on top of an earlier configuration, unchanged
+            assert base in earlier and one_knob(new) and not {c[:2] for c in new} & {c[:2] for c in base}, (name, made)
+            rounds.append(("on", earlier.index(base)))
         earlier.append(made)
-        rounds.append(one_knob)
-    assert rounds == [True] * 7 + [False, False]  # the later rounds (one configuration each) after the first
+    # four knobs alone, two rounds of knobs together, then the untried knobs each on the third round's configuration
+    assert rounds == ["knob"] * 4 + ["together"] * 2 + [("on", 5)] * 3
     assert params["curves"]["search"]["axis"] == "mac_reduction"

@@ -71,7 +71,7 @@ def test_trajectories_that_do_not_overlap_are_compared_where_they_are_closest():
 
 
 def test_a_stalled_axis_keeps_each_value_at_its_first_generation_however_long_the_chain():
-    """17 generations (curve_f080 runs 16) whose axis is out of order and stalls: each value of the axis keeps
+    """17 generations (a search candidate runs 16) whose axis is out of order and stalls: each value of the axis keeps
     the earliest generation's accuracy (a stable order; numpy's default sort reorders ties past 16 items)."""
     steps = [3, 4, 1, 4, 4, 0, 4, 1, 1, 0, 4, 1, 1, 2, 4, 1, 4]
     series = {g: {"accuracy": g / 100, "synaptic_efficiency": 2.0 ** k} for g, k in enumerate(steps)}
