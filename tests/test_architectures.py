@@ -378,6 +378,58 @@ def test_graph_analysis_leaves_the_model_as_it_found_it() -> None:
     assert changed == {"blocks.1.conv1.weight", "blocks.1.bn1.weight", "blocks.1.bn1.bias"}
 
 
+def test_the_graph_is_traced_on_the_models_own_device() -> None:
+    """A model on another device (here PyTorch's shape-only ``meta``) is traced on an input made there."""
+    from evosynth.nets.coupling import dependency_graph, groups_of_graph
+
+    model = LeNet5(1, 10, 28).to("meta")
+    groups = groups_of_graph(dependency_graph(model, (1, 28, 28)), model)
+    assert sorted(g.root for g in groups) == ["conv1", "conv2", "fc1", "fc2"]
+
+
+class _Decoder(nn.Module):
+    """Transposed convolutions (layers the project does not prune) root two groups of Torch-Pruning's graph:
+    one that no prunable layer produces (``up2``'s outputs) and one that ``a`` produces with ``up``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(1, 4, 3, padding=1)
+        self.a = nn.Conv2d(1, 4, 3, padding=1)
+        self.b = nn.Conv2d(4, 3, 3, padding=1)
+        self.up2 = nn.ConvTranspose2d(3, 2, 3, padding=1)
+        self.fc = nn.Linear(2 * 8 * 8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.up2(self.b(torch.relu(self.up(x) + self.a(x)))), 1))
+
+
+def test_groups_rooted_at_layers_the_project_does_not_prune_are_passed_over_and_the_rest_kept() -> None:
+    groups = channel_groups(_Decoder(), (1, 8, 8))
+    assert {"b", "fc"} <= {g.root for g in groups}  # the groups after a passed-over one are still read
+    prunable = {name for name, _ in prunable_layers(_Decoder())}
+    assert all(g.root in prunable and set(g.producers) <= prunable and set(g.readers) <= prunable for g in groups)
+
+
+class _Normed(nn.Module):
+    """One class, two norms of the same parameter shapes: the analysis is cached by structure, types included."""
+
+    def __init__(self, norm: type[nn.Module]) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.norm = nn.BatchNorm2d(4) if norm is nn.BatchNorm2d else nn.GroupNorm(2, 4)
+        self.fc = nn.Linear(4 * 6 * 6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.norm(self.conv(x)), 1))
+
+
+def test_the_cached_analysis_tells_models_apart_by_their_layers_types() -> None:
+    from evosynth.nets.coupling import norm_layers
+
+    assert norm_layers(_Normed(nn.BatchNorm2d), (1, 8, 8)) == {"conv": "norm"}
+    assert norm_layers(_Normed(nn.GroupNorm), (1, 8, 8)) == {}  # a group norm is no batch norm to fold
+
+
 @pytest.mark.parametrize("name", list(TINY))
 def test_prunable_layers_are_in_forward_order(name: str) -> None:
     build, shape, _ = TINY[name]
