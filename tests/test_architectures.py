@@ -430,10 +430,11 @@ def test_the_cached_analysis_tells_models_apart_by_their_layers_types() -> None:
     assert norm_layers(_Normed(nn.GroupNorm), (1, 8, 8)) == {}  # a group norm is no batch norm to fold
 
 
-def test_the_cached_analysis_tells_apart_same_named_classes_of_two_modules() -> None:
-    """Same qualname, layers and shapes, other wiring: a residual add couples conv1 and conv2, a chain does not."""
+def test_the_cached_analysis_tells_apart_classes_by_module_and_name() -> None:
+    """Same layers and shapes, other wiring: a residual add couples conv1 and conv2, a chain does not; a class of
+    the same name in another module, or of another name in the same module, is another structure."""
 
-    def net(module: str, residual: bool) -> nn.Module:
+    def net(module: str, name: str, residual: bool) -> nn.Module:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             y = self.conv1(x)
             return self.fc(torch.flatten(self.conv2(y) + y if residual else self.conv2(y), 1))
@@ -443,13 +444,13 @@ def test_the_cached_analysis_tells_apart_same_named_classes_of_two_modules() -> 
             self.conv1, self.conv2 = nn.Conv2d(1, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
             self.fc = nn.Linear(4 * 6 * 6, 3)
 
-        cls = type("Net", (nn.Module,), {"__init__": init, "forward": forward, "__module__": module})
+        cls = type(name, (nn.Module,), {"__init__": init, "forward": forward, "__module__": module})
         return cls()
 
-    assert len(coupled_channels(net("first.nets", residual=False), (1, 6, 6))) == 0
-    assert [sorted(g.producers) for g in coupled_channels(net("second.nets", residual=True), (1, 6, 6))] == [
-        ["conv1", "conv2"]
-    ]
+    assert len(coupled_channels(net("first.nets", "Net", residual=False), (1, 6, 6))) == 0
+    for module, name in [("second.nets", "Net"), ("first.nets", "Other")]:
+        coupled = coupled_channels(net(module, name, residual=True), (1, 6, 6))
+        assert [sorted(g.producers) for g in coupled] == [["conv1", "conv2"]], (module, name)
 
 
 @pytest.mark.parametrize("name", list(TINY))
