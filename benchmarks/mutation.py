@@ -64,8 +64,9 @@ ENGINE_TESTS = [
     "tests/test_additions.py::test_every_addition_runs_through_the_evosynth_steps",
 ]
 
-#: files the tests read relative to the project root (mutmut runs them inside ``mutants/``)
-ALSO_COPY = ["params.yaml", "params-paper.yaml", "workflow", ".dvcignore", "benchmarks"]
+#: files the tests read relative to the project root (mutmut runs them inside ``mutants/``); ``reports``: the cost
+#: benchmarks' tests read the committed runtime measurement (reports/fmnist_evonet/runtime.json)
+ALSO_COPY = ["params.yaml", "params-paper.yaml", "workflow", ".dvcignore", "benchmarks", "reports"]
 
 
 def slug(module: str) -> str:
