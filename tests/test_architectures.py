@@ -453,6 +453,18 @@ def test_the_cached_analysis_tells_apart_classes_by_module_and_name() -> None:
         assert [sorted(g.producers) for g in coupled] == [["conv1", "conv2"]], (module, name)
 
 
+def test_the_analysis_cache_keeps_the_most_recent_structures_up_to_its_size(monkeypatch) -> None:
+    from evosynth.nets import coupling
+
+    monkeypatch.setattr(coupling, "_CACHE", {})
+    widths = range(1, coupling._CACHE_SIZE + 4)
+    for width in widths:  # one new structure each, as compaction meets one per generation
+        model = nn.Sequential(nn.Conv2d(1, width, 3), nn.Flatten(), nn.Linear(width * 4, 2))
+        assert [g.root for g in channel_groups(model, (1, 4, 4))] == ["2", "0"]
+    held = [next(shape for name, _, shape in key[3] if name == "0") for key in coupling._CACHE]  # conv weights
+    assert held == [(width, 1, 3, 3) for width in widths[3:]]
+
+
 @pytest.mark.parametrize("name", list(TINY))
 def test_prunable_layers_are_in_forward_order(name: str) -> None:
     build, shape, _ = TINY[name]
