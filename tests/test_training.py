@@ -165,6 +165,25 @@ def test_the_epoch_loss_is_the_float64_mean_of_the_batch_losses():
     assert history[0]["loss"] == sum(value * n for value, n in seen) / 100
 
 
+def test_the_logged_training_accuracy_counts_every_batch_of_the_epoch():
+    """train_accuracy is the right predictions summed over all batches, over n (not the last batch's count)."""
+    from evosynth.tasks.base import Objective
+
+    counts = []
+
+    def correct(logits, y):
+        right = (logits.argmax(1) == y).sum()
+        counts.append(int(right))
+        return right
+
+    torch.manual_seed(0)
+    model = LeNet5()
+    history = train(model, full_masks(model), _data(n=100), TrainConfig(epochs=1, batch_size=32), seed=0,
+                    objective=Objective(loss=torch.nn.functional.cross_entropy, correct=correct))
+    assert len(counts) == 4 and counts[-1] != sum(counts)
+    assert history[0]["train_accuracy"] == sum(counts) / 100
+
+
 def test_the_teacher_is_frozen_in_eval_mode_its_batch_norm_statistics_untouched():
     """Distillation reads the parent in eval mode: a teacher handed over in train mode (batch norm and
     dropout live) is switched to eval, so its running statistics stay as they were and its targets are
