@@ -23,7 +23,13 @@ from evosynth.nets.architectures.resnet import ResNet56
 from evosynth.nets.architectures.vgg_saliency import VGG16Saliency
 from evosynth.nets.architectures.yolov2 import YOLOv2
 from evosynth.nets.compaction import compact
-from evosynth.nets.coupling import channel_groups, coupled_channels
+from evosynth.nets.coupling import (
+    channel_groups,
+    coupled_channels,
+    dependency_graph,
+    groups_of_graph,
+    norm_layers,
+)
 from evosynth.nets.masks import Masks, apply_masks, full_masks, layer_units, prunable_layers, unit_mask
 from evosynth.training import MaskedOptimizer
 
@@ -380,8 +386,6 @@ def test_graph_analysis_leaves_the_model_as_it_found_it() -> None:
 
 def test_the_graph_is_traced_on_the_models_own_device() -> None:
     """A model on another device (here PyTorch's shape-only ``meta``) is traced on an input made there."""
-    from evosynth.nets.coupling import dependency_graph, groups_of_graph
-
     model = LeNet5(1, 10, 28).to("meta")
     groups = groups_of_graph(dependency_graph(model, (1, 28, 28)), model)
     assert sorted(g.root for g in groups) == ["conv1", "conv2", "fc1", "fc2"]
@@ -424,8 +428,6 @@ class _Normed(nn.Module):
 
 
 def test_the_cached_analysis_tells_models_apart_by_their_layers_types() -> None:
-    from evosynth.nets.coupling import norm_layers
-
     assert norm_layers(_Normed(nn.BatchNorm2d), (1, 8, 8)) == {"conv": "norm"}
     assert norm_layers(_Normed(nn.GroupNorm), (1, 8, 8)) == {}  # a group norm is no batch norm to fold
 

@@ -167,19 +167,19 @@ def test_the_epoch_loss_is_the_float64_mean_of_the_batch_losses():
 
 def test_the_logged_training_accuracy_counts_every_batch_of_the_epoch():
     """train_accuracy is the right predictions summed over all batches, over n (not the last batch's count)."""
-    from evosynth.tasks.base import Objective
+    from evosynth.tasks.base import CLASSIFICATION_OBJECTIVE, Objective
 
     counts = []
 
     def correct(logits, y):
-        right = (logits.argmax(1) == y).sum()
+        right = CLASSIFICATION_OBJECTIVE.correct(logits, y)
         counts.append(int(right))
         return right
 
     torch.manual_seed(0)
     model = LeNet5()
     history = train(model, full_masks(model), _data(n=100), TrainConfig(epochs=1, batch_size=32), seed=0,
-                    objective=Objective(loss=torch.nn.functional.cross_entropy, correct=correct))
+                    objective=Objective(loss=CLASSIFICATION_OBJECTIVE.loss, correct=correct))
     assert len(counts) == 4 and counts[-1] != sum(counts)
     assert history[0]["train_accuracy"] == sum(counts) / 100
 
