@@ -69,8 +69,9 @@ def test_divergence_names_epoch_and_step():
     model = LeNet5()
     data = _data()
     bad = Split(data.x_train * float("nan"), data.y_train, data.x_test, data.y_test)
-    with pytest.raises(DivergenceError, match=r"epoch 1, step 1/"):
-        train(model, full_masks(model), bad, TrainConfig(epochs=1), seed=0, label="tiny gen3 retrain")
+    with pytest.raises(DivergenceError, match=r"^tiny gen3 retrain: loss is nan at epoch 1, step 1/8;"
+                                              r" lower train.lr or check the data$"):
+        train(model, full_masks(model), bad, TrainConfig(epochs=1, batch_size=16), seed=0, label="tiny gen3 retrain")
 
 
 def test_device_follows_the_environment_variable_then_cuda_then_the_cpu(monkeypatch):
@@ -102,7 +103,11 @@ def test_progress_lines_name_the_run_and_default_to_train(capsys):
     history = train(model, full_masks(model), _data(n=64), TrainConfig(epochs=2, batch_size=32), seed=0)
     assert [record["epoch"] for record in history] == [1, 2]
     lines = [line for line in capsys.readouterr().err.splitlines() if ": loss " in line]
-    assert [line.split(":")[0] for line in lines] == ["train epoch 1/2", "train epoch 2/2"]
+    assert lines == [
+        f"train epoch {r['epoch']}/2: loss {r['loss']:.4f}, train accuracy {r['train_accuracy']:.4f},"
+        f" stressed 0, {r['seconds']:.1f} s"
+        for r in history
+    ]
 
 
 def test_the_model_trains_on_the_device_asked_for_else_on_device(monkeypatch):
@@ -146,7 +151,7 @@ def test_every_knob_of_the_config_reaches_the_update():
     assert not torch.equal(reference, distilled)
 
 
-def test_the_epoch_loss_is_the_float64_mean_of_the_batch_losses():
+def test_the_epoch_loss_is_the_float64_mean_of_the_batch_losses(capsys):
     """The logged loss is Σ loss_b · |b| / n summed in float64 (as in Python floats), bit for bit."""
     from evosynth.tasks.base import Objective
 
@@ -163,6 +168,8 @@ def test_the_epoch_loss_is_the_float64_mean_of_the_batch_losses():
                     objective=Objective(loss=loss))
     assert [n for _, n in seen] == [32, 32, 32, 4]
     assert history[0]["loss"] == sum(value * n for value, n in seen) / 100
+    assert "train_accuracy" not in history[0]  # an objective that counts nothing logs no accuracy
+    assert f"train epoch 1/1: loss {history[0]['loss']:.4f}, stressed 0, " in capsys.readouterr().err
 
 
 def test_the_logged_training_accuracy_counts_every_batch_of_the_epoch():
@@ -198,3 +205,90 @@ def test_the_teacher_is_frozen_in_eval_mode_its_batch_norm_statistics_untouched(
           teacher=teacher)
     assert not teacher.training
     assert all(torch.equal(before[k], v) for k, v in teacher.state_dict().items())
+
+
+def _screen(text: str) -> list[str]:
+    """The rows a terminal shows after ``text``: each carriage return rewrites its row from the left."""
+    rows = []
+    for line in text.split("\n"):
+        row = ""
+        for part in line.split("\r"):
+            row = part + row[len(part):]
+        rows.append(row.rstrip())
+    return [row for row in rows if row]
+
+
+def test_the_progress_bar_shows_on_a_terminal_named_for_the_epoch_and_is_cleared_after_it(capsys, monkeypatch):
+    """Off a terminal (logs, DVC, SLURM) only the epoch lines are written; on a terminal a bar labelled
+    with the run and epoch runs during each epoch and is wiped when it ends, leaving only those lines."""
+    import io
+    import re
+    import sys
+
+    def run(label):
+        torch.manual_seed(0)
+        model = LeNet5()
+        train(model, full_masks(model), _data(n=64), TrainConfig(epochs=2, batch_size=32), seed=0, label=label)
+
+    run("logged")
+    written = capsys.readouterr().err
+    assert "%|" not in written and "\r" not in written
+    assert _screen(written) == [row for row in written.splitlines() if row.startswith("logged epoch ")]
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    run("tiny")
+    shown = terminal.getvalue()
+    assert re.search(r"\rtiny epoch 1/2:\s+0%\|", shown) and re.search(r"\rtiny epoch 2/2:\s+0%\|", shown)
+    assert [row.split(":")[0] for row in _screen(shown)] == ["tiny epoch 1/2", "tiny epoch 2/2"]
+    assert all(": loss " in row for row in _screen(shown))
+
+
+def test_a_frozen_layer_without_gradients_stays_as_it_was_while_the_rest_trains():
+    """A parameter that gets no gradient (frozen with requires_grad=False) is skipped by the masking of
+    gradients, not an error; it keeps its values and the other layers still learn."""
+    torch.manual_seed(0)
+    model = LeNet5()
+    model.conv1.weight.requires_grad_(False)
+    frozen, other = model.conv1.weight.detach().clone(), model.fc2.weight.detach().clone()
+    train(model, full_masks(model), _data(n=64), TrainConfig(epochs=1, batch_size=32), seed=0)
+    assert model.conv1.weight.grad is None and torch.equal(model.conv1.weight, frozen)
+    assert not torch.equal(model.fc2.weight, other)
+
+
+def test_stress_runs_between_epochs_only_below_one_and_draws_from_the_run_seed(monkeypatch):
+    """StressedNets eq. 6 acts between epochs when β < 1 (never after the last epoch), drawing from the
+    run's seeded generator; β = 1 means no stress at all: no draw that would shift the later epochs' order."""
+    from evosynth import training
+
+    calls = []
+    real = training.stress
+
+    def recorded(model, masks, beta, generator):
+        calls.append((beta, generator))
+        return real(model, masks, beta, generator)
+
+    monkeypatch.setattr(training, "stress", recorded)
+    for beta, expected in ((1.0, 0), (0.7, 2)):
+        calls.clear()
+        _trained(TrainConfig(epochs=3, batch_size=32, stress=beta))
+        assert len(calls) == expected and all(b == beta and isinstance(g, torch.Generator) for b, g in calls)
+    stressed = TrainConfig(epochs=2, batch_size=32, stress=0.7)
+    assert torch.equal(_trained(stressed, global_seed=0), _trained(stressed, global_seed=1))
+
+
+def test_each_epoch_logs_its_wall_time_in_seconds_to_the_millisecond():
+    import time
+
+    torch.manual_seed(0)
+    model = LeNet5()
+    started = time.perf_counter()
+    history = train(model, full_masks(model), _data(n=64), TrainConfig(epochs=2, batch_size=32), seed=0)
+    elapsed = time.perf_counter() - started
+    seconds = [record["seconds"] for record in history]
+    assert all(isinstance(s, float) and 0 < s <= elapsed and round(s, 3) == s for s in seconds), seconds
+    assert sum(seconds) <= elapsed + 0.002
