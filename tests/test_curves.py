@@ -465,12 +465,14 @@ def test_a_cost_run_without_the_prepared_data_stops_in_one_line_naming_the_stage
 def test_curves_cost_dry_run_prints_the_estimate_of_the_committed_params(cost_module, capsys):
     cost_module.main(["--dry"])
     out = capsys.readouterr().out
-    # 5 seeds of curve_pick and 3 baselines, 2 seeds of 9 candidates; controls: 2 chains x 4 generations x 5 seeds
-    assert "quiet-machine reference: 38 chains, 5 ancestors" in out and "40 from-scratch controls" in out
+    # 5 seeds of curve_pick, the chosen candidate and 3 baselines, 2 seeds of the 8 others; controls: the chosen
+    # one's and l1_filter_curve's, 4 generations x 5 seeds each
+    assert "quiet-machine reference: 41 chains, 5 ancestors" in out and "40 from-scratch controls" in out
     # one timing per chain, each with its seed's ancestor and the copy of it: per seed of 5, curve_pick's 12
-    # generations and 4 controls, 3 baselines' 14 steps and l1_filter_curve's 4 controls; per seed of 2, the
-    # candidates' generations (16 + 8 x 12): 5 x ((2 + 12 + 4) + 3 x (2 + 14) + 4) + 2 x (9 x 2 + 16 + 8 x 12)
-    assert "610 networks timed (50 calls each" in out
+    # generations, the chosen one's 12 and 4 controls, 3 baselines' 14 steps and l1_filter_curve's 4 controls;
+    # per seed of 2, the other candidates' generations (16 + 7 x 12):
+    # 5 x ((2 + 12) + (2 + 12 + 4) + 3 x (2 + 14) + 4) + 2 x (8 x 2 + 16 + 7 x 12)
+    assert "652 networks timed (50 calls each" in out
 
 
 @pytest.mark.parametrize("searched", [False, True])

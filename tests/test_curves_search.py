@@ -247,7 +247,8 @@ def test_the_committed_search_tries_ten_configurations_each_a_knob_alone_togethe
     earlier, rounds = [], []
     for name in tried[1:]:
         spec = families[name]
-        assert spec["ancestor"] == "curve_pick" and spec["seeds"] == search_seeds(params) == pick["seeds"][:2]
+        assert spec["ancestor"] == "curve_pick" and search_seeds(params) == pick["seeds"][:2]
+        assert spec["seeds"] in (search_seeds(params), pick["seeds"]), name  # searched on two, or given every seed
         made = changes(spec)
         combined = [c for c in earlier if c <= made]
         base = set().union(*combined)
@@ -264,3 +265,29 @@ def test_the_committed_search_tries_ten_configurations_each_a_knob_alone_togethe
     # four knobs alone, two rounds of knobs together, then the untried knobs each on the third round's configuration
     assert rounds == ["knob"] * 4 + ["together"] * 2 + [("on", 5)] * 3
     assert params["curves"]["search"]["axis"] == "mac_reduction"
+
+
+def test_the_configuration_given_every_seed_and_the_controls_is_the_one_the_committed_search_chose():
+    """The search read from the committed metrics (validation only, on the search's seeds) chooses the one
+    configuration that runs every seed of the curves and whose networks get the from-scratch controls."""
+    from conftest import ROOT
+
+    from evosynth.pipeline.params import load_params
+    from evosynth.reporting.curves import trajectory
+    from evosynth.scores import VALIDATION
+
+    params = load_params(ROOT / "params.yaml")
+    curves, shared = params["curves"], search_seeds(params)
+    tried = configurations(params)
+    read = {name: {seed: trajectory([json.loads((ROOT / p).read_text()) for p in chain_metrics(chain, params)],
+                                    (VALIDATION, curves["search"]["axis"]), chain)
+                   for seed, chain in seeded_chains(params, name).items() if seed in shared}
+            for name in tried}
+    found = search(read, curves["search"]["axis"], curves["operating_points"][curves["search"]["axis"]],
+                   curves["confidence"])
+    assert found["tried"] == len(tried) == 10 and found["seeds"] == shared == [0, 1]
+    every = [name for name in tried[1:] if sorted(seeded_chains(params, name)) == sorted(seeded_chains(
+        params, curves["evolved"]))]
+    assert every == [found["chosen"]]
+    assert curves["scratch"]["chains"][0] == found["chosen"]
+    assert [n for n in curves["scratch"]["chains"] if n in tried] == [found["chosen"]]
