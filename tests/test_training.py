@@ -244,8 +244,9 @@ def test_the_progress_bar_shows_on_a_terminal_named_for_the_epoch_and_is_cleared
     run("tiny")
     shown = terminal.getvalue()
     assert re.search(r"\rtiny epoch 1/2:\s+0%\|", shown) and re.search(r"\rtiny epoch 2/2:\s+0%\|", shown)
-    assert [row.split(":")[0] for row in _screen(shown)] == ["tiny epoch 1/2", "tiny epoch 2/2"]
-    assert all(": loss " in row for row in _screen(shown))
+    rows = _screen(shown)
+    assert [row.split(":")[0] for row in rows] == ["tiny epoch 1/2", "tiny epoch 2/2"]
+    assert all(": loss " in row for row in rows)
 
 
 def test_a_frozen_layer_without_gradients_stays_as_it_was_while_the_rest_trains():
